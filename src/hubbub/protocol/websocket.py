@@ -1,0 +1,746 @@
+"""Sans-IO RFC 6455 websocket codec (server side), with optional RFC 7692 permessage-deflate.
+
+Nothing in here touches a socket, a clock or an event loop: the transport feeds raw bytes into a
+:class:`FrameDecoder` and writes the bytes returned by the ``*_frame`` helpers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import hashlib
+import struct
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+__all__ = [
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONTINUATION",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "Close",
+    "Event",
+    "FrameDecoder",
+    "Message",
+    "PerMessageDeflate",
+    "Ping",
+    "Pong",
+    "WebSocketError",
+    "accept_key",
+    "binary_frame",
+    "check_upgrade_request",
+    "close_frame",
+    "encode_frame",
+    "handshake_response",
+    "ping_frame",
+    "pong_frame",
+    "text_frame",
+]
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+CLOSE_NORMAL = 1000
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_INVALID_DATA = 1007
+CLOSE_TOO_BIG = 1009
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"
+_MAX_CONTROL_PAYLOAD = 125
+
+# Close codes a peer may put on the wire: the registered 1000-1014 range minus the ones
+# reserved for local use (1004 reserved, 1005 no status, 1006 abnormal), plus 3000-4999.
+_VALID_CLOSE_CODES = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+)
+
+_pack_short = struct.Struct("!BB").pack
+_pack_medium = struct.Struct("!BBH").pack
+_pack_long = struct.Struct("!BBQ").pack
+_unpack_u16 = struct.Struct("!H").unpack_from
+_unpack_u64 = struct.Struct("!Q").unpack_from
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
+
+
+class WebSocketError(Exception):
+    """The one error type of this codec.
+
+    ``close_code`` is the RFC 6455 close code the server must send (1002 protocol error,
+    1007 invalid UTF-8, 1009 too big, 1003 unsupported data). For handshake failures
+    ``http_status`` (400/426) is set and ``close_code`` is 1002.
+
+    ``events`` holds the events :meth:`FrameDecoder.feed` had already decoded from the same
+    chunk before it hit the error, in order (the caller may still want to act on them).
+    """
+
+    close_code: int
+    http_status: int
+    events: list[Event]
+
+    def __init__(self, message: str, close_code: int = 1002, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.http_status = http_status
+        self.events = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Handshake
+
+
+def accept_key(key: str) -> str:
+    """The ``Sec-WebSocket-Accept`` value for a ``Sec-WebSocket-Key``."""
+    digest = hashlib.sha1(key.encode("ascii") + _GUID).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _tokens(value: str) -> list[str]:
+    return [token.strip().lower() for token in value.split(",")]
+
+
+def check_upgrade_request(method: str, headers: Mapping[str, str]) -> str:
+    """Validate a client's opening handshake and return its ``Sec-WebSocket-Key``.
+
+    ``headers`` maps lower-cased names to values (repeated headers joined with ``", "``).
+    Raises :class:`WebSocketError` with ``http_status`` 400, or 426 for a missing or
+    unsupported ``Sec-WebSocket-Version`` (the response should then carry
+    ``Sec-WebSocket-Version: 13``).
+    """
+    if method.upper() != "GET":
+        raise WebSocketError(f"websocket handshake must use GET, not {method!r}")
+    if "websocket" not in _tokens(headers.get("upgrade", "")):
+        raise WebSocketError("missing or invalid Upgrade: websocket header")
+    if "upgrade" not in _tokens(headers.get("connection", "")):
+        raise WebSocketError("missing or invalid Connection: upgrade header")
+    version = headers.get("sec-websocket-version")
+    if version is None or version.strip() != "13":
+        raise WebSocketError(f"unsupported Sec-WebSocket-Version {version!r}", http_status=426)
+    key = headers.get("sec-websocket-key")
+    if key is None:
+        raise WebSocketError("missing Sec-WebSocket-Key header")
+    key = key.strip()
+    try:
+        raw = base64.b64decode(key.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise WebSocketError("invalid Sec-WebSocket-Key header") from None
+    if len(raw) != 16:
+        raise WebSocketError("invalid Sec-WebSocket-Key header")
+    return key
+
+
+def _check_header_text(text: str) -> None:
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise ValueError(f"invalid character in HTTP header: {text!r}")
+
+
+def handshake_response(
+    key: str,
+    extra_headers: Sequence[tuple[str, str]] = (),
+    extension_header: str | None = None,
+) -> bytes:
+    """The complete ``101 Switching Protocols`` response, ending with the blank line."""
+    lines = [
+        "HTTP/1.1 101 Switching Protocols",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Accept: {accept_key(key)}",
+    ]
+    if extension_header is not None:
+        _check_header_text(extension_header)
+        lines.append(f"Sec-WebSocket-Extensions: {extension_header}")
+    for name, value in extra_headers:
+        _check_header_text(name)
+        _check_header_text(value)
+        if not name or ":" in name:
+            raise ValueError(f"invalid HTTP header name: {name!r}")
+        lines.append(f"{name}: {value}")
+    lines.append("")
+    lines.append("")
+    return "\r\n".join(lines).encode("latin-1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+
+
+@dataclass(slots=True, frozen=True)
+class Message:
+    """A complete data message (reassembled from fragments, decompressed)."""
+
+    data: str | bytes  # str for text messages (validated UTF-8), bytes for binary ones
+
+
+@dataclass(slots=True, frozen=True)
+class Ping:
+    payload: bytes
+
+
+@dataclass(slots=True, frozen=True)
+class Pong:
+    payload: bytes
+
+
+@dataclass(slots=True, frozen=True)
+class Close:
+    code: int | None  # None when the close frame had no body
+    reason: str
+
+
+Event: TypeAlias = Message | Ping | Pong | Close
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+
+
+def _unmask(data: bytes | bytearray, mask: bytes) -> bytes:
+    """XOR ``data`` with the repeated 4-byte ``mask``, without a per-byte Python loop."""
+    n = len(data)
+    if n == 0:
+        return b""
+    key = mask[:n] if n <= 4 else mask * (n >> 2) + mask[: n & 3]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+
+
+def encode_frame(
+    opcode: int,
+    payload: bytes,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    mask: bytes | None = None,
+) -> bytes:
+    """One frame. Server frames are unmasked (``mask=None``); a 4-byte ``mask`` builds a masked
+    (client) frame. No protocol rules are enforced here beyond the opcode range, so tests can
+    build invalid frames with it."""
+    if not 0 <= opcode <= 0xF:
+        raise ValueError(f"invalid opcode {opcode!r}")
+    b0 = opcode
+    if fin:
+        b0 |= 0x80
+    if rsv1:
+        b0 |= 0x40
+    n = len(payload)
+    mask_bit = 0
+    if mask is not None:
+        if len(mask) != 4:
+            raise ValueError("mask must be exactly 4 bytes")
+        mask_bit = 0x80
+    if n < 126:
+        header = _pack_short(b0, mask_bit | n)
+    elif n < 0x10000:
+        header = _pack_medium(b0, mask_bit | 126, n)
+    else:
+        header = _pack_long(b0, mask_bit | 127, n)
+    if mask is None:
+        return header + payload
+    return header + mask + _unmask(payload, mask)
+
+
+def text_frame(text: str) -> bytes:
+    return encode_frame(OP_TEXT, text.encode("utf-8"))
+
+
+def binary_frame(data: bytes) -> bytes:
+    return encode_frame(OP_BINARY, data)
+
+
+def close_frame(code: int = 1000, reason: str = "") -> bytes:
+    """A close frame; a reason too long for a control frame is cut at a character boundary."""
+    if not 1000 <= code <= 4999:
+        raise ValueError(f"invalid close code {code!r}")
+    raw = reason.encode("utf-8")
+    if len(raw) > _MAX_CONTROL_PAYLOAD - 2:
+        raw = raw[: _MAX_CONTROL_PAYLOAD - 2].decode("utf-8", "ignore").encode("utf-8")
+    return encode_frame(OP_CLOSE, struct.pack("!H", code) + raw)
+
+
+def ping_frame(payload: bytes = b"") -> bytes:
+    if len(payload) > _MAX_CONTROL_PAYLOAD:
+        raise ValueError("ping payload longer than 125 bytes")
+    return encode_frame(OP_PING, payload)
+
+
+def pong_frame(payload: bytes = b"") -> bytes:
+    if len(payload) > _MAX_CONTROL_PAYLOAD:
+        raise ValueError("pong payload longer than 125 bytes")
+    return encode_frame(OP_PONG, payload)
+
+
+# ---------------------------------------------------------------------------------------------
+# permessage-deflate (RFC 7692)
+
+
+def _split_params(offer: str) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """Split one extension offer into its name and ``(param, value)`` pairs (None: malformed)."""
+    parts = offer.split(";")
+    name = parts[0].strip().lower()
+    params: list[tuple[str, str | None]] = []
+    for part in parts[1:]:
+        part = part.strip()
+        if not part:
+            return None
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not key:
+            return None
+        if not sep:
+            params.append((key, None))
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        if not value:
+            return None
+        params.append((key, value))
+    return name, params
+
+
+def _split_offers(header: str) -> list[str]:
+    """Split a Sec-WebSocket-Extensions header on commas outside quoted strings."""
+    offers: list[str] = []
+    start = 0
+    quoted = False
+    for i, char in enumerate(header):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            offers.append(header[start:i])
+            start = i + 1
+    offers.append(header[start:])
+    return [offer for offer in offers if offer.strip()]
+
+
+def _window_bits(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 2 or value[0] == "0":
+        return None
+    bits = int(value)
+    return bits if 8 <= bits <= 15 else None
+
+
+class PerMessageDeflate:
+    """permessage-deflate (RFC 7692), server side. Off by default in the server; this class is
+    what turns it on. One instance per connection: it holds the compression contexts."""
+
+    __slots__ = (
+        "_compressor",
+        "_decompressor",
+        "client_max_window_bits",
+        "client_no_context_takeover",
+        "compress_level",
+        "min_size",
+        "server_max_window_bits",
+        "server_no_context_takeover",
+    )
+
+    def __init__(
+        self,
+        server_no_context_takeover: bool = False,
+        client_no_context_takeover: bool = False,
+        server_max_window_bits: int = 15,
+        client_max_window_bits: int = 15,
+        compress_level: int = 6,
+        min_size: int = 32,
+    ) -> None:
+        # zlib cannot produce a raw deflate stream with an 8-bit window.
+        if not 9 <= server_max_window_bits <= 15:
+            raise ValueError("server_max_window_bits must be between 9 and 15")
+        if not 8 <= client_max_window_bits <= 15:
+            raise ValueError("client_max_window_bits must be between 8 and 15")
+        if not -1 <= compress_level <= 9:
+            raise ValueError("compress_level must be between -1 and 9")
+        self.server_no_context_takeover = server_no_context_takeover
+        self.client_no_context_takeover = client_no_context_takeover
+        self.server_max_window_bits = server_max_window_bits
+        self.client_max_window_bits = client_max_window_bits
+        self.compress_level = compress_level
+        self.min_size = min_size
+        self._compressor: zlib._Compress | None = None
+        self._decompressor: zlib._Decompress | None = None
+
+    @classmethod
+    def negotiate(
+        cls,
+        offer_header: str | None,
+        *,
+        server_no_context_takeover: bool = False,
+        client_no_context_takeover: bool = False,
+        server_max_window_bits: int = 15,
+        client_max_window_bits: int = 15,
+        compress_level: int = 6,
+        min_size: int = 32,
+    ) -> tuple[PerMessageDeflate, str] | None:
+        """Parse a client's ``Sec-WebSocket-Extensions`` header. If one of its permessage-deflate
+        offers has parameters we can accept, return ``(instance, response header value)`` for the
+        first such offer; otherwise None. The keyword options are this server's preferences (the
+        constructor's arguments); the client's offer can only make them stricter."""
+        if not offer_header:
+            return None
+        for offer in _split_offers(offer_header):
+            parsed = _split_params(offer)
+            if parsed is None or parsed[0] != "permessage-deflate":
+                continue
+            result = cls._accept_offer(
+                parsed[1],
+                server_no_context_takeover,
+                client_no_context_takeover,
+                server_max_window_bits,
+                client_max_window_bits,
+            )
+            if result is None:
+                continue
+            snct, cnct, sbits, cbits, response = result
+            instance = cls(snct, cnct, sbits, cbits, compress_level, min_size)
+            return instance, response
+        return None
+
+    @staticmethod
+    def _accept_offer(
+        params: list[tuple[str, str | None]],
+        server_no_context_takeover: bool,
+        client_no_context_takeover: bool,
+        server_max_window_bits: int,
+        client_max_window_bits: int,
+    ) -> tuple[bool, bool, int, int, str] | None:
+        seen: set[str] = set()
+        offered_snct = offered_cnct = False
+        offered_sbits: int | None = None
+        offered_cbits: int | None = None
+        client_bits_supported = False
+        for key, value in params:
+            if key in seen:
+                return None
+            seen.add(key)
+            if key == "server_no_context_takeover":
+                if value is not None:
+                    return None
+                offered_snct = True
+            elif key == "client_no_context_takeover":
+                if value is not None:
+                    return None
+                offered_cnct = True
+            elif key == "server_max_window_bits":
+                offered_sbits = _window_bits(value)
+                if offered_sbits is None:
+                    return None
+            elif key == "client_max_window_bits":
+                client_bits_supported = True
+                if value is not None:
+                    offered_cbits = _window_bits(value)
+                    if offered_cbits is None:
+                        return None
+            else:
+                return None
+
+        response = ["permessage-deflate"]
+        snct = server_no_context_takeover or offered_snct
+        if snct:
+            response.append("server_no_context_takeover")
+        cnct = client_no_context_takeover or offered_cnct
+        if cnct:
+            response.append("client_no_context_takeover")
+
+        sbits = server_max_window_bits
+        if offered_sbits is not None:
+            if offered_sbits < 9:  # zlib cannot compress raw deflate with a 256-byte window
+                return None
+            sbits = min(sbits, offered_sbits)
+        if offered_sbits is not None or sbits < 15:
+            response.append(f"server_max_window_bits={sbits}")
+
+        cbits = 15 if offered_cbits is None else offered_cbits
+        if client_bits_supported and client_max_window_bits < cbits:
+            cbits = client_max_window_bits
+        if client_bits_supported and (offered_cbits is not None or cbits < 15):
+            response.append(f"client_max_window_bits={cbits}")
+        return snct, cnct, sbits, cbits, "; ".join(response)
+
+    def compress_message(self, payload: bytes) -> bytes:
+        """Compress a whole message: the payload of a data frame to send with rsv1 set."""
+        compressor = self._compressor
+        if compressor is None:
+            compressor = self._compressor = zlib.compressobj(
+                self.compress_level, zlib.DEFLATED, -self.server_max_window_bits
+            )
+        # A full flush also forgets the history, which is what no-context-takeover asks for.
+        mode = zlib.Z_FULL_FLUSH if self.server_no_context_takeover else zlib.Z_SYNC_FLUSH
+        data = compressor.compress(payload) + compressor.flush(mode)
+        if data.endswith(_DEFLATE_TAIL):
+            data = data[:-4]
+        return data
+
+    def decompress_message(self, payload: bytes, max_size: int) -> bytes:
+        """Decompress a whole message. Raises WebSocketError 1009 as soon as the output would
+        exceed ``max_size`` bytes, 1002 on a corrupt stream."""
+        decompressor = self._decompressor
+        if decompressor is None:
+            # A window at least as large as the client's always decodes its stream (and 9 copes
+            # with clients whose zlib silently turned a negotiated 8 into 9).
+            decompressor = zlib.decompressobj(-max(self.client_max_window_bits, 9))
+            if not self.client_no_context_takeover:
+                # Keep the context (and its window) only when the client may refer back to it.
+                self._decompressor = decompressor
+        try:
+            out = decompressor.decompress(payload, max_size + 1)
+            if len(out) > max_size:
+                raise WebSocketError("decompressed message too big", CLOSE_TOO_BIG)
+            if not decompressor.eof:
+                out += decompressor.decompress(_DEFLATE_TAIL, max_size + 1 - len(out))
+                if len(out) > max_size:
+                    raise WebSocketError("decompressed message too big", CLOSE_TOO_BIG)
+        except zlib.error as exc:
+            self._decompressor = None
+            raise WebSocketError(f"corrupt deflate stream: {exc}") from None
+        if decompressor.eof:
+            # The client ended the stream with a final block: start afresh next message.
+            self._decompressor = None
+        return out
+
+    def frame(self, opcode: int, payload: bytes) -> bytes:
+        """A server frame, compressed (rsv1 set) when it is a data frame of at least
+        ``min_size`` bytes, plain otherwise."""
+        if opcode in (OP_TEXT, OP_BINARY) and len(payload) >= self.min_size:
+            return encode_frame(opcode, self.compress_message(payload), rsv1=True)
+        return encode_frame(opcode, payload)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+
+
+def _decode_close(payload: bytes) -> Close:
+    if not payload:
+        return Close(None, "")
+    if len(payload) == 1:
+        raise WebSocketError("close frame with a 1-byte body")
+    code = (payload[0] << 8) | payload[1]
+    if code not in _VALID_CLOSE_CODES and not 3000 <= code <= 4999:
+        raise WebSocketError(f"invalid close code {code}")
+    try:
+        reason = payload[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebSocketError("invalid UTF-8 in close reason", CLOSE_INVALID_DATA) from None
+    return Close(code, reason)
+
+
+class FrameDecoder:
+    """Incremental frame parser for the frames a client sends to a server.
+
+    Feed it bytes in any chunking; it returns complete events and raises
+    :class:`WebSocketError` on any protocol violation. After an error or a Close frame the
+    decoder is finished and :meth:`feed` returns ``[]``.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_deflate",
+        "_done",
+        "_frag_compressed",
+        "_frag_opcode",
+        "_frag_parts",
+        "_frag_size",
+        "_frag_text",
+        "_max",
+        "_require_mask",
+        "_utf8",
+        "_wire_max",
+    )
+
+    def __init__(
+        self,
+        max_message_size: int = 1_000_000,
+        deflate: PerMessageDeflate | None = None,
+        require_mask: bool = True,
+    ) -> None:
+        self._buf = bytearray()
+        self._max = max_message_size
+        # Compressed data can be slightly larger than what it inflates to; the real limit
+        # for compressed messages is enforced on the decompressed size.
+        self._wire_max = max_message_size + (max_message_size >> 10) + 64
+        self._deflate = deflate
+        self._require_mask = require_mask
+        self._done = False
+        self._frag_opcode = 0  # opcode of the fragmented message being received, 0 if none
+        self._frag_compressed = False
+        self._frag_size = 0  # payload bytes received so far for that message
+        self._frag_parts: list[bytes] = []
+        self._frag_text: list[str] = []
+        self._utf8: codecs.IncrementalDecoder | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once a Close frame was received or an error was raised."""
+        return self._done
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Feed raw bytes from the socket; return the events they complete, in order."""
+        if self._done:
+            return []
+        events: list[Event] = []
+        self._buf += data
+        try:
+            self._parse(events)
+        except WebSocketError as exc:
+            self._fail()
+            exc.events = events
+            raise
+        except Exception:
+            self._fail()
+            raise
+        return events
+
+    def _fail(self) -> None:
+        self._done = True
+        self._buf = bytearray()
+        self._frag_parts = []
+        self._frag_text = []
+        self._utf8 = None
+
+    def _parse(self, events: list[Event]) -> None:
+        buf = self._buf
+        n = len(buf)
+        pos = 0
+        require_mask = self._require_mask
+        while n - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            opcode = b0 & 0x0F
+            fin = b0 & 0x80
+            rsv1 = b0 & 0x40
+            length = b1 & 0x7F
+
+            # Everything checkable from the first two bytes is checked before waiting for more.
+            if opcode >= 8:
+                if opcode > OP_PONG:
+                    raise WebSocketError(f"unknown opcode {opcode:#x}")
+                if not fin:
+                    raise WebSocketError("fragmented control frame")
+                if length > _MAX_CONTROL_PAYLOAD:
+                    raise WebSocketError("control frame payload longer than 125 bytes")
+            elif opcode == OP_CONTINUATION:
+                if not self._frag_opcode:
+                    raise WebSocketError("continuation frame without a message to continue")
+            elif opcode > OP_BINARY:
+                raise WebSocketError(f"unknown opcode {opcode:#x}")
+            elif self._frag_opcode:
+                raise WebSocketError("new data frame while a fragmented message is open")
+            if b0 & 0x70 and (b0 & 0x30 or self._deflate is None or opcode == 0 or opcode >= 8):
+                raise WebSocketError("reserved bits set")
+            masked = b1 & 0x80
+            if require_mask and not masked:
+                raise WebSocketError("unmasked client frame")
+
+            start = pos + 2
+            if length == 126:
+                start += 2
+                if n < start:
+                    break
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+            elif length == 127:
+                start += 8
+                if n < start:
+                    break
+                length = _unpack_u64(buf, pos + 2)[0]
+                if length >> 63:
+                    raise WebSocketError("frame length with the most significant bit set")
+
+            if opcode < 8:
+                # Refuse an oversized message from its header, before buffering the payload.
+                if opcode:
+                    total = length
+                    compressed = rsv1
+                else:
+                    total = self._frag_size + length
+                    compressed = self._frag_compressed
+                if total > (self._wire_max if compressed else self._max):
+                    raise WebSocketError(f"message larger than {self._max} bytes", CLOSE_TOO_BIG)
+
+            if masked:
+                start += 4
+            end = start + length
+            if n < end:
+                break
+            if masked:
+                payload = _unmask(buf[start:end], bytes(buf[start - 4 : start])) if length else b""
+            else:
+                payload = bytes(buf[start:end])
+            pos = end
+
+            if opcode >= 8:
+                if opcode == OP_PING:
+                    events.append(Ping(payload))
+                elif opcode == OP_PONG:
+                    events.append(Pong(payload))
+                else:
+                    events.append(_decode_close(payload))
+                    self._done = True
+                    self._buf = bytearray()
+                    return
+            elif opcode:
+                if fin:
+                    events.append(self._complete(opcode, bool(rsv1), payload))
+                else:
+                    self._start_fragmented(opcode, bool(rsv1), payload)
+            else:
+                self._frag_size += length
+                if self._utf8 is not None:
+                    self._frag_text.append(self._decode_fragment(payload, bool(fin)))
+                else:
+                    self._frag_parts.append(payload)
+                if fin:
+                    events.append(self._finish_fragmented())
+        if pos:
+            del buf[:pos]
+
+    def _complete(self, opcode: int, compressed: bool, payload: bytes) -> Message:
+        if compressed:
+            assert self._deflate is not None
+            payload = self._deflate.decompress_message(payload, self._max)
+        if opcode == OP_BINARY:
+            return Message(payload)
+        try:
+            return Message(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise WebSocketError("invalid UTF-8 in text message", CLOSE_INVALID_DATA) from None
+
+    def _start_fragmented(self, opcode: int, compressed: bool, payload: bytes) -> None:
+        self._frag_opcode = opcode
+        self._frag_compressed = compressed
+        self._frag_size = len(payload)
+        if opcode == OP_TEXT and not compressed:
+            # Validate text as it arrives, so invalid UTF-8 fails fast.
+            self._utf8 = _Utf8Decoder("strict")
+            self._frag_text = [self._decode_fragment(payload, False)]
+        else:
+            self._frag_parts = [payload]
+
+    def _decode_fragment(self, payload: bytes, final: bool) -> str:
+        assert self._utf8 is not None
+        try:
+            return self._utf8.decode(payload, final)
+        except UnicodeDecodeError:
+            raise WebSocketError("invalid UTF-8 in text message", CLOSE_INVALID_DATA) from None
+
+    def _finish_fragmented(self) -> Message:
+        opcode = self._frag_opcode
+        self._frag_opcode = 0
+        self._frag_size = 0
+        if self._utf8 is not None:
+            text = "".join(self._frag_text)
+            self._frag_text = []
+            self._utf8 = None
+            return Message(text)
+        parts = self._frag_parts
+        self._frag_parts = []
+        return self._complete(opcode, self._frag_compressed, b"".join(parts))

@@ -1,0 +1,269 @@
+"""``hubbub.ASGIApp``: the same sessions under uvicorn, hypercorn or granian.
+
+Requests under the Engine.IO path go to the hubbub server; everything else
+(and lifespan) to the wrapped ASGI app, so hubbub mounts beside FastAPI,
+Starlette or Django. The ASGI server does the websocket framing here, so
+this path is for interop; the embedded server is the fast one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept
+from hubbub.http import HttpRequest, HttpResponse, join_headers
+from hubbub.runtime.asyncio.core import AsyncioHost, runtime_for
+from hubbub.session.engine import EngineSession
+from hubbub.session.outgoing import OutPacket
+
+log = logging.getLogger("hubbub.asgi")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _request_from_scope(scope: Scope, body: bytes = b"", too_large: bool = False) -> HttpRequest:
+    client = scope.get("client")
+    return HttpRequest(
+        method=scope.get("method", "GET"),
+        path=scope.get("path", "/"),
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=join_headers(scope.get("headers", [])),
+        body=body,
+        remote_addr=str(client[0]) if client else None,
+        secure=scope.get("scheme") in ("https", "wss"),
+        body_too_large=too_large,
+    )
+
+
+class _AsgiWebSocket:
+    """The websocket peer of one session under an ASGI server."""
+
+    def __init__(self, send: Send, version: int, max_size: int) -> None:
+        self._send = send
+        self.version = version
+        self.max_size = max_size
+        self._out: deque[dict[str, Any]] = deque()
+        self._ready = asyncio.Event()
+        self.closed = False
+        self.session: EngineSession | None = None
+
+    def send(self, packet: OutPacket) -> None:
+        if self.closed:
+            return
+        msg = packet.ws_message(self.version)
+        if isinstance(msg, str):
+            self._out.append({"type": "websocket.send", "text": msg})
+        else:
+            self._out.append({"type": "websocket.send", "bytes": msg})
+        self._ready.set()
+
+    def close(self, code: int = 1000) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._out.append({"type": "websocket.close", "code": code})
+        self._ready.set()
+
+    async def writer(self) -> None:
+        try:
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
+                while self._out:
+                    message = self._out.popleft()
+                    await self._send(message)
+                    if message["type"] == "websocket.close":
+                        return
+        except (OSError, RuntimeError, asyncio.CancelledError):
+            # the ASGI server reports a gone client by raising from send()
+            self.closed = True
+
+
+class ASGIApp:
+    """Serve a hubbub server under any ASGI server, beside another ASGI app."""
+
+    def __init__(
+        self,
+        server: Any,
+        other_asgi_app: App | None = None,
+        *,
+        engine_path: str | None = None,
+    ) -> None:
+        from hubbub.runtime.asyncio.server import engine_of
+
+        self.server = server
+        self.engine: EngineIOServer = engine_of(server)
+        self.other_app = other_asgi_app
+        self.path = engine_path or self.engine.options.path
+        self._started = False
+
+    def _runtime(self) -> None:
+        if not self._started:
+            runtime = runtime_for(self.engine)
+            start = getattr(self.server, "_on_runtime_start", None)
+            if callable(start):
+                start(runtime)
+            self._started = True
+        else:
+            runtime_for(self.engine)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if kind in ("http", "websocket") and path.startswith(self.path):
+            self._runtime()
+            if kind == "http":
+                await self._http(scope, receive, send)
+            else:
+                await self._websocket(scope, receive, send)
+            return
+        if self.other_app is not None:
+            await self.other_app(scope, receive, send)
+            return
+        if kind == "http":
+            await _respond(send, HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found"))
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.other_app is not None:
+            await self.other_app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._runtime()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.engine.close_all("server shutting down")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.engine.options.max_http_buffer_size
+        chunks: list[bytes] = []
+        size = 0
+        too_large = False
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > limit:
+                too_large = True
+            elif body:
+                chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        req = _request_from_scope(scope, b"" if too_large else b"".join(chunks), too_large)
+        loop = asyncio.get_running_loop()
+        result = self.engine.handle_request(req, loop.time())
+        if isinstance(result, HttpResponse):
+            await _respond(send, result)
+            return
+        if isinstance(result, WebSocketAccept):
+            await _respond(send, HttpResponse(400, [], b"Bad Request"))
+            return
+        await self._hold(result, receive, send)
+
+    async def _hold(self, hold: PollHold, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        host = hold.session.host
+        assert isinstance(host, AsyncioHost)
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        host.waiter = wake
+        watcher = loop.create_task(_wait_disconnect(receive))
+        done, _ = await asyncio.wait({ready, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            watcher.cancel()
+            await _respond(send, self.engine.finish_poll(hold, loop.time()))
+            return
+        # the client went away while we held its GET
+        host.waiter = None
+        hold.session.poll_aborted(loop.time())
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        headers = dict(join_headers(scope.get("headers", [])))
+        headers.setdefault("upgrade", "websocket")
+        req = _request_from_scope(scope)
+        req.headers = headers
+        result = self.engine.handle_request(req, loop.time())
+        if not isinstance(result, WebSocketAccept):
+            log.info("refused websocket %s", req.url)
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        accept: dict[str, Any] = {"type": "websocket.accept"}
+        if result.headers:
+            accept["headers"] = [
+                (k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers
+            ]
+        await send(accept)
+        options = self.engine.options
+        peer = _AsgiWebSocket(send, result.version, options.max_http_buffer_size)
+        writer = loop.create_task(peer.writer())
+        session = self.engine.websocket_opened(result, peer, loop.time())
+        if session is None:
+            peer.close(1000)
+            await writer
+            return
+        peer.session = session
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    data: str | bytes | None = message.get("text")
+                    if data is None:
+                        data = message.get("bytes") or b""
+                    if len(data) > peer.max_size:
+                        log.info("sid=%s: websocket message over max_http_buffer_size", session.sid)
+                        peer.close(1009)
+                        session.on_ws_closed(peer, loop.time())
+                        break
+                    session.on_ws_message(peer, data, loop.time())
+                elif kind == "websocket.disconnect":
+                    peer.closed = True
+                    session.on_ws_closed(peer, loop.time())
+                    break
+        finally:
+            if not writer.done():
+                if not peer.closed:
+                    peer.close(1000)
+                try:
+                    await asyncio.wait_for(writer, 5)
+                except (asyncio.TimeoutError, Exception):
+                    writer.cancel()
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _respond(send: Send, response: HttpResponse) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,110 @@
+"""The asyncio side of the runtime interface: clock, handler tasks, timers.
+
+Shared by the embedded server and the ASGI app, so both run the very same
+sessions with the very same timer logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from hubbub.session.engine import EngineSession
+
+log = logging.getLogger("hubbub.runtime")
+
+
+class AsyncioHost:
+    """One session's timer and poll-wake door on an asyncio loop."""
+
+    __slots__ = ("_handle", "_when", "loop", "session", "waiter")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, session: EngineSession) -> None:
+        self.loop = loop
+        self.session = session
+        self._handle: asyncio.TimerHandle | None = None
+        self._when = 0.0
+        self.waiter: Callable[[], None] | None = None
+
+    def rearm(self, deadline: float | None) -> None:
+        handle = self._handle
+        if deadline is None:
+            if handle is not None:
+                handle.cancel()
+                self._handle = None
+            return
+        if handle is not None:
+            if self._when <= deadline:
+                # fires first anyway; on firing the session re-arms for later
+                return
+            handle.cancel()
+        self._when = deadline
+        self._handle = self.loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        session = self.session
+        try:
+            session.on_timer(self.loop.time())
+        except Exception:  # pragma: no cover - a bug, but never kill the loop
+            log.exception("timer of session %s failed", session.sid)
+        deadline = session.deadline
+        if deadline is not None and self._handle is None:
+            self.rearm(deadline)
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            # answer on the next tick so every send of this tick rides along
+            self.loop.call_soon(waiter)
+
+
+class AsyncioRuntime:
+    """The Runtime protocol on one asyncio event loop."""
+
+    name = "asyncio"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop or asyncio.get_running_loop()
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def clock(self) -> float:
+        return self.loop.time()
+
+    def make_host(self, session: EngineSession) -> AsyncioHost:
+        return AsyncioHost(self.loop, session)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            result = fn(*args)
+        except Exception:
+            log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
+            return
+        if inspect.isawaitable(result):
+            task = self.loop.create_task(_guard(result, fn))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+
+async def _guard(awaitable: Any, fn: Callable[..., Any]) -> None:
+    try:
+        await awaitable
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
+
+
+def runtime_for(server: Any) -> AsyncioRuntime:
+    """The runtime bound to ``server`` on the running loop (one per loop)."""
+    loop = asyncio.get_running_loop()
+    current = getattr(server, "runtime", None)
+    if isinstance(current, AsyncioRuntime) and current.loop is loop:
+        return current
+    runtime = AsyncioRuntime(loop)
+    server.attach(runtime)
+    return runtime

@@ -1,0 +1,554 @@
+"""The embedded HTTP/1.1 + websocket server: asyncio Protocols and httptools.
+
+This is hubbub's fast path. One :class:`HttpProtocol` per TCP connection
+parses requests with httptools (keep-alive, pipelining, size limits, header
+timeout), hands Engine.IO requests to the sans-IO core, every other request
+to an optional ASGI app, and after a websocket handshake switches to the
+project's own frame codec on the same connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+
+from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept
+from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head
+from hubbub.protocol.websocket import (
+    OP_BINARY,
+    OP_TEXT,
+    Close,
+    FrameDecoder,
+    Message,
+    PerMessageDeflate,
+    Ping,
+    WebSocketError,
+    check_upgrade_request,
+    close_frame,
+    handshake_response,
+    pong_frame,
+)
+from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
+from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
+from hubbub.session.engine import EngineSession
+from hubbub.session.outgoing import OutPacket
+
+log = logging.getLogger("hubbub.server")
+
+ASGIApp = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+@dataclass
+class ServerLimits:
+    """Limits that protect the server from clients that misbehave."""
+
+    max_header_size: int = 16 * 1024  # request line plus all headers
+    max_headers: int = 100
+    header_timeout: float = 10.0  # a client must finish its headers within this
+    keepalive_timeout: float = 60.0  # idle time between requests on a connection
+    max_body_size: int = 16 * 1024 * 1024  # for requests handed to the ASGI app
+    websocket_close_timeout: float = 5.0
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class WebSocketConnection:
+    """The websocket peer an Engine.IO session writes to (embedded server)."""
+
+    __slots__ = ("closing", "deflate", "proto", "session", "version")
+
+    def __init__(
+        self, proto: HttpProtocol, version: int, deflate: PerMessageDeflate | None
+    ) -> None:
+        self.proto = proto
+        self.version = version
+        self.deflate = deflate
+        self.session: EngineSession | None = None
+        self.closing = False
+
+    def send(self, packet: OutPacket) -> None:
+        if self.closing:
+            return
+        transport = self.proto.transport
+        if transport is None:
+            return
+        if self.deflate is None:
+            transport.write(packet.ws_frame(self.version))
+        else:
+            msg = packet.ws_message(self.version)
+            if isinstance(msg, str):
+                transport.write(self.deflate.frame(OP_TEXT, msg.encode("utf-8")))
+            else:
+                transport.write(self.deflate.frame(OP_BINARY, msg))
+
+    def close(self, code: int = 1000) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.proto.close_websocket(code)
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, server: EmbeddedServer) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.limits = server.limits
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.remote: str | None = None
+        self.secure = False
+        # the request being parsed
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._body_limit = self.limits.max_body_size
+        self._too_large = False
+        self._parse_error: _BadRequest | None = None
+        # requests parsed but not answered yet (pipelining), and the busy flag
+        self._queue: deque[tuple[HttpRequest, bool]] = deque()
+        self._busy = False
+        self._hold: PollHold | None = None
+        self._keepalive = True
+        self._timer: asyncio.TimerHandle | None = None
+        self._upgrade: HttpRequest | None = None
+        # websocket mode
+        self.ws: WebSocketConnection | None = None
+        self._decoder: FrameDecoder | None = None
+
+    # -- connection lifecycle ------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.remote = str(peer[0])
+        self.secure = transport.get_extra_info("sslcontext") is not None
+        self.server.connections.add(self)
+        self._arm(self.limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self._disarm()
+        transport, self.transport = self.transport, None
+        del transport
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            host = hold.session.host
+            if isinstance(host, AsyncioHost):
+                host.waiter = None
+            hold.session.poll_aborted(self.loop.time())
+        ws = self.ws
+        if ws is not None:
+            ws.closing = True
+            session = ws.session
+            if session is not None:
+                session.on_ws_closed(ws, self.loop.time())
+
+    def _arm(self, delay: float) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(delay, self._on_timeout)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        if self.transport is None or self._busy or self.ws is not None:
+            return
+        if self._url or self._headers:
+            # a client that started a request and never finished its headers
+            log.info("%s: request headers not complete in time; closing", self.remote)
+            self._write_simple(408, b"Request Timeout", close=True)
+        else:
+            self.transport.close()
+
+    # -- HTTP parsing (httptools callbacks) ------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self._decoder is not None:
+            self._ws_data(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
+            req = self._upgrade
+            self._upgrade = None
+            if req is not None:
+                self._start_upgrade(req, data[offset:])
+            return
+        except httptools.HttpParserError as exc:
+            err = self._parse_error or _BadRequest(400, "Bad Request")
+            self._parse_error = None
+            log.info(
+                "%s: malformed HTTP request (%s)", self.remote, err if self._parse_error else exc
+            )
+            self._write_simple(err.status, str(err).encode(), close=True)
+            return
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        self._body = []
+        self._body_size = 0
+        self._too_large = False
+        if not self._busy:
+            self._arm(self.limits.header_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._header_bytes += len(url)
+        if self._header_bytes > self.limits.max_header_size:
+            self._parse_error = _BadRequest(431, "Request Header Fields Too Large")
+            raise httptools.HttpParserError("header too large")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        if (
+            self._header_bytes > self.limits.max_header_size
+            or len(self._headers) >= self.limits.max_headers
+        ):
+            self._parse_error = _BadRequest(431, "Request Header Fields Too Large")
+            raise httptools.HttpParserError("header too large")
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if not self._busy:
+            self._disarm()
+        path = self._path_of(self._url)
+        if path.startswith(self.server.engine_path):
+            self._body_limit = self.server.engine.options.max_http_buffer_size
+        else:
+            self._body_limit = self.limits.max_body_size
+
+    def on_body(self, body: bytes) -> None:
+        if self._too_large:
+            return
+        self._body_size += len(body)
+        if self._body_size > self._body_limit:
+            self._too_large = True
+            self._body = []
+            return
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        parsed = httptools.parse_url(self._url)
+        req = HttpRequest(
+            method=self.parser.get_method().decode("ascii", "replace"),
+            path=parsed.path.decode("latin-1") if parsed.path else "/",
+            query_string=parsed.query.decode("latin-1") if parsed.query else "",
+            headers=join_headers(self._headers),
+            body=b"".join(self._body),
+            remote_addr=self.remote,
+            secure=self.secure,
+            body_too_large=self._too_large,
+        )
+        self._body = []
+        if self.parser.should_upgrade():
+            self._upgrade = req
+            return
+        self._queue.append((req, self.parser.should_keep_alive()))
+        if not self._busy:
+            self._next()
+
+    @staticmethod
+    def _path_of(url: bytes) -> str:
+        end = len(url)
+        for sep in (b"?", b"#"):
+            i = url.find(sep)
+            if i != -1 and i < end:
+                end = i
+        return url[:end].decode("latin-1")
+
+    # -- answering requests, one at a time ----------------------------------------
+
+    def _next(self) -> None:
+        while self._queue and not self._busy and self.transport is not None:
+            req, keepalive = self._queue.popleft()
+            self._keepalive = keepalive
+            self._dispatch(req)
+        if not self._busy and self.transport is not None and not self._queue:
+            self._arm(self.limits.keepalive_timeout)
+
+    def _dispatch(self, req: HttpRequest) -> None:
+        server = self.server
+        if req.path.startswith(server.engine_path):
+            if req.body_too_large and req.method != "POST":
+                self._write_simple(413, b"Payload Too Large", close=True)
+                return
+            result = server.engine.handle_request(req, self.loop.time())
+            if isinstance(result, HttpResponse):
+                self.write_response(result)
+            elif isinstance(result, PollHold):
+                self._hold_poll(result)
+            else:  # a websocket accept without the upgrade headers
+                self.write_response(HttpResponse(400, [], b"Bad Request"))
+            return
+        if server.asgi_app is not None:
+            if req.body_too_large:
+                self._write_simple(413, b"Payload Too Large", close=True)
+                return
+            self._busy = True
+            task = self.loop.create_task(
+                run_asgi_http(server.asgi_app, req, self, server.scope_extra)
+            )
+            server.tasks.add(task)
+            task.add_done_callback(server.tasks.discard)
+            return
+        self._write_simple(404, b"Not Found")
+
+    def _hold_poll(self, hold: PollHold) -> None:
+        self._busy = True
+        self._hold = hold
+        host = hold.session.host
+        assert isinstance(host, AsyncioHost)
+        host.waiter = self._finish_poll
+
+    def _finish_poll(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is None or self.transport is None:
+            return
+        response = self.server.engine.finish_poll(hold, self.loop.time())
+        self._busy = False
+        self.write_response(response)
+        self._next()
+
+    def write_response(self, response: HttpResponse) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        headers = response.headers
+        if not self._keepalive:
+            headers = [*headers, ("Connection", "close")]
+        transport.write(
+            serialize_head(response.status, headers, len(response.body)) + response.body
+        )
+        if not self._keepalive:
+            transport.close()
+
+    def asgi_done(self, keepalive: bool) -> None:
+        """Called by the ASGI bridge once the app's response is complete."""
+        self._busy = False
+        if not keepalive and self.transport is not None:
+            self.transport.close()
+            return
+        self._next()
+
+    def _write_simple(self, status: int, body: bytes, close: bool = False) -> None:
+        if close:
+            self._keepalive = False
+        self.write_response(HttpResponse(status, [("Content-Type", "text/plain")], body))
+
+    # -- websocket ---------------------------------------------------------------
+
+    def _start_upgrade(self, req: HttpRequest, rest: bytes) -> None:
+        self._disarm()
+        server = self.server
+        if not req.path.startswith(server.engine_path):
+            self._keepalive = False
+            self._write_simple(404, b"Not Found", close=True)
+            return
+        result = server.engine.handle_request(req, self.loop.time())
+        if isinstance(result, HttpResponse):
+            self._keepalive = False
+            self.write_response(result)
+            return
+        if not isinstance(result, WebSocketAccept):
+            self._write_simple(400, b"Bad Request", close=True)
+            return
+        try:
+            key = check_upgrade_request(req.method, req.headers)
+        except WebSocketError as exc:
+            log.info("%s: bad websocket handshake (%s)", self.remote, exc)
+            self._write_simple(exc.http_status, str(exc).encode(), close=True)
+            return
+        deflate: PerMessageDeflate | None = None
+        ext_header: str | None = None
+        if server.engine.options.websocket_compression:
+            negotiated = PerMessageDeflate.negotiate(req.headers.get("sec-websocket-extensions"))
+            if negotiated is not None:
+                deflate, ext_header = negotiated
+        assert self.transport is not None
+        self.transport.write(handshake_response(key, result.headers, ext_header))
+        ws = WebSocketConnection(self, result.version, deflate)
+        self.ws = ws
+        self._decoder = FrameDecoder(
+            max_message_size=server.engine.options.max_http_buffer_size, deflate=deflate
+        )
+        session = server.engine.websocket_opened(result, ws, self.loop.time())
+        if session is None:
+            ws.close(1000)
+            return
+        ws.session = session
+        if rest:
+            self._ws_data(rest)
+
+    def _ws_data(self, data: bytes) -> None:
+        decoder = self._decoder
+        ws = self.ws
+        assert decoder is not None and ws is not None
+        try:
+            events = decoder.feed(data)
+        except WebSocketError as exc:
+            log.info("%s: websocket protocol error %d (%s)", self.remote, exc.close_code, exc)
+            self.close_websocket(exc.close_code)
+            ws.closing = True
+            if ws.session is not None:
+                ws.session.on_ws_closed(ws, self.loop.time())
+            return
+        session = ws.session
+        for event in events:
+            if isinstance(event, Message):
+                if session is not None:
+                    session.on_ws_message(ws, event.data, self.loop.time())
+            elif isinstance(event, Ping):
+                if self.transport is not None and not ws.closing:
+                    self.transport.write(pong_frame(event.payload))
+            elif isinstance(event, Close):
+                code = event.code if event.code is not None else 1000
+                if not ws.closing:
+                    ws.closing = True
+                    if self.transport is not None:
+                        self.transport.write(close_frame(code))
+                if self.transport is not None:
+                    self.transport.close()
+                if session is not None:
+                    session.on_ws_closed(ws, self.loop.time())
+                return
+
+    def close_websocket(self, code: int) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        with contextlib.suppress(Exception):  # the transport may be broken already
+            transport.write(close_frame(code))
+        # give the client a moment to answer the close, then drop the socket
+        self.loop.call_later(self.limits.websocket_close_timeout, transport.close)
+        if code != 1000:
+            transport.close()
+
+
+class EmbeddedServer:
+    """Listens on a socket and serves an Engine.IO (or Socket.IO) server."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        asgi_app: ASGIApp | None = None,
+        limits: ServerLimits | None = None,
+    ) -> None:
+        self.engine: EngineIOServer = engine_of(app)
+        self.app = app
+        self.asgi_app = asgi_app
+        self.limits = limits or ServerLimits()
+        self.engine_path = self.engine.options.path
+        self.connections: set[HttpProtocol] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.scope_extra: dict[str, Any] = {}
+        self._server: asyncio.Server | None = None
+        self.runtime: AsyncioRuntime | None = None
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 8000, *, sock: socket.socket | None = None
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.runtime = runtime_for(self.engine)
+        start = getattr(self.app, "_on_runtime_start", None)
+        if callable(start):
+            start(self.runtime)
+        if sock is not None:
+            self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock)
+        else:
+            self._server = await self.loop.create_server(
+                lambda: HttpProtocol(self), host, port, reuse_address=True, backlog=2048
+            )
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return list(self._server.sockets) if self._server is not None else []
+
+    @property
+    def port(self) -> int:
+        return int(self.sockets[0].getsockname()[1])
+
+    async def shutdown(self, grace: float = 2.0) -> None:
+        """Stop accepting, close every session cleanly, then every connection."""
+        if self._server is not None:
+            self._server.close()
+        self.engine.close_all("server shutting down")
+        deadline = self.loop.time() + grace
+        while self.loop.time() < deadline and any(c._busy for c in self.connections):
+            await asyncio.sleep(0.02)
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+        for task in list(self.tasks):
+            task.cancel()
+
+    async def serve_forever(self, host: str = "127.0.0.1", port: int = 8000) -> None:
+        await self.start(host, port)
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                self.loop.add_signal_handler(sig, stop.set)
+        log.info("hubbub listening on http://%s:%d%s", host, self.port, self.engine_path)
+        await stop.wait()
+        log.info("shutting down")
+        await self.shutdown()
+
+
+def engine_of(app: Any) -> EngineIOServer:
+    """The Engine.IO server inside a server object (or the object itself)."""
+    if isinstance(app, EngineIOServer):
+        return app
+    engine = getattr(app, "engine", None)
+    if isinstance(engine, EngineIOServer):
+        return engine
+    raise TypeError(f"{app!r} is not a hubbub server")
+
+
+def run(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    asgi_app: ASGIApp | None = None,
+    use_uvloop: bool = True,
+    limits: ServerLimits | None = None,
+) -> None:
+    """Serve ``app`` on the embedded asyncio server until SIGINT/SIGTERM."""
+    if use_uvloop:
+        try:
+            import uvloop
+
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            pass
+    server = EmbeddedServer(app, asgi_app=asgi_app, limits=limits)
+    asyncio.run(server.serve_forever(host, port))

@@ -1,0 +1,72 @@
+"""Outgoing Engine.IO packets, encoded once however many clients get them.
+
+A broadcast builds one :class:`OutPacket` and hands the same object to every
+recipient's session. The websocket frame is built lazily, once per protocol
+generation (only binary frames differ between EIO3 and EIO4), and the same
+bytes are written to every socket: server frames are unmasked, so this is
+always valid while permessage-deflate is off.
+"""
+
+from __future__ import annotations
+
+from hubbub.protocol.engineio import Packet, PacketType
+from hubbub.protocol.websocket import binary_frame, text_frame
+
+
+class OutPacket:
+    __slots__ = ("_frames", "_text", "data", "type", "volatile")
+
+    def __init__(self, type: PacketType, data: str | bytes = "", volatile: bool = False) -> None:
+        self.type = type
+        self.data = data
+        self.volatile = volatile
+        self._text: str | None = None
+        self._frames: list[bytes | None] = [None, None]  # index 0: EIO3, 1: EIO4
+
+    @property
+    def is_binary(self) -> bool:
+        return isinstance(self.data, bytes)
+
+    @property
+    def packet(self) -> Packet:
+        return Packet(self.type, self.data)
+
+    def text(self) -> str:
+        """The packet as one text message (type digit + data); text packets only."""
+        t = self._text
+        if t is None:
+            assert isinstance(self.data, str)
+            t = self._text = str(int(self.type)) + self.data
+        return t
+
+    def ws_message(self, version: int) -> str | bytes:
+        """What one websocket message carries for this packet."""
+        data = self.data
+        if isinstance(data, bytes):
+            return data if version >= 4 else bytes((int(self.type),)) + data
+        return self.text()
+
+    def ws_frame(self, version: int) -> bytes:
+        """The complete unmasked server frame, cached per protocol generation."""
+        idx = 1 if version >= 4 else 0
+        frame = self._frames[idx]
+        if frame is None:
+            data = self.data
+            if isinstance(data, bytes):
+                frame = binary_frame(data if version >= 4 else bytes((int(self.type),)) + data)
+                self._frames[idx] = frame
+            else:
+                # text frames are the same bytes for both generations
+                frame = text_frame(self.text())
+                self._frames[0] = self._frames[1] = frame
+        return frame
+
+    def __len__(self) -> int:
+        return len(self.data) + 1
+
+    def __repr__(self) -> str:
+        return f"OutPacket({self.type.name}, {self.data!r})"
+
+
+def message(data: str | bytes, volatile: bool = False) -> OutPacket:
+    return OutPacket(PacketType.MESSAGE, data, volatile)
