@@ -1,0 +1,158 @@
+"""Shared fixtures: real servers on free ports, in a subprocess or a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+JS_DIR = ROOT / "tests" / "js"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def run_process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait for its port, stop it afterwards."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for_port(port, proc=proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@contextlib.contextmanager
+def run_example(name: str, *extra: str, port: int | None = None) -> Iterator[str]:
+    """Run ``examples/<name>`` on a free port; yields its base URL."""
+    port = port or free_port()
+    args = [sys.executable, str(EXAMPLES / name), "--host", "127.0.0.1", "--port", str(port), *extra]
+    with run_process(args, port):
+        yield f"http://127.0.0.1:{port}"
+
+
+RUNTIMES = ["embedded", "uvicorn"]
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def echo_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """examples/engineio_echo.py on the embedded server and under uvicorn."""
+    extra = ("--asgi",) if request.param == "uvicorn" else ()
+    with run_example("engineio_echo.py", *extra) as url:
+        yield url
+
+
+class ServerThread:
+    """An embedded hubbub server with any options, on its own loop in a thread.
+
+    For tests that need a configuration the examples do not have. The
+    clients still talk to it over real sockets.
+    """
+
+    def __init__(self, app: Any, asgi_app: Any = None, limits: Any = None, uvicorn: bool = False) -> None:
+        self.app = app
+        self.asgi_app = asgi_app
+        self.limits = limits
+        self.uvicorn = uvicorn
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._main())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        import hubbub
+
+        self._stop = asyncio.Event()
+        if self.uvicorn:
+            import uvicorn
+
+            config = uvicorn.Config(
+                hubbub.ASGIApp(self.app, self.asgi_app),
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="off",
+            )
+            server = uvicorn.Server(config)
+            task = asyncio.create_task(server.serve())
+            while not server.started:
+                await asyncio.sleep(0.01)
+            self._ready.set()
+            await self._stop.wait()
+            server.should_exit = True
+            await task
+            return
+        embedded = hubbub.EmbeddedServer(self.app, asgi_app=self.asgi_app, limits=self.limits)
+        await embedded.start("127.0.0.1", self.port)
+        self._ready.set()
+        await self._stop.wait()
+        await embedded.shutdown(grace=0.5)
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the server's loop (e.g. to send from the server)."""
+        self.loop.call_soon_threadsafe(fn)
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(15)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(15)
