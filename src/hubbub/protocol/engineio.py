@@ -4,7 +4,9 @@ Single packets (one per WebSocket frame):
 
 * text: ``<type digit><data>``, e.g. ``"2probe"``;
 * binary: v4 sends the raw bytes (always a MESSAGE), v3 prefixes the raw type
-  number as one byte.
+  number as one byte;
+* base64 (clients with ``forceBase64``): a text frame ``"b" + base64`` (v4) or
+  ``"b" + <type digit> + base64`` (v3), decoded as in polling payloads.
 
 Polling payloads:
 
@@ -127,6 +129,12 @@ def decode_packet(data: str | bytes, version: int) -> Packet:
     """Decode one packet as received in one WebSocket frame."""
     _check_version(version)
     if isinstance(data, str):
+        if data[:1] == "b":
+            # a client with forceBase64 sends binary as base64 text frames:
+            # v4 "b" + base64, v3 "b" + type digit + base64 (as in payloads)
+            if version == 4:
+                return Packet(_MESSAGE, _b64decode(data[1:]))
+            return _decode_v3_text_packet(data)
         ptype = _CHAR_TO_TYPE.get(data[:1])
         if ptype is None:
             raise _error("invalid packet type")

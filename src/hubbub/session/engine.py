@@ -51,6 +51,7 @@ class SessionHost(Protocol):
 class WebSocketPeer(Protocol):
     def send(self, packet: OutPacket) -> None: ...
     def close(self, code: int = 1000) -> None: ...
+    def buffered_bytes(self) -> int: ...
 
 
 class NullHost:
@@ -158,8 +159,15 @@ class EngineSession:
 
     @property
     def queued_bytes(self) -> int:
-        """Bytes waiting for a poll; a runtime adds its own socket buffer."""
+        """Bytes waiting for a poll."""
         return self._queued_bytes
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes sent but not yet on the wire: the polling queue plus what the
+        websocket's transport holds. A slow consumer shows here."""
+        ws = self._ws
+        return self._queued_bytes + (ws.buffered_bytes() if ws is not None else 0)
 
     def send_packet(self, packet: OutPacket) -> None:
         """Queue a packet for the client. Never blocks, never raises."""
@@ -395,6 +403,13 @@ class EngineSession:
 
     @property
     def deadline(self) -> float | None:
+        # only the deadlines on_timer acts on in this state: a stale heartbeat
+        # deadline left on a closing or closed session would re-arm the host
+        # for a past time over and over (a busy loop)
+        if self.state is State.CLOSED:
+            return None
+        if self.state is State.CLOSING:
+            return self._close_deadline
         best: float | None = None
         for d in (self._ping_at, self._pong_deadline, self._upgrade_deadline, self._close_deadline):
             if d is not None and (best is None or d < best):

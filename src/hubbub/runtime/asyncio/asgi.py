@@ -50,6 +50,7 @@ class _AsgiWebSocket:
         self.version = version
         self.max_size = max_size
         self._out: deque[dict[str, Any]] = deque()
+        self._size = 0
         self._ready = asyncio.Event()
         self.closed = False
         self.session: EngineSession | None = None
@@ -62,7 +63,11 @@ class _AsgiWebSocket:
             self._out.append({"type": "websocket.send", "text": msg})
         else:
             self._out.append({"type": "websocket.send", "bytes": msg})
+        self._size += len(msg)
         self._ready.set()
+
+    def buffered_bytes(self) -> int:
+        return self._size
 
     def close(self, code: int = 1000) -> None:
         if self.closed:
@@ -78,9 +83,12 @@ class _AsgiWebSocket:
                 self._ready.clear()
                 while self._out:
                     message = self._out.popleft()
+                    self._size -= len(message.get("text") or message.get("bytes") or "")
                     await self._send(message)
                     if message["type"] == "websocket.close":
                         return
+                if self.closed:  # the client went away: nothing more to send
+                    return
         except (OSError, RuntimeError, asyncio.CancelledError):
             # the ASGI server reports a gone client by raising from send()
             self.closed = True
@@ -249,6 +257,7 @@ class ASGIApp:
             if not writer.done():
                 if not peer.closed:
                     peer.close(1000)
+                peer._ready.set()  # an idle writer must see the disconnect and end
                 try:
                     await asyncio.wait_for(writer, 5)
                 except (asyncio.TimeoutError, Exception):

@@ -78,6 +78,15 @@ class AsyncioRuntime:
     def make_host(self, session: EngineSession) -> AsyncioHost:
         return AsyncioHost(self.loop, session)
 
+    def call_later(self, delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
+        return self.loop.call_later(delay, fn)
+
+    def waiter(self) -> AsyncioWaiter:
+        return AsyncioWaiter(self.loop)
+
+    def check_handler(self, fn: Callable[..., Any]) -> None:
+        pass  # asyncio runs plain and async def handlers alike
+
     def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
             result = fn(*args)
@@ -88,6 +97,32 @@ class AsyncioRuntime:
             task = self.loop.create_task(_guard(result, fn))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+
+
+class AsyncioWaiter:
+    """A future with a timeout; ``await waiter.wait(5)``."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+    def resolve(self, value: Any) -> None:
+        if not self.future.done():
+            self.future.set_result(value)
+
+    def reject(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+    async def wait(self, timeout: float | None = None) -> Any:
+        if timeout is None:
+            return await self.future
+        return await asyncio.wait_for(asyncio.shield(self.future), timeout)
 
 
 async def _guard(awaitable: Any, fn: Callable[..., Any]) -> None:

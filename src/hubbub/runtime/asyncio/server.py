@@ -103,6 +103,10 @@ class WebSocketConnection:
         self.closing = True
         self.proto.close_websocket(code)
 
+    def buffered_bytes(self) -> int:
+        transport = self.proto.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
 
 class HttpProtocol(asyncio.Protocol):
     def __init__(self, server: EmbeddedServer) -> None:
@@ -122,6 +126,12 @@ class HttpProtocol(asyncio.Protocol):
         self._body_limit = self.limits.max_body_size
         self._too_large = False
         self._parse_error: _BadRequest | None = None
+        # raw bytes of a request head still incomplete: httptools reports a
+        # header only once its line ends, so a line that never ends is
+        # limited by counting what arrives (see data_received)
+        self._in_head = False
+        self._head_began = False
+        self._head_raw = 0
         # requests parsed but not answered yet (pipelining), and the busy flag
         self._queue: deque[tuple[HttpRequest, bool]] = deque()
         self._busy = False
@@ -189,8 +199,16 @@ class HttpProtocol(asyncio.Protocol):
         if self._decoder is not None:
             self._ws_data(data)
             return
+        self._head_began = False
         try:
             self.parser.feed_data(data)
+            if self._in_head and not self._head_began:
+                # the same head was incomplete before and after this chunk:
+                # every byte of it belongs to the head
+                self._head_raw += len(data)
+                if self._head_raw > self.limits.max_header_size:
+                    self._parse_error = _BadRequest(431, "Request Header Fields Too Large")
+                    raise httptools.HttpParserError("header too large")
         except httptools.HttpParserUpgrade as exc:
             offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
             req = self._upgrade
@@ -208,6 +226,9 @@ class HttpProtocol(asyncio.Protocol):
             return
 
     def on_message_begin(self) -> None:
+        self._in_head = True
+        self._head_began = True
+        self._head_raw = 0
         self._url = b""
         self._headers = []
         self._header_bytes = 0
@@ -235,6 +256,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         if not self._busy:
             self._disarm()
         path = self._path_of(self._url)

@@ -1,0 +1,162 @@
+"""One Engine.IO connection seen from Socket.IO: it multiplexes namespaces.
+
+It decodes packets (v5 for clients 3.x/4.x, v4 for 2.x), routes them to the
+sockets, writes encoded packets to the session, and bounds what a slow
+client may leave queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hubbub.encoded import EncodedPacket
+from hubbub.protocol.socketio import Packet, PacketType, SocketIODecodeError
+
+if TYPE_CHECKING:
+    from hubbub.http import HttpRequest
+    from hubbub.server import Server
+    from hubbub.session.engine import EngineSession
+    from hubbub.socket import Socket
+
+log = logging.getLogger("hubbub.client")
+
+
+class Client:
+    def __init__(self, server: Server, session: EngineSession, request: HttpRequest) -> None:
+        self.server = server
+        self.session = session
+        self.request = request
+        self.protocol = 5 if session.version >= 4 else 4
+        self.parser = server.parser_for(self.protocol)
+        self.decoder = self.parser.decoder()
+        self.sockets: dict[str, Socket] = {}
+        self.closed = False
+        self._timer: Any = None
+        if self.protocol >= 5:
+            timeout = server.connect_timeout
+            if timeout and server.runtime is not None:
+                self._timer = server.runtime.call_later(timeout, self._connect_timeout)
+        else:
+            # clients 2.x are connected to the main namespace implicitly
+            self.connect("/", {}, dict(request.query))
+
+    def __repr__(self) -> str:
+        return f"<Client {self.session.sid}>"
+
+    # -- incoming -----------------------------------------------------------------
+
+    def on_data(self, data: str | bytes) -> None:
+        try:
+            packet = self.decoder.feed(data)
+        except SocketIODecodeError as exc:
+            log.info("%s: invalid Socket.IO packet (%s); closing", self, exc)
+            self.session.close("parse error")
+            self.on_close("parse error")
+            return
+        if packet is None:
+            return
+        nsp = packet.nsp
+        query: dict[str, str] = {}
+        if self.protocol < 5 and "?" in nsp:
+            nsp, _, qs = nsp.partition("?")
+            from urllib.parse import parse_qsl
+
+            query = dict(parse_qsl(qs, keep_blank_values=True))
+        if packet.type is PacketType.CONNECT:
+            auth = packet.data if isinstance(packet.data, dict) else {}
+            if self.protocol < 5:
+                if nsp == "/":
+                    return  # already connected implicitly
+                query = {**dict(self.request.query), **query}
+            self.connect(nsp, auth, query)
+            return
+        socket = self.sockets.get(nsp)
+        if socket is None:
+            log.debug("%s: packet for %s, not connected there", self, nsp)
+            return
+        socket._on_packet(packet)
+
+    def connect(self, name: str, auth: dict[str, Any], query: dict[str, str] | None = None) -> None:
+        if name in self.sockets:
+            log.info("%s: already connected to %s", self, name)
+            return
+        nsp = self.server._namespace_for(name, auth)
+        if nsp is None:
+            self.connect_error(name, "Invalid namespace")
+            return
+        if query:
+            self.request.query.update(query)
+        nsp._add(self, auth)
+
+    def connect_error(self, name: str, message: str, data: Any = None) -> None:
+        if self.protocol >= 5:
+            payload: Any = {"message": message}
+            if data is not None:
+                payload["data"] = data
+        else:
+            payload = message
+        self.send_packet(Packet(PacketType.CONNECT_ERROR, name, payload))
+
+    def _connect_timeout(self) -> None:
+        self._timer = None
+        if not self.sockets and not self.closed:
+            log.info("%s: no namespace joined within connect_timeout; closing", self)
+            self.session.close("forced close")
+            self.on_close("forced close")
+
+    def _added(self, socket: Socket) -> None:
+        self.sockets[socket.nsp.name] = socket
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _remove(self, socket: Socket) -> None:
+        if self.sockets.get(socket.nsp.name) is socket:
+            del self.sockets[socket.nsp.name]
+
+    # -- outgoing -----------------------------------------------------------------------
+
+    def send_packet(self, packet: Packet, volatile: bool = False) -> None:
+        self.write(EncodedPacket(packet, volatile))
+
+    def write(self, encoded: EncodedPacket) -> None:
+        session = self.session
+        if self.closed:
+            return
+        limit = self.server.max_buffered_bytes
+        if limit:
+            buffered = session.buffered_bytes
+            if encoded.volatile and buffered > self.server.volatile_threshold:
+                return  # volatile packets go first when a client falls behind
+            if buffered > limit:
+                log.warning(
+                    "%s: %d bytes queued (over max_buffered_bytes); disconnecting a slow consumer",
+                    self,
+                    buffered,
+                )
+                self.session.close("slow consumer")
+                self.on_close("slow consumer")
+                return
+        for part in encoded.parts(self.parser):
+            session.send_packet(part)
+
+    # -- closing --------------------------------------------------------------------------
+
+    def disconnect(self) -> None:
+        """Leave every namespace, then close the connection."""
+        for socket in list(self.sockets.values()):
+            socket.disconnect()
+        self.session.close("forced server close")
+        self.on_close("forced server close")
+
+    def on_close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for socket in list(self.sockets.values()):
+            socket._onclose(reason)
+        self.sockets.clear()

@@ -1,0 +1,46 @@
+"""The exceptions a hubbub application meets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubbubError(Exception):
+    """Base class of hubbub's own errors."""
+
+
+class ConnectionRefusedError(HubbubError):
+    """Raise from ``on_connect`` or a connection middleware to refuse a client.
+
+    The client gets CONNECT_ERROR with ``message`` (and ``data`` if given;
+    clients 2.x get the message only).
+    """
+
+    def __init__(self, message: str = "Connection refused", data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def to_packet_data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message}
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+
+class EventRefusedError(HubbubError):
+    """Raise from a per-packet middleware (``socket.use``) to drop an event;
+    the client gets an 'error' event with the message (and data)."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class AckTimeoutError(HubbubError, TimeoutError):
+    """An acknowledgement did not come in time (``timeout(...).emit``, ``call``)."""
+
+
+class ServerShutdownError(HubbubError):
+    """The server closed before the awaited answer came."""

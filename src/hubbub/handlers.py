@@ -1,0 +1,146 @@
+"""Event handlers: calling them, sync or async, and checking their arguments
+against their type hints before they run.
+
+A :class:`HandlerSpec` is built once per function (at registration, or once
+per Namespace class), so the cost per event is one list of small checks.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Literal, Union, get_args, get_origin
+
+Check = Callable[[Any], bool]
+
+
+def _always(_: Any) -> bool:
+    return True
+
+
+def _check_for(annotation: Any) -> tuple[Check, str]:
+    """A predicate for values of ``annotation`` and the type's readable name."""
+    if annotation is Any or annotation is inspect.Parameter.empty or annotation is object:
+        return _always, "any"
+    if annotation is None or annotation is type(None):
+        return (lambda v: v is None), "None"
+    origin = get_origin(annotation)
+    if origin is Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        parts = [_check_for(a) for a in get_args(annotation)]
+        checks = [c for c, _ in parts]
+        return (lambda v: any(c(v) for c in checks)), " | ".join(n for _, n in parts)
+    if origin is Literal:
+        allowed = get_args(annotation)
+        return (lambda v: v in allowed and type(v) in {type(a) for a in allowed}), repr(allowed)
+    if origin in (list, tuple, set, frozenset, typing.Sequence, collections.abc.Sequence):
+        args = get_args(annotation)
+        item = _check_for(args[0])[0] if args and args[0] is not Ellipsis else _always
+        name = getattr(annotation, "__name__", None) or str(annotation)
+        return (lambda v: isinstance(v, list) and all(item(x) for x in v)), f"list of {name}"
+    if origin in (dict, typing.Mapping, collections.abc.Mapping):
+        args = get_args(annotation)
+        key = _check_for(args[0])[0] if args else _always
+        val = _check_for(args[1])[0] if len(args) > 1 else _always
+        return (
+            lambda v: isinstance(v, dict) and all(key(k) and val(x) for k, x in v.items())
+        ), "object"
+    if origin is not None:
+        annotation = origin
+    if annotation is bool:
+        return (lambda v: isinstance(v, bool)), "bool"
+    if annotation is int:
+        return (lambda v: isinstance(v, int) and not isinstance(v, bool)), "int"
+    if annotation is float:
+        return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), "float"
+    if annotation in (bytes, bytearray, memoryview):
+        return (lambda v: isinstance(v, (bytes, bytearray, memoryview))), "bytes"
+    if annotation in (list, tuple):
+        return (lambda v: isinstance(v, list)), "list"
+    if annotation is dict:
+        return (lambda v: isinstance(v, dict)), "object"
+    if typing.is_typeddict(annotation):
+        return (lambda v: isinstance(v, dict)), annotation.__name__
+    if isinstance(annotation, type):
+        return (lambda v: isinstance(v, annotation)), annotation.__name__
+    return _always, str(annotation)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+class HandlerSpec:
+    """How to call one handler and what arguments it accepts.
+
+    ``skip`` is how many leading parameters the caller supplies itself
+    (``self`` is already bound; function handlers get the socket first).
+    """
+
+    __slots__ = ("fn", "is_async", "max_args", "min_args", "name", "params")
+
+    def __init__(self, fn: Callable[..., Any], skip: int = 0) -> None:
+        self.fn = fn
+        self.name = getattr(fn, "__qualname__", repr(fn))
+        target: Any = getattr(fn, "__call__", fn) if not inspect.isroutine(fn) else fn  # noqa: B004
+        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(target)
+        self.params: list[tuple[str, Check, str]] = []
+        self.min_args = 0
+        self.max_args: int | None = None
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):  # builtins without a signature
+            return
+        try:
+            hints = typing.get_type_hints(fn)
+        except Exception:  # unresolved forward references: check nothing
+            hints = {}
+        positional = [
+            p
+            for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ][skip:]
+        for p in positional:
+            check, tname = _check_for(hints.get(p.name, inspect.Parameter.empty))
+            self.params.append((p.name, check, tname))
+            if p.default is inspect.Parameter.empty:
+                self.min_args += 1
+        var = [p for p in sig.parameters.values() if p.kind is p.VAR_POSITIONAL]
+        self.max_args = None if var else len(self.params)
+
+    def check(self, event: str, args: list[Any]) -> str | None:
+        """None if ``args`` fit; otherwise a message naming the problem."""
+        n = len(args)
+        if n < self.min_args:
+            missing = self.params[n][0]
+            return f"event {event!r}: missing argument {missing!r}"
+        if self.max_args is not None and n > self.max_args:
+            return f"event {event!r}: takes {self.max_args} argument(s), got {n}"
+        for (name, check, tname), value in zip(self.params, args):
+            if not check(value):
+                return (
+                    f"event {event!r}: argument {name!r} must be {tname}, got {_type_name(value)}"
+                )
+        return None
+
+
+_class_specs: dict[tuple[type, str], HandlerSpec | None] = {}
+
+
+def method_spec(cls: type, method_name: str) -> HandlerSpec | None:
+    """The spec of ``cls.method_name`` (``self`` skipped), cached per class."""
+    key = (cls, method_name)
+    if key in _class_specs:
+        return _class_specs[key]
+    fn = getattr(cls, method_name, None)
+    spec = HandlerSpec(fn, skip=1) if callable(fn) else None
+    _class_specs[key] = spec
+    return spec

@@ -1,0 +1,116 @@
+"""Class-based namespaces: one instance per connected client.
+
+::
+
+    class Chat(hubbub.Namespace):
+        def on_connect(self, auth): ...
+        def on_join(self, room: str):
+            self.join(room)
+        def on_message(self, room: str, text: str):
+            self.to(room).emit("message", text)   # everyone in the room but me
+            return "ok"                            # answers the client's ack
+
+An event named ``"a b"`` is handled by ``on_a_b``. Arguments are checked
+against the method's type hints; a mismatch answers the client with an
+'error' event that names the argument, and the method is not called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hubbub.broadcast import BroadcastOperator
+    from hubbub.server import Server
+    from hubbub.server_namespace import ServerNamespace
+    from hubbub.socket import Handshake, Socket
+
+
+class Namespace:
+    """Subclass it and register it: ``sio.register("/chat", Chat)``."""
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+        self.initialize()
+
+    def initialize(self) -> None:
+        """Set up per-client state here (called once per client)."""
+
+    # -- hooks -------------------------------------------------------------------
+
+    def on_connect(self, auth: dict[str, Any]) -> Any:
+        """The client asks to join. Raise hubbub.ConnectionRefusedError (or
+        return False) to refuse."""
+        return None
+
+    def on_disconnect(self, reason: str) -> Any:
+        """The client left: a reason from Node's list ("client namespace
+        disconnect", "transport close", "ping timeout", ...)."""
+        return None
+
+    # -- who am I ------------------------------------------------------------------
+
+    @property
+    def sid(self) -> str:
+        return self.socket.id
+
+    id = sid
+
+    @property
+    def server(self) -> Server:
+        return self.socket.server
+
+    @property
+    def namespace(self) -> ServerNamespace:
+        return self.socket.nsp
+
+    @property
+    def handshake(self) -> Handshake:
+        return self.socket.handshake
+
+    @property
+    def data(self) -> Any:
+        return self.socket.data
+
+    @property
+    def rooms(self) -> set[str]:
+        return self.socket.rooms
+
+    @property
+    def recovered(self) -> bool:
+        return self.socket.recovered
+
+    # -- acting -----------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        self.socket.emit(event, *args, callback=callback)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        self.socket.send(*args, callback=callback)
+
+    def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        return self.socket.call(event, *args, timeout=timeout)
+
+    def join(self, *rooms: str | Iterable[str]) -> None:
+        self.socket.join(*rooms)
+
+    def leave(self, room: str) -> None:
+        self.socket.leave(room)
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone in these rooms but me."""
+        return self.socket.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self.socket.except_(*rooms)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Everyone in this namespace but me."""
+        return self.socket.broadcast
+
+    def disconnect(self, close: bool = False) -> None:
+        self.socket.disconnect(close)

@@ -1,0 +1,528 @@
+"""A namespace on the server side (Node's ``Namespace``): its sockets, its
+handlers and middlewares, its adapter, and the connect and dispatch flows.
+
+``sio.of("/chat")`` returns one. Regex and callable names give a
+:class:`ParentNamespace` whose children are created as clients connect.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from hubbub.adapters.base import BroadcastOptions
+from hubbub.broadcast import BroadcastOperator
+from hubbub.encoded import EncodedPacket
+from hubbub.errors import ConnectionRefusedError, EventRefusedError
+from hubbub.handlers import HandlerSpec, method_spec
+from hubbub.protocol.socketio import Packet
+from hubbub.socket import Socket
+
+if TYPE_CHECKING:
+    from hubbub.adapters.base import Adapter, PersistedSession
+    from hubbub.client import Client
+    from hubbub.namespace import Namespace
+    from hubbub.server import Server
+
+log = logging.getLogger("hubbub.namespace")
+
+# events a namespace-level handler may listen to besides client events
+LIFECYCLE = frozenset(
+    {
+        "connect",
+        "connection",
+        "disconnect",
+        "disconnecting",
+        "create-room",
+        "delete-room",
+        "join-room",
+        "leave-room",
+    }
+)
+
+
+class ServerNamespace:
+    def __init__(self, server: Server, name: str, parent: ParentNamespace | None = None) -> None:
+        self.server = server
+        self.name = name
+        self.parent = parent
+        self.sockets: dict[str, Socket] = {}
+        self._middlewares: list[HandlerSpec] = []
+        self._handlers: dict[str, list[HandlerSpec]] = {}
+        self._any: list[HandlerSpec] = []
+        self.namespace_class: type[Namespace] | None = None
+        self._ack_id = 0
+        self.adapter: Adapter = server.adapter_factory(self)
+        self.adapter.init()
+
+    def __repr__(self) -> str:
+        return f"<ServerNamespace {self.name}>"
+
+    # -- registration ------------------------------------------------------------
+
+    def register(self, namespace_class: type[Namespace]) -> type[Namespace]:
+        """Serve this namespace with a Namespace class (one instance per client)."""
+        from hubbub.namespace import Namespace
+
+        if not (isinstance(namespace_class, type) and issubclass(namespace_class, Namespace)):
+            raise TypeError("register() takes a hubbub.Namespace subclass")
+        for attr in dir(namespace_class):
+            if attr.startswith("on_") or attr == "initialize":
+                fn = getattr(namespace_class, attr)
+                if callable(fn):
+                    self.server.check_handler(fn)
+        self.namespace_class = namespace_class
+        return namespace_class
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """``handler(socket, *args)`` for a client event; lifecycle events:
+        'connect' ``(socket, auth)`` (may refuse by raising
+        ConnectionRefusedError), 'connection' ``(socket)`` after the client
+        is told it is connected, 'disconnect' ``(socket, reason)``, and the
+        room events ``(room[, sid])``. '*' is a catch-all ``(socket, event, *args)``."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.server.check_handler(fn)
+            if event == "*":
+                self._any.append(HandlerSpec(fn, skip=2))
+            else:
+                skip = (
+                    0 if event in ("create-room", "delete-room", "join-room", "leave-room") else 1
+                )
+                self._handlers.setdefault(event, []).append(HandlerSpec(fn, skip=skip))
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Connection middleware ``fn(socket)``: raise ConnectionRefusedError
+        (or any exception) to refuse with CONNECT_ERROR."""
+        self.server.check_handler(middleware)
+        self._middlewares.append(HandlerSpec(middleware))
+        return middleware
+
+    def _all_handlers(self, event: str) -> list[HandlerSpec]:
+        own = self._handlers.get(event, [])
+        if self.parent is not None:
+            return [*self.parent._handlers.get(event, []), *own]
+        return own
+
+    def _all_middlewares(self) -> list[HandlerSpec]:
+        if self.parent is not None:
+            return [*self.parent._middlewares, *self._middlewares]
+        return self._middlewares
+
+    def _class(self) -> type[Namespace] | None:
+        if self.namespace_class is None and self.parent is not None:
+            return self.parent.namespace_class
+        return self.namespace_class
+
+    # -- broadcasting (Node's namespace-level API) ------------------------------------------
+
+    def _op(self) -> BroadcastOperator:
+        return BroadcastOperator(self)
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._op().to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._op().except_(*rooms)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return self._op().local
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        return self._op().volatile
+
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        return self._op().compress(value)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        return self._op().timeout(seconds)
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., None] | None = None) -> None:
+        self._op().emit(event, *args, callback=callback)
+
+    def send(self, *args: Any) -> None:
+        self._op().emit("message", *args)
+
+    def fetch_sockets(self) -> Any:
+        return self._op().fetch_sockets()
+
+    def sockets_join(self, *rooms: str) -> None:
+        self._op().sockets_join(*rooms)
+
+    def sockets_leave(self, *rooms: str) -> None:
+        self._op().sockets_leave(*rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        self._op().disconnect_sockets(close)
+
+    def server_side_emit(
+        self, event: str, *args: Any, callback: Callable[..., None] | None = None
+    ) -> None:
+        """Emit to the other hubbub servers of the cluster ('serverSideEmit')."""
+        self.adapter.server_side_emit([event, *args], callback)
+
+    def _broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        self.adapter.record_packet(packet, opts)
+        self.adapter.broadcast(packet, opts)
+
+    def _deliver(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        sockets: list[Socket],
+        ack: Callable[[list[Any]], None] | None = None,
+    ) -> None:
+        """Write ``packet`` to local ``sockets``, encoded once for all of them."""
+        if ack is not None:
+            packet.id = self._ack_id
+            self._ack_id += 1
+        encoded = EncodedPacket(packet, opts.flags.volatile)
+        data = packet.data
+        for socket in sockets:
+            if not socket.connected:
+                continue
+            if ack is not None and packet.id is not None:
+                socket.acks[packet.id] = ack
+            if socket._any_out:
+                for fn in socket._any_out:
+                    socket._call_listener(fn, data)
+            socket.client.write(encoded)
+
+    def _remote_event(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """A broadcast that came from another server of the cluster."""
+        self.adapter.broadcast(packet, opts)
+
+    # -- connecting --------------------------------------------------------------------
+
+    def _add(self, client: Client, auth: dict[str, Any]) -> None:
+        recovery = self.server.recovery
+        pid = auth.get("pid") if recovery is not None else None
+        offset = auth.get("offset") if recovery is not None else None
+        if isinstance(pid, str) and isinstance(offset, str):
+
+            def restored(previous: PersistedSession | None) -> None:
+                clean = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
+                socket = Socket(self, client, clean, previous)
+                if previous is not None and recovery is not None and recovery.skip_middlewares:
+                    self._finish_connect(socket, client, skip_class_connect=False)
+                else:
+                    self._run_connect(socket, client)
+
+            self.adapter.restore_session(pid, offset, restored)
+            return
+        self._run_connect(Socket(self, client, auth), client)
+
+    def _run_connect(self, socket: Socket, client: Client) -> None:
+        chain = self._all_middlewares()
+        if any(m.is_async for m in chain) or self._connect_is_async():
+            self.server.spawn(self._connect_async, socket, client, chain)
+            return
+        try:
+            for mw in chain:
+                mw.fn(socket)
+        except Exception as exc:
+            self._refuse(client, socket, exc)
+            return
+        self._finish_connect(socket, client)
+
+    def _connect_is_async(self) -> bool:
+        cls = self._class()
+        if cls is not None:
+            spec = method_spec(cls, "on_connect")
+            if spec is not None and spec.is_async:
+                return True
+        return any(h.is_async for h in self._all_handlers("connect"))
+
+    async def _connect_async(
+        self, socket: Socket, client: Client, chain: list[HandlerSpec]
+    ) -> None:
+        try:
+            for mw in chain:
+                result = mw.fn(socket)
+                if inspect.isawaitable(result):
+                    await result
+            instance = self._instantiate(socket)
+            if instance is not None:
+                result = instance.on_connect(socket.handshake.auth)
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is False:
+                    raise ConnectionRefusedError()
+            for h in self._all_handlers("connect"):
+                result = h.fn(socket, socket.handshake.auth)
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is False:
+                    raise ConnectionRefusedError()
+        except Exception as exc:
+            self._refuse(client, socket, exc)
+            return
+        self._do_connect(socket, client)
+
+    def _finish_connect(
+        self, socket: Socket, client: Client, skip_class_connect: bool = False
+    ) -> None:
+        try:
+            instance = self._instantiate(socket)
+            if instance is not None and not skip_class_connect:
+                if instance.on_connect(socket.handshake.auth) is False:
+                    raise ConnectionRefusedError()
+            for h in self._all_handlers("connect"):
+                if h.fn(socket, socket.handshake.auth) is False:
+                    raise ConnectionRefusedError()
+        except Exception as exc:
+            self._refuse(client, socket, exc)
+            return
+        self._do_connect(socket, client)
+
+    def _instantiate(self, socket: Socket) -> Namespace | None:
+        cls = self._class()
+        if cls is None:
+            return None
+        instance = cls(socket)
+        socket.instance = instance
+        return instance
+
+    def _refuse(self, client: Client, socket: Socket, exc: Exception) -> None:
+        if isinstance(exc, ConnectionRefusedError):
+            message, data = exc.message, exc.data
+        else:
+            log.exception("connect handler or middleware of %s raised", self.name)
+            message, data = str(exc) or type(exc).__name__, None
+        log.info("refused %s on %s: %s", client.session.sid, self.name, message)
+        socket.instance = None
+        client.connect_error(self.name, message, data)
+
+    def _do_connect(self, socket: Socket, client: Client) -> None:
+        if client.closed:
+            return
+        self.sockets[socket.id] = socket
+        client._added(socket)
+        socket._onconnect()
+        for h in self._all_handlers("connection"):
+            self.server.spawn(h.fn, socket)
+
+    def _remove(self, socket: Socket) -> None:
+        if self.sockets.get(socket.id) is socket:
+            del self.sockets[socket.id]
+
+    def _on_socket_disconnect(self, socket: Socket, reason: str) -> None:
+        instance = socket.instance
+        if instance is not None:
+            self.server.spawn(instance.on_disconnect, reason)
+        for h in self._all_handlers("disconnect"):
+            self.server.spawn(h.fn, socket, reason)
+
+    def _fire_room_less(self, event: str, socket: Socket, reason: str) -> None:
+        for h in self._all_handlers(event):
+            try:
+                h.fn(socket, reason)
+            except Exception:
+                log.exception("%s handler raised", event)
+
+    def _room_event(self, event: str, *args: Any) -> None:
+        handlers = self._all_handlers(event)
+        for h in handlers:
+            self.server.spawn(h.fn, *args)
+
+    # -- dispatching events ------------------------------------------------------------------
+
+    def _resolve(
+        self, socket: Socket, event: str
+    ) -> tuple[HandlerSpec | None, Callable[..., Any] | None]:
+        """The spec to check arguments with and the callable to run."""
+        instance = socket.instance
+        if instance is not None:
+            name = "on_" + event.replace(" ", "_")
+            spec = method_spec(type(instance), name)
+            if spec is not None and name not in ("on_connect", "on_disconnect"):
+                return spec, getattr(instance, name)
+        own = socket._handlers.get(event)
+        if own:
+            return own[0], own[0].fn
+        handlers = self._all_handlers(event) if event not in LIFECYCLE else []
+        if handlers:
+            spec = handlers[0]
+            return spec, _bind_socket(spec.fn, socket)
+        return None, None
+
+    def _dispatch(
+        self, socket: Socket, event: str, args: list[Any], ack: Callable[..., None] | None
+    ) -> Any:
+        """Run middlewares, catch-alls and the handler for one event. Returns a
+        coroutine when something on the way is async (the runtime runs it)."""
+        spec, fn = self._resolve(socket, event)
+        needs_async = (
+            (spec is not None and spec.is_async)
+            or any(m.is_async for m in socket._middlewares)
+            or any(a.is_async for a in self._any)
+        )
+        if needs_async:
+            return self._dispatch_async(socket, event, args, ack, spec, fn)
+        try:
+            for mw in socket._middlewares:
+                mw.fn(socket, event, args)
+        except Exception as exc:
+            self._refused_event(socket, event, exc)
+            return None
+        self._catch_all(socket, event, args)
+        if spec is None or fn is None:
+            if ack is not None:
+                log.debug("%s: no handler for %r", socket, event)
+            return None
+        error = spec.check(event, args)
+        if error is not None:
+            log.info("%s: %s", socket, error)
+            socket._error(error, event=event)
+            return None
+        try:
+            result = fn(*args)
+        except Exception:
+            log.exception("handler for %r on %s raised", event, self.name)
+            return None
+        if inspect.isawaitable(result):
+            return self._finish_async(result, ack)
+        _answer(ack, result)
+        return None
+
+    async def _dispatch_async(
+        self,
+        socket: Socket,
+        event: str,
+        args: list[Any],
+        ack: Callable[..., None] | None,
+        spec: HandlerSpec | None,
+        fn: Callable[..., Any] | None,
+    ) -> None:
+        try:
+            for mw in socket._middlewares:
+                r = mw.fn(socket, event, args)
+                if inspect.isawaitable(r):
+                    await r
+        except Exception as exc:
+            self._refused_event(socket, event, exc)
+            return
+        for a in self._all_any():
+            try:
+                r = a.fn(socket, event, *args)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:
+                log.exception("catch-all handler raised")
+        if spec is None or fn is None:
+            return
+        error = spec.check(event, args)
+        if error is not None:
+            log.info("%s: %s", socket, error)
+            socket._error(error, event=event)
+            return
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            log.exception("handler for %r on %s raised", event, self.name)
+            return
+        _answer(ack, result)
+
+    async def _finish_async(self, awaitable: Any, ack: Callable[..., None] | None) -> None:
+        try:
+            result = await awaitable
+        except Exception:
+            log.exception("handler on %s raised", self.name)
+            return
+        _answer(ack, result)
+
+    def _all_any(self) -> list[HandlerSpec]:
+        if self.parent is not None:
+            return [*self.parent._any, *self._any]
+        return self._any
+
+    def _catch_all(self, socket: Socket, event: str, args: list[Any]) -> None:
+        for fn in socket._any_in:
+            try:
+                fn(event, *args)
+            except Exception:
+                log.exception("on_any listener raised")
+        instance = socket.instance
+        if instance is not None:
+            hook = getattr(instance, "on_any", None)
+            if hook is not None:
+                try:
+                    hook(event, *args)
+                except Exception:
+                    log.exception("on_any raised")
+        for a in self._all_any():
+            try:
+                a.fn(socket, event, *args)
+            except Exception:
+                log.exception("catch-all handler raised")
+
+    def _refused_event(self, socket: Socket, event: str, exc: Exception) -> None:
+        if isinstance(exc, (EventRefusedError, ConnectionRefusedError)):
+            socket._error(exc.message, exc.data, event)
+        else:
+            log.exception("middleware of %s raised", self.name)
+            socket._error(str(exc) or type(exc).__name__, None, event)
+
+
+def _bind_socket(fn: Callable[..., Any], socket: Socket) -> Callable[..., Any]:
+    def bound(*args: Any) -> Any:
+        return fn(socket, *args)
+
+    return bound
+
+
+def _answer(ack: Callable[..., None] | None, result: Any) -> None:
+    if ack is None:
+        return
+    if result is None:
+        ack()
+    elif isinstance(result, tuple):
+        ack(*result)
+    else:
+        ack(result)
+
+
+class ParentNamespace(ServerNamespace):
+    """Matches names by regex or callable; creates a child per new name.
+
+    Handlers, middlewares and the Namespace class registered here apply to
+    every child; broadcasting from here reaches every child.
+    """
+
+    def __init__(
+        self, server: Server, matcher: re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
+    ) -> None:
+        self.matcher = matcher
+        name = f"/_{id(self)}" if not isinstance(matcher, re.Pattern) else matcher.pattern
+        super().__init__(server, name)
+        self.children: set[ServerNamespace] = set()
+
+    def matches(self, name: str, auth: dict[str, Any]) -> bool:
+        if isinstance(self.matcher, re.Pattern):
+            return self.matcher.fullmatch(name) is not None or self.matcher.match(name) is not None
+        try:
+            return bool(self.matcher(name, auth))
+        except Exception:
+            log.exception("namespace matcher raised")
+            return False
+
+    def create_child(self, name: str) -> ServerNamespace:
+        child = ServerNamespace(self.server, name, parent=self)
+        self.children.add(child)
+        return child
+
+    def _broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in list(self.children):
+            child._broadcast(Packet(packet.type, child.name, list(packet.data), packet.id), opts)

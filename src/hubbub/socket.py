@@ -1,0 +1,415 @@
+"""One client in one namespace: the object handlers talk to.
+
+Sending is non-blocking everywhere (it queues bytes on the transport).
+Waiting for an answer is the only runtime-specific call: ``await
+socket.call(...)`` on asyncio, a blocking ``socket.call(...)`` under gevent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+from hubbub.adapters.base import BroadcastOptions, PersistedSession
+from hubbub.broadcast import BroadcastOperator, check_event
+from hubbub.errors import AckTimeoutError
+from hubbub.handlers import HandlerSpec
+from hubbub.protocol.socketio import Packet, PacketType
+
+if TYPE_CHECKING:
+    from hubbub.client import Client
+    from hubbub.namespace import Namespace
+    from hubbub.server_namespace import ServerNamespace
+    from hubbub.session.engine import EngineSession
+
+log = logging.getLogger("hubbub.socket")
+
+RECOVERABLE_REASONS = frozenset(
+    {
+        "transport error",
+        "transport close",
+        "forced close",
+        "ping timeout",
+        "server shutting down",
+        "forced server close",
+    }
+)
+
+
+@dataclass
+class Handshake:
+    """What the client sent when it connected (as Node's ``socket.handshake``)."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    auth: dict[str, Any]
+    address: str | None
+    time: str
+    issued: int
+    secure: bool
+    xdomain: bool
+    url: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Socket:
+    def __init__(
+        self,
+        nsp: ServerNamespace,
+        client: Client,
+        auth: dict[str, Any],
+        previous: PersistedSession | None = None,
+    ) -> None:
+        self.nsp = nsp
+        self.server = nsp.server
+        self.client = client
+        self.recovered = previous is not None
+        if previous is not None:
+            self.id = previous.sid
+            self.pid: str | None = previous.pid
+            self.data: Any = previous.data
+        else:
+            if client.protocol >= 5:
+                self.id = secrets.token_urlsafe(15)
+            else:  # clients 2.x derive the id from the engine sid
+                sid = client.session.sid
+                self.id = sid if nsp.name == "/" else f"{nsp.name}#{sid}"
+            self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
+            self.data = {}
+        req = client.request
+        self.handshake = Handshake(
+            headers=dict(req.headers),
+            query=dict(req.query),
+            auth=auth,
+            address=req.remote_addr,
+            time=formatdate(usegmt=True),
+            issued=int(time.time() * 1000),
+            secure=req.secure,
+            xdomain="origin" in req.headers,
+            url=req.url,
+        )
+        self.connected = False
+        self.acks: dict[int, Callable[[list[Any]], None]] = {}
+        self._ack_id = 0
+        self._middlewares: list[HandlerSpec] = []
+        self._handlers: dict[str, list[HandlerSpec]] = {}
+        self._any_in: list[Callable[..., Any]] = []
+        self._any_out: list[Callable[..., Any]] = []
+        self._pending: list[Packet] | None = []  # emits made before CONNECT went out
+        self.instance: Namespace | None = None
+        self._previous = previous
+
+    def __repr__(self) -> str:
+        return f"<Socket {self.id} nsp={self.nsp.name}>"
+
+    # -- properties --------------------------------------------------------------
+
+    @property
+    def sid(self) -> str:
+        return self.id
+
+    @property
+    def namespace(self) -> str:
+        return self.nsp.name
+
+    @property
+    def conn(self) -> EngineSession:
+        """The underlying Engine.IO session (transport, protocol version)."""
+        return self.client.session
+
+    @property
+    def rooms(self) -> set[str]:
+        return set(self.nsp.adapter.socket_rooms(self.id) or ())
+
+    @property
+    def disconnected(self) -> bool:
+        return not self.connected
+
+    # -- rooms ------------------------------------------------------------------------
+
+    def join(self, *rooms: str | Iterable[str]) -> None:
+        names: list[str] = []
+        for r in rooms:
+            names.extend([r] if isinstance(r, str) else r)
+        self.nsp.adapter.add_all(self.id, names)
+
+    def leave(self, room: str) -> None:
+        self.nsp.adapter.delete(self.id, room)
+
+    # -- sending ----------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send an event to this client. ``callback(*args)`` gets its ack."""
+        check_event(event)
+        packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
+        if callback is not None:
+            packet.id = self._register_ack(lambda answer: callback(*answer))
+        self._send_event(packet)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        self.emit("message", *args, callback=callback)
+
+    def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Emit and wait for the ack: one value, a tuple for several, None for
+        none. ``await`` it on asyncio. Raises AckTimeoutError after ``timeout``."""
+        waiter = self.server.runtime_waiter()
+        timer: Any = None
+
+        def answer(values: list[Any]) -> None:
+            if timer is not None:
+                timer.cancel()
+            waiter.resolve(values[0] if len(values) == 1 else (tuple(values) if values else None))
+
+        check_event(event)
+        packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
+        ack_id = packet.id = self._register_ack(answer)
+        if timeout is not None:
+
+            def expire() -> None:
+                self.acks.pop(ack_id, None)
+                waiter.reject(AckTimeoutError(f"no ack for {event!r} within {timeout}s"))
+
+            timer = self.server.runtime_call_later(timeout, expire)
+        self._send_event(packet)
+        return waiter.wait()
+
+    def timeout(self, seconds: float) -> _TimedSocket:
+        """``socket.timeout(5).emit("x", callback=cb)``: ``cb(err, *args)``."""
+        return _TimedSocket(self, seconds)
+
+    def _register_ack(self, fn: Callable[[list[Any]], None]) -> int:
+        ack_id = self._ack_id
+        self._ack_id += 1
+        self.acks[ack_id] = fn
+        return ack_id
+
+    def _send_event(self, packet: Packet) -> None:
+        for fn in self._any_out:
+            self._call_listener(fn, packet.data)
+        if self.instance is not None:
+            hook = getattr(self.instance, "on_any_outgoing", None)
+            if hook is not None:
+                self._call_listener(hook, packet.data)
+        if self._pending is not None:
+            self._pending.append(packet)
+            return
+        if packet.id is None and self.server.recovery is not None:
+            # goes through the adapter so it is stored for recovery
+            self.nsp.adapter.record_packet(packet, BroadcastOptions(rooms=frozenset((self.id,))))
+        self.client.send_packet(packet)
+
+    def _call_listener(self, fn: Callable[..., Any], data: list[Any]) -> None:
+        try:
+            fn(*data)
+        except Exception:
+            log.exception("outgoing listener raised")
+
+    # -- broadcasting from this socket (everyone selected but me) --------------------------
+
+    def _operator(self) -> BroadcastOperator:
+        return BroadcastOperator(self.nsp, BroadcastOptions(except_=frozenset((self.id,))))
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._operator().to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._operator().except_(*rooms)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Every socket of the namespace but this one."""
+        return self._operator()
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return self._operator().local
+
+    @property
+    def volatile(self) -> _VolatileSocket:
+        return _VolatileSocket(self)
+
+    # -- listeners ----------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Per-socket handler ``handler(*args)``; its return value answers acks."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.server.check_handler(fn)
+            self._handlers.setdefault(event, []).append(HandlerSpec(fn))
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Per-packet middleware ``fn(socket, event, args)``; raise (e.g.
+        EventRefusedError) to drop the event and answer 'error'."""
+        self.server.check_handler(middleware)
+        self._middlewares.append(HandlerSpec(middleware))
+        return middleware
+
+    def on_any(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn(event, *args)`` for every incoming event."""
+        self._any_in.append(fn)
+        return fn
+
+    def on_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn(event, *args)`` for every event sent to this client."""
+        self._any_out.append(fn)
+        return fn
+
+    # -- disconnecting ------------------------------------------------------------------
+
+    def disconnect(self, close: bool = False) -> None:
+        """Leave this namespace (the client gets DISCONNECT); ``close=True``
+        closes the whole connection, every namespace of it."""
+        if not self.connected:
+            return
+        if close:
+            self.client.disconnect()
+            return
+        self.client.send_packet(Packet(PacketType.DISCONNECT, self.nsp.name))
+        self._onclose("server namespace disconnect")
+
+    # -- lifecycle (called by the namespace and the client) ----------------------------------
+
+    def _onconnect(self) -> None:
+        self.connected = True
+        self.join(self.id)
+        if self.client.protocol >= 5:
+            data: dict[str, Any] = {"sid": self.id}
+            if self.pid is not None:
+                data["pid"] = self.pid
+            self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name, data))
+        elif self.nsp.name != "/":
+            self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name))
+        pending, self._pending = self._pending, None
+        previous, self._previous = self._previous, None
+        if previous is not None:
+            for data_ in previous.missed_packets:
+                self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, data_))
+        for packet in pending or ():
+            self._send_event(packet)
+
+    def _onclose(self, reason: str) -> None:
+        if not self.connected:
+            return
+        self.nsp._fire_room_less("disconnecting", self, reason)
+        if self.server.recovery is not None and reason in RECOVERABLE_REASONS and self.pid:
+            self.nsp.adapter.persist_session(
+                PersistedSession(
+                    sid=self.id, pid=self.pid, rooms=sorted(self.rooms), data=self.data
+                )
+            )
+        self.nsp.adapter.del_all(self.id)
+        self.nsp._remove(self)
+        self.client._remove(self)
+        self.connected = False
+        self.acks.clear()
+        self.nsp._on_socket_disconnect(self, reason)
+
+    # -- incoming packets --------------------------------------------------------------------
+
+    def _on_packet(self, packet: Packet) -> None:
+        ptype = packet.type
+        if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
+            data = packet.data
+            event, args = data[0], list(data[1:])
+            if not isinstance(event, str):
+                event = str(event)
+            ack = self._ack_sender(packet.id) if packet.id is not None else None
+            self.server.spawn(self.nsp._dispatch, self, event, args, ack)
+        elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
+            fn = self.acks.pop(packet.id, None) if packet.id is not None else None
+            if fn is None:
+                log.debug("%s: ack %s for nothing", self, packet.id)
+                return
+            try:
+                fn(list(packet.data or ()))
+            except Exception:
+                log.exception("ack callback raised")
+        elif ptype is PacketType.DISCONNECT:
+            self._onclose("client namespace disconnect")
+        else:
+            log.info("%s: unexpected packet type %s", self, ptype.name)
+
+    def _ack_sender(self, ack_id: int) -> Callable[..., None]:
+        sent = False
+
+        def ack(*args: Any) -> None:
+            nonlocal sent
+            if sent or not self.connected:
+                return
+            sent = True
+            self.client.send_packet(Packet(PacketType.ACK, self.nsp.name, list(args), ack_id))
+
+        return ack
+
+    def _error(self, message: str, data: Any = None, event: str | None = None) -> None:
+        """Tell the client an event was refused: an 'error' event."""
+        payload: dict[str, Any] = {"message": message}
+        if data is not None:
+            payload["data"] = data
+        if event is not None:
+            payload["event"] = event
+        if self.connected:
+            self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, ["error", payload]))
+
+
+class _TimedSocket:
+    __slots__ = ("_seconds", "_socket")
+
+    def __init__(self, socket: Socket, seconds: float) -> None:
+        self._socket = socket
+        self._seconds = seconds
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """``callback(err, *args)``: err is None or an AckTimeoutError."""
+        socket = self._socket
+        if callback is None:
+            socket.emit(event, *args)
+            return
+        cb = callback
+        timer: Any = None
+        check_event(event)
+        packet = Packet(PacketType.EVENT, socket.nsp.name, [event, *args])
+
+        def answer(values: list[Any]) -> None:
+            if timer is not None:
+                timer.cancel()
+            cb(None, *values)
+
+        ack_id = packet.id = socket._register_ack(answer)
+
+        def expire() -> None:
+            if socket.acks.pop(ack_id, None) is not None:
+                cb(AckTimeoutError(f"operation has timed out after {self._seconds}s"))
+
+        timer = socket.server.runtime_call_later(self._seconds, expire)
+        socket._send_event(packet)
+
+    def call(self, event: str, *args: Any) -> Any:
+        return self._socket.call(event, *args, timeout=self._seconds)
+
+
+class _VolatileSocket:
+    """``socket.volatile.emit(...)``: dropped if the client is not keeping up."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: Socket) -> None:
+        self._socket = socket
+
+    def emit(self, event: str, *args: Any) -> None:
+        check_event(event)
+        socket = self._socket
+        if socket.connected:
+            socket.client.send_packet(
+                Packet(PacketType.EVENT, socket.nsp.name, [event, *args]), volatile=True
+            )
