@@ -124,7 +124,7 @@ class HandlerSpec:
             return f"event {event!r}: missing argument {missing!r}"
         if self.max_args is not None and n > self.max_args:
             return f"event {event!r}: takes {self.max_args} argument(s), got {n}"
-        for (name, check, tname), value in zip(self.params, args):
+        for (name, check, tname), value in zip(self.params, args, strict=False):
             if not check(value):
                 return (
                     f"event {event!r}: argument {name!r} must be {tname}, got {_type_name(value)}"

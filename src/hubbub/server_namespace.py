@@ -274,9 +274,13 @@ class ServerNamespace:
     ) -> None:
         try:
             instance = self._instantiate(socket)
-            if instance is not None and not skip_class_connect:
-                if instance.on_connect(socket.handshake.auth) is False:
-                    raise ConnectionRefusedError()
+            refused = (
+                instance is not None
+                and not skip_class_connect
+                and instance.on_connect(socket.handshake.auth) is False
+            )
+            if refused:
+                raise ConnectionRefusedError()
             for h in self._all_handlers("connect"):
                 if h.fn(socket, socket.handshake.auth) is False:
                     raise ConnectionRefusedError()
