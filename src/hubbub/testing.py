@@ -99,7 +99,11 @@ class TestClient:
             method="GET",
             path=path,
             query_string="EIO=4&transport=websocket" + ("&" + self.query if self.query else ""),
-            headers={"upgrade": "websocket", "connection": "Upgrade", **{k.lower(): v for k, v in self.headers.items()}},
+            headers={
+                "upgrade": "websocket",
+                "connection": "Upgrade",
+                **{k.lower(): v for k, v in self.headers.items()},
+            },
             remote_addr="127.0.0.1",
         )
         result = engine.handle_request(req, runtime.clock())
@@ -219,7 +223,11 @@ class TestClient:
             if packet.id is not None:
                 handler = self.handlers.get(name)
                 result = handler(*args) if handler is not None else None
-                answer = [] if result is None else (list(result) if isinstance(result, tuple) else [result])
+                answer = (
+                    []
+                    if result is None
+                    else (list(result) if isinstance(result, tuple) else [result])
+                )
                 self._send(Packet(PacketType.ACK, self.namespace, answer, packet.id))
             self._inbox.append((name, args))
             self._changed.set()

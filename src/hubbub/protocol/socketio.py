@@ -336,7 +336,7 @@ class JsonDecoder:
         self._buffers = []
         self._want = 0
 
-    def feed(self, data: str | bytes) -> Packet | None:
+    def feed(self, data: str | bytes | bytearray | memoryview) -> Packet | None:
         try:
             if isinstance(data, str):
                 if self._pending is not None:
