@@ -1,0 +1,65 @@
+"""`hubbub run module:app` and `python -m hubbub`, and graceful shutdown."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import urllib.request
+
+from websockets.sync.client import connect
+
+from conftest import free_port, run_process
+
+
+def _handshake(port: int) -> bytes:
+    url = f"http://127.0.0.1:{port}/engine.io/?EIO=4&transport=polling"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body: bytes = response.read()
+    return body
+
+
+def test_hubbub_command_serves_module_app() -> None:
+    port = free_port()
+    exe = [sys.executable, "-c", "from hubbub.cli import main; raise SystemExit(main())"]
+    with run_process([*exe, "run", "examples.engineio_echo:eio", "--port", str(port)], port):
+        assert _handshake(port).startswith(b'0{"sid":')
+
+
+def test_python_dash_m_hubbub_and_graceful_shutdown() -> None:
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "hubbub",
+        "run",
+        "examples.engineio_echo:eio",
+        "--port",
+        str(port),
+    ]
+    with run_process(args, port) as proc:
+        with connect(f"ws://127.0.0.1:{port}/engine.io/?EIO=4&transport=websocket") as ws:
+            assert str(ws.recv(timeout=5)).startswith("0{")
+            ws.send("4still here")
+            assert ws.recv(timeout=5) == "4still here"
+            proc.send_signal(signal.SIGTERM)
+            # a clean shutdown: the session is closed with a close packet first
+            received = []
+            try:
+                while True:
+                    received.append(ws.recv(timeout=5))
+            except Exception:
+                pass
+            assert "1" in received, received
+        assert proc.wait(10) == 0
+
+
+def test_unknown_module_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubbub", "run", "no_such_module:app"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "cannot import 'no_such_module'" in result.stderr
