@@ -182,6 +182,13 @@ class EngineIOServer:
         for session in list(self.sessions.values()):
             session.close(reason)
 
+    def serves(self, path: str) -> bool:
+        """Whether a request path belongs to Engine.IO: the configured path,
+        with or without its trailing slash (clients with addTrailingSlash
+        false send ``/socket.io?...``)."""
+        base = self.options.path
+        return path.startswith(base) or path == base[:-1]
+
     # -- runtime plumbing ----------------------------------------------------
 
     def attach(self, runtime: Runtime) -> None:
@@ -304,7 +311,8 @@ class EngineIOServer:
             if req.method == "POST":
                 if req.body_too_large:
                     log.info("sid=%s: POST over max_http_buffer_size; closing", session.sid)
-                    session.close("transport error")
+                    # a client error, like a bad payload: no close packet is owed
+                    session._fail("transport error", "POST over max_http_buffer_size")
                     return HttpResponse(413, list(cors), b"Payload Too Large")
                 session.on_post(req.body, now)
                 return HttpResponse(200, [("Content-Type", "text/html"), *cors], b"ok")

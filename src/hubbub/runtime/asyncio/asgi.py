@@ -128,7 +128,7 @@ class ASGIApp:
             await self._lifespan(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if kind in ("http", "websocket") and path.startswith(self.path):
+        if kind in ("http", "websocket") and self.engine.serves(path):
             self._runtime()
             if kind == "http":
                 await self._http(scope, receive, send)
@@ -243,7 +243,10 @@ class ASGIApp:
                     data: str | bytes | None = message.get("text")
                     if data is None:
                         data = message.get("bytes") or b""
-                    if len(data) > peer.max_size:
+                    size = len(data)
+                    if isinstance(data, str) and size <= peer.max_size < size * 4:
+                        size = len(data.encode("utf-8"))  # the limit is in bytes, as on the wire
+                    if size > peer.max_size:
                         log.info("sid=%s: websocket message over max_http_buffer_size", session.sid)
                         peer.close(1009)
                         session.on_ws_closed(peer, loop.time())

@@ -260,7 +260,7 @@ class HttpProtocol(asyncio.Protocol):
         if not self._busy:
             self._disarm()
         path = self._path_of(self._url)
-        if path.startswith(self.server.engine_path):
+        if self.server.engine.serves(path):
             self._body_limit = self.server.engine.options.max_http_buffer_size
         else:
             self._body_limit = self.limits.max_body_size
@@ -316,7 +316,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _dispatch(self, req: HttpRequest) -> None:
         server = self.server
-        if req.path.startswith(server.engine_path):
+        if server.engine.serves(req.path):
             if req.body_too_large and req.method != "POST":
                 self._write_simple(413, b"Payload Too Large", close=True)
                 return
@@ -388,7 +388,7 @@ class HttpProtocol(asyncio.Protocol):
     def _start_upgrade(self, req: HttpRequest, rest: bytes) -> None:
         self._disarm()
         server = self.server
-        if not req.path.startswith(server.engine_path):
+        if not server.engine.serves(req.path):
             self._keepalive = False
             self._write_simple(404, b"Not Found", close=True)
             return
