@@ -944,3 +944,22 @@ def test_handlers_run_through_the_runtime() -> None:
     names = [args for _, args in h.runtime.spawned]
     assert names[0][0] == sid
     assert names[1] == (sid, "x")
+
+
+def test_get_held_after_the_probe_gets_a_noop_soon() -> None:
+    # the client sent this GET before it saw 3probe; it switches only once
+    # the GET returns, so the server ends it with a noop within 100 ms
+    h = Harness()
+    sid = h.open()
+    peer = FakePeer()
+    session = h.probe(sid, peer, 1.0)
+    assert session is not None
+    session.on_ws_message(peer, "2probe", 1.0)
+    assert h.get(sid, 1.01).body == b"6"  # the noop owed by the probe
+    hold = h.get(sid, 1.02)
+    assert isinstance(hold, PollHold)
+    assert session.deadline is not None and session.deadline <= 1.02 + 0.1 + 1e-9
+    wakes = h.host(sid).wakes
+    h.advance(1.13)
+    assert h.host(sid).wakes == wakes + 1
+    assert h.finish(hold, 1.13) == "6"

@@ -42,6 +42,11 @@ log = logging.getLogger("hubbub.engineio")
 # deadline within this many seconds as reached rather than sleeping again
 EPSILON = 0.002
 
+# while a client upgrades, a GET held after the probe is answered with a noop
+# this soon (Node's engine.io checks every 100 ms): the client may have sent
+# it before it saw the probe's pong, and it only switches once it returns
+UPGRADE_NOOP_INTERVAL = 0.1
+
 
 class SessionHost(Protocol):
     def rearm(self, deadline: float | None) -> None: ...
@@ -117,6 +122,7 @@ class EngineSession:
         self._probe: WebSocketPeer | None = None
         self._probed = False
         self._upgrade_deadline: float | None = None
+        self._noop_at: float | None = None
         self._close_deadline: float | None = None
         opts = server.options
         self._interval = opts.ping_interval
@@ -224,6 +230,9 @@ class EngineSession:
         if self.state is State.CLOSING or self._queue or self._noop_due:
             return self._take_poll()
         self._poll_held = True
+        if self._probed and self._probe is not None:
+            self._noop_at = now + UPGRADE_NOOP_INTERVAL
+            self.host.rearm(self.deadline)
         return None
 
     def collect_poll(self, now: float) -> tuple[bytes, str]:
@@ -411,7 +420,13 @@ class EngineSession:
         if self.state is State.CLOSING:
             return self._close_deadline
         best: float | None = None
-        for d in (self._ping_at, self._pong_deadline, self._upgrade_deadline, self._close_deadline):
+        for d in (
+            self._ping_at,
+            self._pong_deadline,
+            self._upgrade_deadline,
+            self._close_deadline,
+            self._noop_at,
+        ):
             if d is not None and (best is None or d < best):
                 best = d
         return best
@@ -434,6 +449,11 @@ class EngineSession:
             self._probe = None
             self._upgrade_deadline = None
             self._noop_due = False
+        if self._noop_at is not None and reached >= self._noop_at:
+            self._noop_at = None
+            if self._poll_held and self._probed and self._probe is not None:
+                self._noop_due = True
+                self.host.wake()
         if self._pong_deadline is not None and reached >= self._pong_deadline:
             self._fail("ping timeout", "no heartbeat in time")
             return
