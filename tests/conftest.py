@@ -27,7 +27,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -40,14 +42,16 @@ def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes
 
 
 @contextlib.contextmanager
-def run_process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait for its port, stop it afterwards."""
+def run_process(
+    args: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 15.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait (up to ``timeout``) for its port, stop it afterwards."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         args, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        wait_for_port(port, proc=proc)
+        wait_for_port(port, timeout, proc=proc)
         yield proc
     finally:
         if proc.poll() is None:
@@ -62,11 +66,21 @@ def run_process(args: list[str], port: int, env: dict[str, str] | None = None) -
 
 
 @contextlib.contextmanager
-def run_example(name: str, *extra: str, port: int | None = None) -> Iterator[str]:
+def run_example(
+    name: str, *extra: str, port: int | None = None, timeout: float = 15.0
+) -> Iterator[str]:
     """Run ``examples/<name>`` on a free port; yields its base URL."""
     port = port or free_port()
-    args = [sys.executable, str(EXAMPLES / name), "--host", "127.0.0.1", "--port", str(port), *extra]
-    with run_process(args, port):
+    args = [
+        sys.executable,
+        str(EXAMPLES / name),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *extra,
+    ]
+    with run_process(args, port, timeout=timeout):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -88,7 +102,9 @@ class ServerThread:
     clients still talk to it over real sockets.
     """
 
-    def __init__(self, app: Any, asgi_app: Any = None, limits: Any = None, uvicorn: bool = False) -> None:
+    def __init__(
+        self, app: Any, asgi_app: Any = None, limits: Any = None, uvicorn: bool = False
+    ) -> None:
         self.app = app
         self.asgi_app = asgi_app
         self.limits = limits
@@ -108,7 +124,7 @@ class ServerThread:
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self._main())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+        except BaseException as exc:
             self._error = exc
             self._ready.set()
 
@@ -156,3 +172,9 @@ class ServerThread:
         if self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The server (embedded or uvicorn) a ``ServerThread``-based test runs on."""
+    return str(request.param)

@@ -85,9 +85,9 @@ class Client:
         if nsp is None:
             self.connect_error(name, "Invalid namespace")
             return
-        if query:
-            self.request.query.update(query)
-        nsp._add(self, auth)
+        # the socket's own handshake query (clients 2.x may add to it per
+        # namespace); the connection's request stays as it came
+        nsp._add(self, auth, query or None)
 
     def connect_error(self, name: str, message: str, data: Any = None) -> None:
         if self.protocol >= 5:

@@ -196,6 +196,10 @@ class ServerNamespace:
             if socket._any_out:
                 for fn in socket._any_out:
                     socket._call_listener(fn, data)
+            if socket.instance is not None:
+                hook = getattr(socket.instance, "on_any_outgoing", None)
+                if hook is not None:
+                    socket._call_listener(hook, data)
             socket.client.write(encoded)
 
     def _remote_event(self, packet: Packet, opts: BroadcastOptions) -> None:
@@ -204,7 +208,9 @@ class ServerNamespace:
 
     # -- connecting --------------------------------------------------------------------
 
-    def _add(self, client: Client, auth: dict[str, Any]) -> None:
+    def _add(
+        self, client: Client, auth: dict[str, Any], query: dict[str, str] | None = None
+    ) -> None:
         recovery = self.server.recovery
         pid = auth.get("pid") if recovery is not None else None
         offset = auth.get("offset") if recovery is not None else None
@@ -212,7 +218,7 @@ class ServerNamespace:
 
             def restored(previous: PersistedSession | None) -> None:
                 clean = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
-                socket = Socket(self, client, clean, previous)
+                socket = Socket(self, client, clean, previous, query)
                 if previous is not None and recovery is not None and recovery.skip_middlewares:
                     self._finish_connect(socket, client, skip_class_connect=False)
                 else:
@@ -220,7 +226,7 @@ class ServerNamespace:
 
             self.adapter.restore_session(pid, offset, restored)
             return
-        self._run_connect(Socket(self, client, auth), client)
+        self._run_connect(Socket(self, client, auth, query=query), client)
 
     def _run_connect(self, socket: Socket, client: Client) -> None:
         chain = self._all_middlewares()
@@ -259,7 +265,7 @@ class ServerNamespace:
                 if result is False:
                     raise ConnectionRefusedError()
             for h in self._all_handlers("connect"):
-                result = h.fn(socket, socket.handshake.auth)
+                result = _connect_call(h, socket)
                 if inspect.isawaitable(result):
                     result = await result
                 if result is False:
@@ -282,7 +288,7 @@ class ServerNamespace:
             if refused:
                 raise ConnectionRefusedError()
             for h in self._all_handlers("connect"):
-                if h.fn(socket, socket.handshake.auth) is False:
+                if _connect_call(h, socket) is False:
                     raise ConnectionRefusedError()
         except Exception as exc:
             self._refuse(client, socket, exc)
@@ -302,7 +308,8 @@ class ServerNamespace:
             message, data = exc.message, exc.data
         else:
             log.exception("connect handler or middleware of %s raised", self.name)
-            message, data = str(exc) or type(exc).__name__, None
+            # the exception's text may hold internals: the client gets a plain word
+            message, data = "Internal server error", None
         log.info("refused %s on %s: %s", client.session.sid, self.name, message)
         socket.instance = None
         client.connect_error(self.name, message, data)
@@ -369,7 +376,7 @@ class ServerNamespace:
         needs_async = (
             (spec is not None and spec.is_async)
             or any(m.is_async for m in socket._middlewares)
-            or any(a.is_async for a in self._any)
+            or any(a.is_async for a in self._all_any())
         )
         if needs_async:
             return self._dispatch_async(socket, event, args, ack, spec, fn)
@@ -416,6 +423,7 @@ class ServerNamespace:
         except Exception as exc:
             self._refused_event(socket, event, exc)
             return
+        self._catch_all_listeners(socket, event, args)
         for a in self._all_any():
             try:
                 r = a.fn(socket, event, *args)
@@ -453,6 +461,15 @@ class ServerNamespace:
         return self._any
 
     def _catch_all(self, socket: Socket, event: str, args: list[Any]) -> None:
+        self._catch_all_listeners(socket, event, args)
+        for a in self._all_any():
+            try:
+                a.fn(socket, event, *args)
+            except Exception:
+                log.exception("catch-all handler raised")
+
+    def _catch_all_listeners(self, socket: Socket, event: str, args: list[Any]) -> None:
+        """socket.on_any listeners and the Namespace class's on_any hook."""
         for fn in socket._any_in:
             try:
                 fn(event, *args)
@@ -466,18 +483,21 @@ class ServerNamespace:
                     hook(event, *args)
                 except Exception:
                     log.exception("on_any raised")
-        for a in self._all_any():
-            try:
-                a.fn(socket, event, *args)
-            except Exception:
-                log.exception("catch-all handler raised")
 
     def _refused_event(self, socket: Socket, event: str, exc: Exception) -> None:
         if isinstance(exc, (EventRefusedError, ConnectionRefusedError)):
             socket._error(exc.message, exc.data, event)
         else:
             log.exception("middleware of %s raised", self.name)
-            socket._error(str(exc) or type(exc).__name__, None, event)
+            socket._error("Internal server error", None, event)
+
+
+def _connect_call(spec: HandlerSpec, socket: Socket) -> Any:
+    """A 'connect' handler gets ``(socket, auth)``, or ``(socket)`` if that
+    is all it takes."""
+    if spec.max_args == 0:
+        return spec.fn(socket)
+    return spec.fn(socket, socket.handshake.auth)
 
 
 def _bind_socket(fn: Callable[..., Any], socket: Socket) -> Callable[..., Any]:
@@ -515,7 +535,7 @@ class ParentNamespace(ServerNamespace):
 
     def matches(self, name: str, auth: dict[str, Any]) -> bool:
         if isinstance(self.matcher, re.Pattern):
-            return self.matcher.fullmatch(name) is not None or self.matcher.match(name) is not None
+            return self.matcher.search(name) is not None  # as Node's regex.test()
         try:
             return bool(self.matcher(name, auth))
         except Exception:

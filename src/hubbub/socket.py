@@ -64,6 +64,7 @@ class Socket:
         client: Client,
         auth: dict[str, Any],
         previous: PersistedSession | None = None,
+        query: dict[str, str] | None = None,
     ) -> None:
         self.nsp = nsp
         self.server = nsp.server
@@ -84,7 +85,7 @@ class Socket:
         req = client.request
         self.handshake = Handshake(
             headers=dict(req.headers),
-            query=dict(req.query),
+            query=dict(req.query if query is None else query),
             auth=auth,
             address=req.remote_addr,
             time=formatdate(usegmt=True),
@@ -189,15 +190,16 @@ class Socket:
         return ack_id
 
     def _send_event(self, packet: Packet) -> None:
+        if self._pending is not None:
+            # sent (and shown to the outgoing listeners) once CONNECT is out
+            self._pending.append(packet)
+            return
         for fn in self._any_out:
             self._call_listener(fn, packet.data)
         if self.instance is not None:
             hook = getattr(self.instance, "on_any_outgoing", None)
             if hook is not None:
                 self._call_listener(hook, packet.data)
-        if self._pending is not None:
-            self._pending.append(packet)
-            return
         if packet.id is None and self.server.recovery is not None:
             # goes through the adapter so it is stored for recovery
             self.nsp.adapter.record_packet(packet, BroadcastOptions(rooms=frozenset((self.id,))))
@@ -282,12 +284,14 @@ class Socket:
     def _onconnect(self) -> None:
         self.connected = True
         self.join(self.id)
+        if self._previous is not None:  # a recovered session gets its rooms back
+            self.join(self._previous.rooms)
         if self.client.protocol >= 5:
             data: dict[str, Any] = {"sid": self.id}
             if self.pid is not None:
                 data["pid"] = self.pid
             self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name, data))
-        elif self.nsp.name != "/":
+        else:  # clients 2.x wait for CONNECT on "/" too (Node's 2.x sends "40")
             self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name))
         pending, self._pending = self._pending, None
         previous, self._previous = self._previous, None

@@ -15,6 +15,11 @@ HTTP server and no network, on the running asyncio loop::
             assert await bob.receive("message") == ["hi"]
 
 Works with pytest-asyncio, anyio or a plain ``asyncio.run``.
+
+With connection state recovery on, the client keeps the session's ``pid``
+and the ``offset`` of the last event it got (as socket.io-client does; the
+offset is the last argument of those events), and :meth:`TestClient.connect`
+sends them back: after :meth:`TestClient.drop` a reconnect is recovered.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from hubbub.runtime.asyncio.core import runtime_for
 from hubbub.runtime.asyncio.server import engine_of
 from hubbub.session.engine import EngineSession
 from hubbub.session.outgoing import OutPacket
+
+NO_ACK: Any = object()
+"""Return it from a :meth:`TestClient.on` handler to leave the server's ack
+unanswered (to test timeouts)."""
 
 
 class _VirtualPeer:
@@ -73,6 +82,9 @@ class TestClient:
         self.headers = headers or {}
         self.query = query
         self.sid: str | None = None
+        self.pid: str | None = None
+        self.offset: str | None = None
+        self.recovered = False
         self.connected = False
         self.events: list[tuple[str, list[Any]]] = []
         self.disconnect_reason: str | None = None
@@ -110,9 +122,16 @@ class TestClient:
         if not isinstance(result, WebSocketAccept):
             raise ConnectionRefusedError(f"handshake refused: {result}")
         self._peer = _VirtualPeer(self)
+        self._decoder = self._parser.decoder()
+        self.disconnect_reason = None
         self._connect_result = loop.create_future()
         self._session = engine.websocket_opened(result, self._peer, runtime.clock())
-        self._send(Packet(PacketType.CONNECT, self.namespace, self.auth))
+        auth = self.auth
+        if self.pid is not None:  # try to recover the previous session
+            auth = {**(auth or {}), "pid": self.pid}
+            if self.offset is not None:
+                auth["offset"] = self.offset
+        self._send(Packet(PacketType.CONNECT, self.namespace, auth))
         await asyncio.wait_for(self._connect_result, timeout)
 
     async def __aenter__(self) -> TestClient:
@@ -130,6 +149,17 @@ class TestClient:
             self.disconnect_reason = "io client disconnect"
         if self._session is not None and self._peer is not None and not self._peer.closed:
             self._peer.closed = True
+            self._session.on_ws_closed(self._peer, runtime_for(engine_of(self.server)).clock())
+        await asyncio.sleep(0)
+
+    async def drop(self) -> None:
+        """Lose the connection without saying goodbye (no DISCONNECT): the
+        server sees "transport close", a reason connection state recovery
+        keeps the session for."""
+        if self._session is not None and self._peer is not None and not self._peer.closed:
+            self._peer.closed = True
+            self.connected = False
+            self.disconnect_reason = "transport close"
             self._session.on_ws_closed(self._peer, runtime_for(engine_of(self.server)).clock())
         await asyncio.sleep(0)
 
@@ -175,7 +205,9 @@ class TestClient:
                 continue
 
     def on(self, event: str, handler: Any) -> None:
-        """Answer the server's acks: ``handler(*args)``'s return value is sent back."""
+        """Answer the server's acks: ``handler(*args)``'s return value is sent
+        back (a tuple as several arguments; :data:`NO_ACK` sends nothing).
+        Events without a handler get an empty ack."""
         self.handlers[event] = handler
 
     # -- the wire ------------------------------------------------------------------------
@@ -208,7 +240,11 @@ class TestClient:
         ptype = packet.type
         if ptype is PacketType.CONNECT:
             self.connected = True
-            self.sid = (packet.data or {}).get("sid")
+            data = packet.data if isinstance(packet.data, dict) else {}
+            self.sid = data.get("sid")
+            pid = data.get("pid")
+            self.recovered = pid is not None and pid == self.pid
+            self.pid = pid if isinstance(pid, str) else None
             if self._connect_result is not None and not self._connect_result.done():
                 self._connect_result.set_result(None)
         elif ptype is PacketType.CONNECT_ERROR:
@@ -219,16 +255,19 @@ class TestClient:
                 )
         elif ptype in (PacketType.EVENT, PacketType.BINARY_EVENT):
             name, args = packet.data[0], list(packet.data[1:])
+            if self.pid is not None and args and isinstance(args[-1], str):
+                self.offset = args[-1]  # the last argument is the offset
             self.events.append((name, args))
             if packet.id is not None:
                 handler = self.handlers.get(name)
                 result = handler(*args) if handler is not None else None
-                answer = (
-                    []
-                    if result is None
-                    else (list(result) if isinstance(result, tuple) else [result])
-                )
-                self._send(Packet(PacketType.ACK, self.namespace, answer, packet.id))
+                if result is not NO_ACK:
+                    answer = (
+                        []
+                        if result is None
+                        else (list(result) if isinstance(result, tuple) else [result])
+                    )
+                    self._send(Packet(PacketType.ACK, self.namespace, answer, packet.id))
             self._inbox.append((name, args))
             self._changed.set()
         elif ptype in (PacketType.ACK, PacketType.BINARY_ACK):
