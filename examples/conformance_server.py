@@ -11,11 +11,10 @@ http://localhost:3000. On connect it emits 'auth' with the handshake auth;
 
 from __future__ import annotations
 
-import argparse
-import logging
 from typing import Any
 
 import hubbub
+import hubbub.cli
 
 sio = hubbub.Server(
     ping_interval=0.3,
@@ -46,21 +45,7 @@ def on_custom(socket: hubbub.Socket) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--runtime", choices=["asyncio"], default="asyncio")
-    parser.add_argument(
-        "--asgi", action="store_true", help="serve through hubbub.ASGIApp on uvicorn"
-    )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
-    if args.asgi:
-        import uvicorn
-
-        uvicorn.run(hubbub.ASGIApp(sio), host=args.host, port=args.port, log_level="warning")
-    else:
-        hubbub.run(sio, args.host, args.port)
+    hubbub.cli.run_example(sio, default_port=3000, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,8 @@ v3-test-suite in socketio/socket.io expect on http://localhost:3000.
 
 from __future__ import annotations
 
-import argparse
-import logging
-
 import hubbub
+import hubbub.cli
 
 eio = hubbub.EngineIOServer(
     path="/engine.io/",
@@ -30,21 +28,7 @@ def echo(sid: str, data: str | bytes) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--runtime", choices=["asyncio"], default="asyncio")
-    parser.add_argument(
-        "--asgi", action="store_true", help="serve through hubbub.ASGIApp on uvicorn"
-    )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
-    if args.asgi:
-        import uvicorn
-
-        uvicorn.run(hubbub.ASGIApp(eio), host=args.host, port=args.port, log_level="warning")
-    else:
-        hubbub.run(eio, args.host, args.port)
+    hubbub.cli.run_example(eio, default_port=3000, description=__doc__)
 
 
 if __name__ == "__main__":

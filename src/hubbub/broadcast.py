@@ -13,21 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import BroadcastOptions
 from hubbub.errors import AckTimeoutError
-from hubbub.protocol.socketio import Packet, PacketType
+from hubbub.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
     from hubbub.server_namespace import ServerNamespace
-
-RESERVED_EVENTS = frozenset(
-    {
-        "connect",
-        "connect_error",
-        "disconnect",
-        "disconnecting",
-        "newListener",
-        "removeListener",
-    }
-)
 
 
 def _rooms(rooms: str | Iterable[str]) -> frozenset[str]:

@@ -31,6 +31,39 @@ def load_app(spec: str) -> Any:
     return obj
 
 
+def run_example(
+    app: Any,
+    *,
+    default_port: int = 8000,
+    description: str | None = None,
+    asgi_app: Any = None,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line every example shares: --host, --port, --runtime and
+    --asgi (serve through hubbub.ASGIApp on uvicorn instead of the embedded
+    server)."""
+    first_line = (description or "").strip().split("\n", 1)[0]
+    parser = argparse.ArgumentParser(description=first_line or None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--runtime", choices=["asyncio"], default="asyncio")
+    parser.add_argument("--asgi", action="store_true", help="serve through ASGIApp on uvicorn")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.asgi:
+        import uvicorn
+
+        asgi = ASGIApp(app, asgi_app)
+        uvicorn.run(asgi, host=args.host, port=args.port, log_level="warning")
+        return
+    from hubbub.runtime.asyncio.server import run
+
+    run(app, args.host, args.port, asgi_app=asgi_app)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubbub", description="hubbub Socket.IO server")
     sub = parser.add_subparsers(dest="command", required=True)
