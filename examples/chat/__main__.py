@@ -112,7 +112,9 @@ def ensure_client() -> None:
     if npm is None:
         raise SystemExit("the chat page needs socket.io-client from npm: install Node.js and npm")
     print("installing socket.io-client from npm ...", flush=True)
-    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True
+    )
 
 
 def main() -> None:
