@@ -220,7 +220,10 @@ class ServerNamespace:
                 clean = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
                 socket = Socket(self, client, clean, previous, query)
                 if previous is not None and recovery is not None and recovery.skip_middlewares:
-                    self._finish_connect(socket, client, skip_class_connect=False)
+                    if self._connect_is_async():  # no middlewares, but await on_connect
+                        self.server.spawn(self._connect_async, socket, client, [])
+                    else:
+                        self._finish_connect(socket, client, skip_class_connect=False)
                 else:
                     self._run_connect(socket, client)
 
