@@ -50,6 +50,9 @@ class ServerNamespace:
         self.name = name
         self.parent = parent
         self.sockets: dict[str, Socket] = {}
+        # recovered sockets whose connect handlers still run: already in
+        # their rooms, so broadcasts meanwhile are kept for them
+        self._recovering: dict[str, Socket] = {}
         self._middlewares: list[HandlerSpec] = []
         self._handlers: dict[str, list[HandlerSpec]] = {}
         self._any: list[HandlerSpec] = []
@@ -190,6 +193,8 @@ class ServerNamespace:
         data = packet.data
         for socket in sockets:
             if not socket.connected:
+                if socket._early is not None:
+                    socket._early.append(encoded)
                 continue
             if ack is not None and packet.id is not None:
                 socket.acks[packet.id] = ack
@@ -219,6 +224,10 @@ class ServerNamespace:
             def restored(previous: PersistedSession | None) -> None:
                 clean = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
                 socket = Socket(self, client, clean, previous, query)
+                if previous is not None:
+                    socket._early = []
+                    self._recovering[socket.id] = socket
+                    self.adapter.add_all(socket.id, [socket.id, *previous.rooms])
                 if previous is not None and recovery is not None and recovery.skip_middlewares:
                     if self._connect_is_async():  # no middlewares, but await on_connect
                         self.server.spawn(self._connect_async, socket, client, [])
@@ -314,12 +323,20 @@ class ServerNamespace:
             # the exception's text may hold internals: the client gets a plain word
             message, data = "Internal server error", None
         log.info("refused %s on %s: %s", client.session.sid, self.name, message)
+        self._forget_recovering(socket)
         socket.instance = None
         client.connect_error(self.name, message, data)
 
+    def _forget_recovering(self, socket: Socket) -> None:
+        if self._recovering.pop(socket.id, None) is not None:
+            socket._early = None
+            self.adapter.del_all(socket.id)
+
     def _do_connect(self, socket: Socket, client: Client) -> None:
         if client.closed:
+            self._forget_recovering(socket)
             return
+        self._recovering.pop(socket.id, None)
         self.sockets[socket.id] = socket
         client._added(socket)
         socket._onconnect()

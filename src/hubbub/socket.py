@@ -23,6 +23,7 @@ from hubbub.protocol.socketio import Packet, PacketType
 
 if TYPE_CHECKING:
     from hubbub.client import Client
+    from hubbub.encoded import EncodedPacket
     from hubbub.namespace import Namespace
     from hubbub.server_namespace import ServerNamespace
     from hubbub.session.engine import EngineSession
@@ -104,6 +105,9 @@ class Socket:
         self._pending: list[Packet] | None = []  # emits made before CONNECT went out
         self.instance: Namespace | None = None
         self._previous = previous
+        # broadcasts that reach a recovered socket while its connect handlers
+        # still run: sent right after the missed packets, so none is lost
+        self._early: list[EncodedPacket] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name}>"
@@ -298,6 +302,9 @@ class Socket:
         if previous is not None:
             for data_ in previous.missed_packets:
                 self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, data_))
+        early, self._early = self._early, None
+        for encoded in early or ():
+            self.client.write(encoded)
         for packet in pending or ():
             self._send_event(packet)
 

@@ -1296,3 +1296,37 @@ def test_connect_handler_may_take_only_the_socket() -> None:
             assert seen == [c.sid]
 
     run(main())
+
+
+def test_recovery_keeps_broadcasts_made_while_an_async_on_connect_runs() -> None:
+    sio = Server(connection_state_recovery={"max_disconnection_duration": 60})
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    class Slow(Namespace):
+        async def on_connect(self, auth: dict[str, Any]) -> None:
+            self.join("news")
+            if self.recovered:
+                entered.set()
+                await release.wait()
+
+    sio.register("/slow", Slow)
+
+    async def main() -> None:
+        c = TestClient(sio, "/slow")
+        await c.connect()
+        sio.of("/slow").to("news").emit("tick", 0)
+        await c.receive("tick")
+        await c.drop()
+        sio.of("/slow").to("news").emit("tick", 1)  # missed while away
+        reconnect = asyncio.ensure_future(c.connect())
+        await entered.wait()
+        sio.of("/slow").to("news").emit("tick", 2)  # while on_connect awaits
+        release.set()
+        await reconnect
+        assert c.recovered
+        await c.receive("tick")
+        await c.receive("tick")
+        assert [args[0] for name, args in c.events if name == "tick"] == [0, 1, 2]
+
+    run(main())

@@ -152,9 +152,10 @@ class Adapter:
 
     def local_sockets(self, opts: BroadcastOptions) -> list[Socket]:
         sockets = self.nsp.sockets
+        recovering = self.nsp._recovering
         out = []
         for sid in self._sids_for(opts):
-            socket = sockets.get(sid)
+            socket = sockets.get(sid) or (recovering.get(sid) if recovering else None)
             if socket is not None:
                 out.append(socket)
         return out
