@@ -21,9 +21,10 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from hubbub import jsonmod
+from hubbub.handlers import HandlerT
 from hubbub.http import HttpRequest, HttpResponse
 from hubbub.runtime.base import Runtime
 from hubbub.session.engine import EngineSession, PollError, State, WebSocketPeer
@@ -154,6 +155,10 @@ class EngineIOServer:
 
     # -- the plain API -------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: HandlerT) -> HandlerT: ...
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[HandlerT], HandlerT]: ...
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register a handler for 'connect', 'message' or 'disconnect'."""
         if event not in ("connect", "message", "disconnect", "upgrade"):

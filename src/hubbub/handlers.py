@@ -12,9 +12,12 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 Check = Callable[[Any], bool]
+
+# what a registering decorator gives back: the very function it was given
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 
 def _always(_: Any) -> bool:

@@ -11,13 +11,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from hubbub.adapters.base import Adapter
 from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.broadcast import BroadcastOperator
 from hubbub.client import Client
 from hubbub.engineio_server import EngineIOServer, EngineOptions
+from hubbub.handlers import HandlerT
 from hubbub.protocol.socketio import JsonParser, Parser
 from hubbub.server_namespace import ParentNamespace, ServerNamespace
 
@@ -173,6 +174,12 @@ class Server:
         """Serve ``namespace`` with a Namespace class, one instance per client."""
         return self.of(namespace).register(namespace_class)
 
+    @overload
+    def on(self, event: str, handler: HandlerT, namespace: str = "/") -> HandlerT: ...
+    @overload
+    def on(
+        self, event: str, handler: None = None, namespace: str = "/"
+    ) -> Callable[[HandlerT], HandlerT]: ...
     def on(
         self, event: str, handler: Callable[..., Any] | None = None, namespace: str = "/"
     ) -> Any:

@@ -11,13 +11,13 @@ import inspect
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from hubbub.adapters.base import BroadcastOptions
 from hubbub.broadcast import BroadcastOperator
 from hubbub.encoded import EncodedPacket
 from hubbub.errors import ConnectionRefusedError, EventRefusedError
-from hubbub.handlers import HandlerSpec, method_spec
+from hubbub.handlers import HandlerSpec, HandlerT, method_spec
 from hubbub.protocol.socketio import Packet
 from hubbub.socket import Socket
 
@@ -80,6 +80,10 @@ class ServerNamespace:
         self.namespace_class = namespace_class
         return namespace_class
 
+    @overload
+    def on(self, event: str, handler: HandlerT) -> HandlerT: ...
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[HandlerT], HandlerT]: ...
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """``handler(socket, *args)`` for a client event; lifecycle events:
         'connect' ``(socket, auth)`` (may refuse by raising

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from hubbub.adapters.base import BroadcastOptions, PersistedSession
 from hubbub.broadcast import BroadcastOperator, check_event
 from hubbub.errors import AckTimeoutError
-from hubbub.handlers import HandlerSpec
+from hubbub.handlers import HandlerSpec, HandlerT
 from hubbub.protocol.socketio import Packet, PacketType
 
 if TYPE_CHECKING:
@@ -243,6 +243,10 @@ class Socket:
 
     # -- listeners ----------------------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: HandlerT) -> HandlerT: ...
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[HandlerT], HandlerT]: ...
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Per-socket handler ``handler(*args)``; its return value answers acks."""
 
