@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from hubbub.encoded import EncodedPacket
+from hubbub.protocol.engineio import PacketType as EnginePacketType
 from hubbub.protocol.socketio import Packet, PacketType, SocketIODecodeError
+from hubbub.session.outgoing import OutPacket
 
 if TYPE_CHECKING:
     from hubbub.http import HttpRequest
@@ -51,8 +54,7 @@ class Client:
             packet = self.decoder.feed(data)
         except SocketIODecodeError as exc:
             log.info("%s: invalid Socket.IO packet (%s); closing", self, exc)
-            self.session.close("parse error")
-            self.on_close("parse error")
+            self.session.close("parse error")  # the session's close reaches on_close
             return
         if packet is None:
             return
@@ -60,8 +62,6 @@ class Client:
         query: dict[str, str] = {}
         if self.protocol < 5 and "?" in nsp:
             nsp, _, qs = nsp.partition("?")
-            from urllib.parse import parse_qsl
-
             query = dict(parse_qsl(qs, keep_blank_values=True))
         if packet.type is PacketType.CONNECT:
             auth = packet.data if isinstance(packet.data, dict) else {}
@@ -103,7 +103,6 @@ class Client:
         if not self.sockets and not self.closed:
             log.info("%s: no namespace joined within connect_timeout; closing", self)
             self.session.close("forced close")
-            self.on_close("forced close")
 
     def _added(self, socket: Socket) -> None:
         self.sockets[socket.nsp.name] = socket
@@ -118,28 +117,42 @@ class Client:
     # -- outgoing -----------------------------------------------------------------------
 
     def send_packet(self, packet: Packet, volatile: bool = False) -> None:
-        self.write(EncodedPacket(packet, volatile))
+        """One packet for this client only: encoded straight to the session."""
+        if not self._admit(volatile):
+            return
+        session = self.session
+        for part in self.parser.encode(packet):
+            session.send_packet(OutPacket(EnginePacketType.MESSAGE, part, volatile))
 
     def write(self, encoded: EncodedPacket) -> None:
-        session = self.session
-        if self.closed:
+        """A packet shared with other clients (a broadcast), encoded once."""
+        if not self._admit(encoded.volatile):
             return
-        limit = self.server.max_buffered_bytes
-        if limit:
-            buffered = session.buffered_bytes
-            if encoded.volatile and buffered > self.server.volatile_threshold:
-                return  # volatile packets go first when a client falls behind
-            if buffered > limit:
-                log.warning(
-                    "%s: %d bytes queued (over max_buffered_bytes); disconnecting a slow consumer",
-                    self,
-                    buffered,
-                )
-                self.session.close("slow consumer")
-                self.on_close("slow consumer")
-                return
+        session = self.session
         for part in encoded.parts(self.parser):
             session.send_packet(part)
+
+    def _admit(self, volatile: bool) -> bool:
+        """False when the packet must not be queued: the connection is closed,
+        or the client is falling behind (volatile packets are dropped first;
+        past max_buffered_bytes the client is disconnected)."""
+        if self.closed:
+            return False
+        limit = self.server.max_buffered_bytes
+        if not limit:
+            return True
+        buffered = self.session.buffered_bytes
+        if volatile and buffered > self.server.volatile_threshold:
+            return False
+        if buffered > limit:
+            log.warning(
+                "%s: %d bytes queued (over max_buffered_bytes); disconnecting a slow consumer",
+                self,
+                buffered,
+            )
+            self.session.close("slow consumer")
+            return False
+        return True
 
     # -- closing --------------------------------------------------------------------------
 
@@ -148,7 +161,6 @@ class Client:
         for socket in list(self.sockets.values()):
             socket.disconnect()
         self.session.close("forced server close")
-        self.on_close("forced server close")
 
     def on_close(self, reason: str) -> None:
         if self.closed:

@@ -316,8 +316,7 @@ class EngineIOServer:
             if req.method == "POST":
                 if req.body_too_large:
                     log.info("sid=%s: POST over max_http_buffer_size; closing", session.sid)
-                    # a client error, like a bad payload: no close packet is owed
-                    session._fail("transport error", "POST over max_http_buffer_size")
+                    session.refuse_post("POST over max_http_buffer_size")
                     return HttpResponse(413, list(cors), b"Payload Too Large")
                 session.on_post(req.body, now)
                 return HttpResponse(200, [("Content-Type", "text/html"), *cors], b"ok")

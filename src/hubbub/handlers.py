@@ -37,7 +37,8 @@ def _check_for(annotation: Any) -> tuple[Check, str]:
         return (lambda v: any(c(v) for c in checks)), " | ".join(n for _, n in parts)
     if origin is Literal:
         allowed = get_args(annotation)
-        return (lambda v: v in allowed and type(v) in {type(a) for a in allowed}), repr(allowed)
+        allowed_types = {type(a) for a in allowed}
+        return (lambda v: v in allowed and type(v) in allowed_types), repr(allowed)
     if origin in (list, tuple, set, frozenset, typing.Sequence, collections.abc.Sequence):
         args = get_args(annotation)
         item = _check_for(args[0])[0] if args and args[0] is not Ellipsis else _always
@@ -135,15 +136,20 @@ class HandlerSpec:
         return None
 
 
-_class_specs: dict[tuple[type, str], HandlerSpec | None] = {}
+_class_tables: dict[type, dict[str, HandlerSpec]] = {}
 
 
-def method_spec(cls: type, method_name: str) -> HandlerSpec | None:
-    """The spec of ``cls.method_name`` (``self`` skipped), cached per class."""
-    key = (cls, method_name)
-    if key in _class_specs:
-        return _class_specs[key]
-    fn = getattr(cls, method_name, None)
-    spec = HandlerSpec(fn, skip=1) if callable(fn) else None
-    _class_specs[key] = spec
-    return spec
+def class_handlers(cls: type) -> dict[str, HandlerSpec]:
+    """The specs of a Namespace class's ``on_*`` methods (``self`` skipped),
+    built once per class. Looking an event up here never grows anything,
+    whatever names clients send."""
+    table = _class_tables.get(cls)
+    if table is None:
+        table = {}
+        for name in dir(cls):
+            if name.startswith("on_"):
+                fn = getattr(cls, name, None)
+                if callable(fn):
+                    table[name] = HandlerSpec(fn, skip=1)
+        _class_tables[cls] = table
+    return table

@@ -17,7 +17,7 @@ from hubbub.adapters.base import BroadcastOptions
 from hubbub.broadcast import BroadcastOperator
 from hubbub.encoded import EncodedPacket
 from hubbub.errors import ConnectionRefusedError, EventRefusedError
-from hubbub.handlers import HandlerSpec, HandlerT, method_spec
+from hubbub.handlers import HandlerSpec, HandlerT, class_handlers
 from hubbub.protocol.socketio import Packet
 from hubbub.socket import Socket
 
@@ -72,11 +72,9 @@ class ServerNamespace:
 
         if not (isinstance(namespace_class, type) and issubclass(namespace_class, Namespace)):
             raise TypeError("register() takes a hubbub.Namespace subclass")
-        for attr in dir(namespace_class):
-            if attr.startswith("on_") or attr == "initialize":
-                fn = getattr(namespace_class, attr)
-                if callable(fn):
-                    self.server.check_handler(fn)
+        for spec in class_handlers(namespace_class).values():
+            self.server.check_handler(spec.fn)
+        self.server.check_handler(namespace_class.initialize)
         self.namespace_class = namespace_class
         return namespace_class
 
@@ -193,6 +191,7 @@ class ServerNamespace:
         if ack is not None:
             packet.id = self._ack_id
             self._ack_id += 1
+        ack_id = packet.id
         encoded = EncodedPacket(packet, opts.flags.volatile)
         data = packet.data
         for socket in sockets:
@@ -200,20 +199,11 @@ class ServerNamespace:
                 if socket._early is not None:
                     socket._early.append(encoded)
                 continue
-            if ack is not None and packet.id is not None:
-                socket.acks[packet.id] = ack
-            if socket._any_out:
-                for fn in socket._any_out:
-                    socket._call_listener(fn, data)
-            if socket.instance is not None:
-                hook = getattr(socket.instance, "on_any_outgoing", None)
-                if hook is not None:
-                    socket._call_listener(hook, data)
+            if ack is not None and ack_id is not None:
+                socket.acks[ack_id] = ack
+            if socket._any_out or socket.instance is not None:
+                socket._notify_outgoing(data)
             socket.client.write(encoded)
-
-    def _remote_event(self, packet: Packet, opts: BroadcastOptions) -> None:
-        """A broadcast that came from another server of the cluster."""
-        self.adapter.broadcast(packet, opts)
 
     # -- connecting --------------------------------------------------------------------
 
@@ -232,20 +222,20 @@ class ServerNamespace:
                     socket._early = []
                     self._recovering[socket.id] = socket
                     self.adapter.add_all(socket.id, [socket.id, *previous.rooms])
-                if previous is not None and recovery is not None and recovery.skip_middlewares:
-                    if self._connect_is_async():  # no middlewares, but await on_connect
-                        self.server.spawn(self._connect_async, socket, client, [])
-                    else:
-                        self._finish_connect(socket, client, skip_class_connect=False)
-                else:
-                    self._run_connect(socket, client)
+                skip = previous is not None and recovery is not None and recovery.skip_middlewares
+                self._run_connect(socket, client, [] if skip else None)
 
             self.adapter.restore_session(pid, offset, restored)
             return
         self._run_connect(Socket(self, client, auth, query=query), client)
 
-    def _run_connect(self, socket: Socket, client: Client) -> None:
-        chain = self._all_middlewares()
+    def _run_connect(
+        self, socket: Socket, client: Client, chain: list[HandlerSpec] | None = None
+    ) -> None:
+        """Middlewares (``chain``, the namespace's by default), then the
+        connect handlers; inline when all of them are sync."""
+        if chain is None:
+            chain = self._all_middlewares()
         if any(m.is_async for m in chain) or self._connect_is_async():
             self.server.spawn(self._connect_async, socket, client, chain)
             return
@@ -260,7 +250,7 @@ class ServerNamespace:
     def _connect_is_async(self) -> bool:
         cls = self._class()
         if cls is not None:
-            spec = method_spec(cls, "on_connect")
+            spec = class_handlers(cls).get("on_connect")
             if spec is not None and spec.is_async:
                 return True
         return any(h.is_async for h in self._all_handlers("connect"))
@@ -291,17 +281,10 @@ class ServerNamespace:
             return
         self._do_connect(socket, client)
 
-    def _finish_connect(
-        self, socket: Socket, client: Client, skip_class_connect: bool = False
-    ) -> None:
+    def _finish_connect(self, socket: Socket, client: Client) -> None:
         try:
             instance = self._instantiate(socket)
-            refused = (
-                instance is not None
-                and not skip_class_connect
-                and instance.on_connect(socket.handshake.auth) is False
-            )
-            if refused:
+            if instance is not None and instance.on_connect(socket.handshake.auth) is False:
                 raise ConnectionRefusedError()
             for h in self._all_handlers("connect"):
                 if _connect_call(h, socket) is False:
@@ -358,12 +341,12 @@ class ServerNamespace:
         for h in self._all_handlers("disconnect"):
             self.server.spawn(h.fn, socket, reason)
 
-    def _fire_room_less(self, event: str, socket: Socket, reason: str) -> None:
-        for h in self._all_handlers(event):
+    def _fire_disconnecting(self, socket: Socket, reason: str) -> None:
+        for h in self._all_handlers("disconnecting"):
             try:
                 h.fn(socket, reason)
             except Exception:
-                log.exception("%s handler raised", event)
+                log.exception("disconnecting handler raised")
 
     def _room_event(self, event: str, *args: Any) -> None:
         handlers = self._all_handlers(event)
@@ -379,7 +362,7 @@ class ServerNamespace:
         instance = socket.instance
         if instance is not None:
             name = "on_" + event.replace(" ", "_")
-            spec = method_spec(type(instance), name)
+            spec = class_handlers(type(instance)).get(name)
             if spec is not None and name not in ("on_connect", "on_disconnect"):
                 return spec, getattr(instance, name)
         own = socket._handlers.get(event)
@@ -397,20 +380,26 @@ class ServerNamespace:
         """Run middlewares, catch-alls and the handler for one event. Returns a
         coroutine when something on the way is async (the runtime runs it)."""
         spec, fn = self._resolve(socket, event)
+        catch_alls = self._all_any()
         needs_async = (
             (spec is not None and spec.is_async)
             or any(m.is_async for m in socket._middlewares)
-            or any(a.is_async for a in self._all_any())
+            or any(a.is_async for a in catch_alls)
         )
         if needs_async:
-            return self._dispatch_async(socket, event, args, ack, spec, fn)
+            return self._dispatch_async(socket, event, args, ack, spec, fn, catch_alls)
         try:
             for mw in socket._middlewares:
                 mw.fn(socket, event, args)
         except Exception as exc:
             self._refused_event(socket, event, exc)
             return None
-        self._catch_all(socket, event, args)
+        self._catch_all_listeners(socket, event, args)
+        for a in catch_alls:
+            try:
+                a.fn(socket, event, *args)
+            except Exception:
+                log.exception("catch-all handler raised")
         if spec is None or fn is None:
             if ack is not None:
                 log.debug("%s: no handler for %r", socket, event)
@@ -438,6 +427,7 @@ class ServerNamespace:
         ack: Callable[..., None] | None,
         spec: HandlerSpec | None,
         fn: Callable[..., Any] | None,
+        catch_alls: list[HandlerSpec],
     ) -> None:
         try:
             for mw in socket._middlewares:
@@ -448,7 +438,7 @@ class ServerNamespace:
             self._refused_event(socket, event, exc)
             return
         self._catch_all_listeners(socket, event, args)
-        for a in self._all_any():
+        for a in catch_alls:
             try:
                 r = a.fn(socket, event, *args)
                 if inspect.isawaitable(r):
@@ -484,14 +474,6 @@ class ServerNamespace:
             return [*self.parent._any, *self._any]
         return self._any
 
-    def _catch_all(self, socket: Socket, event: str, args: list[Any]) -> None:
-        self._catch_all_listeners(socket, event, args)
-        for a in self._all_any():
-            try:
-                a.fn(socket, event, *args)
-            except Exception:
-                log.exception("catch-all handler raised")
-
     def _catch_all_listeners(self, socket: Socket, event: str, args: list[Any]) -> None:
         """socket.on_any listeners and the Namespace class's on_any hook."""
         for fn in socket._any_in:
@@ -501,10 +483,10 @@ class ServerNamespace:
                 log.exception("on_any listener raised")
         instance = socket.instance
         if instance is not None:
-            hook = getattr(instance, "on_any", None)
+            hook = class_handlers(type(instance)).get("on_any")
             if hook is not None:
                 try:
-                    hook(event, *args)
+                    hook.fn(instance, event, *args)
                 except Exception:
                     log.exception("on_any raised")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, overload
 from hubbub.adapters.base import BroadcastOptions, PersistedSession
 from hubbub.broadcast import BroadcastOperator, check_event
 from hubbub.errors import AckTimeoutError
-from hubbub.handlers import HandlerSpec, HandlerT
+from hubbub.handlers import HandlerSpec, HandlerT, class_handlers
 from hubbub.protocol.socketio import Packet, PacketType
 
 if TYPE_CHECKING:
@@ -150,11 +150,11 @@ class Socket:
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         """Send an event to this client. ``callback(*args)`` gets its ack."""
-        check_event(event)
-        packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
         if callback is not None:
-            packet.id = self._register_ack(lambda answer: callback(*answer))
-        self._send_event(packet)
+            self._emit_expecting(event, args, lambda answer: callback(*answer))
+            return
+        check_event(event)
+        self._send_event(Packet(PacketType.EVENT, self.nsp.name, [event, *args]))
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         self.emit("message", *args, callback=callback)
@@ -163,29 +163,49 @@ class Socket:
         """Emit and wait for the ack: one value, a tuple for several, None for
         none. ``await`` it on asyncio. Raises AckTimeoutError after ``timeout``."""
         waiter = self.server.runtime_waiter()
-        timer: Any = None
 
         def answer(values: list[Any]) -> None:
-            if timer is not None:
-                timer.cancel()
             waiter.resolve(values[0] if len(values) == 1 else (tuple(values) if values else None))
 
-        check_event(event)
-        packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
-        ack_id = packet.id = self._register_ack(answer)
-        if timeout is not None:
-
-            def expire() -> None:
-                self.acks.pop(ack_id, None)
-                waiter.reject(AckTimeoutError(f"no ack for {event!r} within {timeout}s"))
-
-            timer = self.server.runtime_call_later(timeout, expire)
-        self._send_event(packet)
+        self._emit_expecting(
+            event, args, answer, timeout, waiter.reject, f"no ack for {event!r} within {timeout}s"
+        )
         return waiter.wait()
 
     def timeout(self, seconds: float) -> _TimedSocket:
         """``socket.timeout(5).emit("x", callback=cb)``: ``cb(err, *args)``."""
         return _TimedSocket(self, seconds)
+
+    def _emit_expecting(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        on_answer: Callable[[list[Any]], None],
+        timeout: float | None = None,
+        on_timeout: Callable[[AckTimeoutError], None] | None = None,
+        timeout_message: str = "",
+    ) -> None:
+        """Emit ``event`` with an ack id; ``on_answer(values)`` gets the ack,
+        or ``on_timeout(error)`` fires first after ``timeout`` seconds."""
+        check_event(event)
+        packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
+        timer: Any = None
+
+        def answer(values: list[Any]) -> None:
+            if timer is not None:
+                timer.cancel()
+            on_answer(values)
+
+        ack_id = packet.id = self._register_ack(answer)
+        if timeout is not None and on_timeout is not None:
+            report = on_timeout
+
+            def expire() -> None:
+                if self.acks.pop(ack_id, None) is not None:
+                    report(AckTimeoutError(timeout_message))
+
+            timer = self.server.runtime_call_later(timeout, expire)
+        self._send_event(packet)
 
     def _register_ack(self, fn: Callable[[list[Any]], None]) -> int:
         ack_id = self._ack_id
@@ -198,22 +218,26 @@ class Socket:
             # sent (and shown to the outgoing listeners) once CONNECT is out
             self._pending.append(packet)
             return
-        for fn in self._any_out:
-            self._call_listener(fn, packet.data)
-        if self.instance is not None:
-            hook = getattr(self.instance, "on_any_outgoing", None)
-            if hook is not None:
-                self._call_listener(hook, packet.data)
+        self._notify_outgoing(packet.data)
         if packet.id is None and self.server.recovery is not None:
             # goes through the adapter so it is stored for recovery
             self.nsp.adapter.record_packet(packet, BroadcastOptions(rooms=frozenset((self.id,))))
         self.client.send_packet(packet)
 
-    def _call_listener(self, fn: Callable[..., Any], data: list[Any]) -> None:
-        try:
-            fn(*data)
-        except Exception:
-            log.exception("outgoing listener raised")
+    def _notify_outgoing(self, data: list[Any]) -> None:
+        """socket.on_any_outgoing listeners and the Namespace class's
+        on_any_outgoing hook, for an event leaving for this client."""
+        listeners: list[Callable[..., Any]] = self._any_out
+        instance = self.instance
+        if instance is not None:
+            hook = class_handlers(type(instance)).get("on_any_outgoing")
+            if hook is not None:
+                listeners = [*listeners, hook.fn.__get__(instance)]
+        for fn in listeners:
+            try:
+                fn(*data)
+            except Exception:
+                log.exception("outgoing listener raised")
 
     # -- broadcasting from this socket (everyone selected but me) --------------------------
 
@@ -315,7 +339,7 @@ class Socket:
     def _onclose(self, reason: str) -> None:
         if not self.connected:
             return
-        self.nsp._fire_room_less("disconnecting", self, reason)
+        self.nsp._fire_disconnecting(self, reason)
         if self.server.recovery is not None and reason in RECOVERABLE_REASONS and self.pid:
             self.nsp.adapter.persist_session(
                 PersistedSession(
@@ -391,23 +415,14 @@ class _TimedSocket:
             socket.emit(event, *args)
             return
         cb = callback
-        timer: Any = None
-        check_event(event)
-        packet = Packet(PacketType.EVENT, socket.nsp.name, [event, *args])
-
-        def answer(values: list[Any]) -> None:
-            if timer is not None:
-                timer.cancel()
-            cb(None, *values)
-
-        ack_id = packet.id = socket._register_ack(answer)
-
-        def expire() -> None:
-            if socket.acks.pop(ack_id, None) is not None:
-                cb(AckTimeoutError(f"operation has timed out after {self._seconds}s"))
-
-        timer = socket.server.runtime_call_later(self._seconds, expire)
-        socket._send_event(packet)
+        socket._emit_expecting(
+            event,
+            args,
+            lambda values: cb(None, *values),
+            self._seconds,
+            cb,
+            f"operation has timed out after {self._seconds}s",
+        )
 
     def call(self, event: str, *args: Any) -> Any:
         return self._socket.call(event, *args, timeout=self._seconds)

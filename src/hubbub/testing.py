@@ -149,7 +149,7 @@ class TestClient:
             self.disconnect_reason = "io client disconnect"
         if self._session is not None and self._peer is not None and not self._peer.closed:
             self._peer.closed = True
-            self._session.on_ws_closed(self._peer, runtime_for(engine_of(self.server)).clock())
+            self._session.on_ws_closed(self._peer, self._now())
         await asyncio.sleep(0)
 
     async def drop(self) -> None:
@@ -160,7 +160,7 @@ class TestClient:
             self._peer.closed = True
             self.connected = False
             self.disconnect_reason = "transport close"
-            self._session.on_ws_closed(self._peer, runtime_for(engine_of(self.server)).clock())
+            self._session.on_ws_closed(self._peer, self._now())
         await asyncio.sleep(0)
 
     # -- sending ---------------------------------------------------------------------
@@ -210,13 +210,16 @@ class TestClient:
         Events without a handler get an empty ack."""
         self.handlers[event] = handler
 
+    def _now(self) -> float:
+        return runtime_for(engine_of(self.server)).clock()
+
     # -- the wire ------------------------------------------------------------------------
 
     def _send(self, packet: Packet) -> None:
         session, peer = self._session, self._peer
         if session is None or peer is None or peer.closed:
             raise ConnectionError("the test client is not connected")
-        now = runtime_for(engine_of(self.server)).clock()
+        now = self._now()
         for part in self._parser.encode(packet):
             message = ("4" + part) if isinstance(part, str) else part
             session.on_ws_message(peer, message, now)
@@ -224,7 +227,7 @@ class TestClient:
     def _from_server(self, packet: OutPacket) -> None:
         if packet.type is EnginePacketType.PING:
             assert self._session is not None and self._peer is not None
-            now = runtime_for(engine_of(self.server)).clock()
+            now = self._now()
             self._session.on_ws_message(self._peer, "3", now)
             return
         if packet.type is not EnginePacketType.MESSAGE:

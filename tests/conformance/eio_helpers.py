@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import importlib.util
 import json
 import socket
 import threading
@@ -17,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -26,27 +24,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import ClientConnection, connect
 
 import hubbub
+from conftest import ServerThread
 
 PATH = "/engine.io/"
 PING_INTERVAL = 0.3  # examples/engineio_echo.py
 PING_TIMEOUT = 0.2
 # slack for timers on a loaded machine (both ends run on this host)
 SLACK = 0.1
-RUNTIMES = ["embedded", "uvicorn"]
-
-
-def _load_server_thread() -> Any:
-    # tests/conftest.py by path: the module name "conftest" may belong to
-    # another directory's conftest by the time this module is imported
-    path = Path(__file__).resolve().parent.parent / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_hubbub_tests_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ServerThread
-
-
-ServerThread = _load_server_thread()
 
 
 # -- HTTP --------------------------------------------------------------------

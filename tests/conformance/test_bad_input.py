@@ -15,7 +15,6 @@ hubbub itself (uvicorn parses HTTP and websocket frames there).
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import logging
 import os
@@ -25,32 +24,19 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
 import hubbub
+from conftest import ServerThread
 from hubbub.protocol.websocket import OP_BINARY, OP_TEXT, accept_key, encode_frame
 
 MAX_BUFFER = 10_000  # max_http_buffer_size: POST bodies and websocket messages
 LIMITS = hubbub.ServerLimits(max_header_size=8192, header_timeout=0.5, keepalive_timeout=5.0)
 PATH = "/engine.io/"
 IO_TIMEOUT = 5.0
-
-
-def _load_server_thread() -> Any:
-    # tests/conftest.py by path: "conftest" may name another directory's module
-    path = Path(__file__).resolve().parent.parent / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_hubbub_bad_input_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ServerThread
-
-
-ServerThread = _load_server_thread()
 
 
 # --------------------------------------------------------------------------- raw sockets

@@ -20,37 +20,22 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
-import importlib.util
 import json
 import time
 from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from conftest import RUNTIMES, run_example
+
 PATH = "/socket.io/"
 CONNECT_TIMEOUT = 1.0  # examples/conformance_server.py
 PING_INTERVAL = 0.3
 TRANSPORTS = ["websocket", "polling"]
-RUNTIMES = ["embedded", "uvicorn"]
-
-
-def _load_run_example() -> Any:
-    # tests/conftest.py by path: the module name "conftest" is ambiguous here
-    # (tests/conformance has its own conftest.py)
-    path = Path(__file__).resolve().parent.parent / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_hubbub_tests_conftest_sio", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.run_example
-
-
-run_example = _load_run_example()
 
 
 @pytest.fixture(scope="module", params=RUNTIMES)

@@ -298,6 +298,11 @@ class EngineSession:
                 break
             self._on_packet(packet, now)
 
+    def refuse_post(self, detail: str) -> None:
+        """A POST the runtime would not read (over max_http_buffer_size): a
+        client error like a bad payload, so no close packet is owed."""
+        self._fail("transport error", detail)
+
     # -- websocket ---------------------------------------------------------
 
     def attach_websocket(self, peer: WebSocketPeer, now: float) -> None:

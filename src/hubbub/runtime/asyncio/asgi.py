@@ -101,15 +101,12 @@ class ASGIApp:
         self,
         server: Any,
         other_asgi_app: App | None = None,
-        *,
-        engine_path: str | None = None,
     ) -> None:
         from hubbub.runtime.asyncio.server import engine_of
 
         self.server = server
         self.engine: EngineIOServer = engine_of(server)
         self.other_app = other_asgi_app
-        self.path = engine_path or self.engine.options.path
         self._started = False
 
     def _runtime(self) -> None:
