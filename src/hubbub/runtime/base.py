@@ -44,6 +44,11 @@ class Runtime(Protocol):
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle: ...
 
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        """Run fn on this runtime's loop, from any OS thread (the Redis link's
+        reader thread hands its messages over this way)."""
+        ...
+
     def waiter(self) -> Waiter: ...
 
     def make_host(self, session: EngineSession) -> SessionHost:

@@ -81,6 +81,9 @@ class AsyncioRuntime:
     def call_later(self, delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
         return self.loop.call_later(delay, fn)
 
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        self.loop.call_soon_threadsafe(fn)
+
     def waiter(self) -> AsyncioWaiter:
         return AsyncioWaiter(self.loop)
 
