@@ -23,24 +23,10 @@ import httptools
 
 from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept
 from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head
-from hubbub.protocol.websocket import (
-    OP_BINARY,
-    OP_TEXT,
-    Close,
-    FrameDecoder,
-    Message,
-    PerMessageDeflate,
-    Ping,
-    WebSocketError,
-    check_upgrade_request,
-    close_frame,
-    handshake_response,
-    pong_frame,
-)
+from hubbub.protocol.websocket import WebSocketError
 from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
 from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
-from hubbub.session.engine import EngineSession
-from hubbub.session.outgoing import OutPacket
+from hubbub.session.websocket_link import WebSocketLink, accept_websocket
 
 log = logging.getLogger("hubbub.server")
 
@@ -66,46 +52,6 @@ class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-class WebSocketConnection:
-    """The websocket peer an Engine.IO session writes to (embedded server)."""
-
-    __slots__ = ("closing", "deflate", "proto", "session", "version")
-
-    def __init__(
-        self, proto: HttpProtocol, version: int, deflate: PerMessageDeflate | None
-    ) -> None:
-        self.proto = proto
-        self.version = version
-        self.deflate = deflate
-        self.session: EngineSession | None = None
-        self.closing = False
-
-    def send(self, packet: OutPacket) -> None:
-        if self.closing:
-            return
-        transport = self.proto.transport
-        if transport is None:
-            return
-        if self.deflate is None:
-            transport.write(packet.ws_frame(self.version))
-        else:
-            msg = packet.ws_message(self.version)
-            if isinstance(msg, str):
-                transport.write(self.deflate.frame(OP_TEXT, msg.encode("utf-8")))
-            else:
-                transport.write(self.deflate.frame(OP_BINARY, msg))
-
-    def close(self, code: int = 1000) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        self.proto.close_websocket(code)
-
-    def buffered_bytes(self) -> int:
-        transport = self.proto.transport
-        return transport.get_write_buffer_size() if transport is not None else 0
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -139,9 +85,8 @@ class HttpProtocol(asyncio.Protocol):
         self._keepalive = True
         self._timer: asyncio.TimerHandle | None = None
         self._upgrade: HttpRequest | None = None
-        # websocket mode
-        self.ws: WebSocketConnection | None = None
-        self._decoder: FrameDecoder | None = None
+        # websocket mode: this protocol is the link's LinkIO
+        self.ws: WebSocketLink | None = None
 
     # -- connection lifecycle ------------------------------------------------
 
@@ -166,12 +111,8 @@ class HttpProtocol(asyncio.Protocol):
             if isinstance(host, AsyncioHost):
                 host.waiter = None
             hold.session.poll_aborted(self.loop.time())
-        ws = self.ws
-        if ws is not None:
-            ws.closing = True
-            session = ws.session
-            if session is not None:
-                session.on_ws_closed(ws, self.loop.time())
+        if self.ws is not None:
+            self.ws.lost()
 
     def _arm(self, delay: float) -> None:
         self._disarm()
@@ -196,8 +137,8 @@ class HttpProtocol(asyncio.Protocol):
     # -- HTTP parsing (httptools callbacks) ------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self._decoder is not None:
-            self._ws_data(data)
+        if self.ws is not None:
+            self.ws.feed(data)
             return
         self._head_began = False
         try:
@@ -401,75 +342,38 @@ class HttpProtocol(asyncio.Protocol):
             self._write_simple(400, b"Bad Request", close=True)
             return
         try:
-            key = check_upgrade_request(req.method, req.headers)
+            handshake = accept_websocket(
+                server.engine, req, result, self, self.loop.time, self.remote
+            )
         except WebSocketError as exc:
             log.info("%s: bad websocket handshake (%s)", self.remote, exc)
             self._write_simple(exc.http_status, str(exc).encode(), close=True)
             return
-        deflate: PerMessageDeflate | None = None
-        ext_header: str | None = None
-        if server.engine.options.websocket_compression:
-            negotiated = PerMessageDeflate.negotiate(req.headers.get("sec-websocket-extensions"))
-            if negotiated is not None:
-                deflate, ext_header = negotiated
         assert self.transport is not None
-        self.transport.write(handshake_response(key, result.headers, ext_header))
-        ws = WebSocketConnection(self, result.version, deflate)
-        self.ws = ws
-        self._decoder = FrameDecoder(
-            max_message_size=server.engine.options.max_http_buffer_size, deflate=deflate
-        )
-        session = server.engine.websocket_opened(result, ws, self.loop.time())
-        if session is None:
-            ws.close(1000)
-            return
-        ws.session = session
-        if rest:
-            self._ws_data(rest)
+        self.transport.write(handshake.response)
+        self.ws = handshake.link
+        if handshake.link.open() and rest:
+            handshake.link.feed(rest)
 
-    def _ws_data(self, data: bytes) -> None:
-        decoder = self._decoder
-        ws = self.ws
-        assert decoder is not None and ws is not None
-        try:
-            events = decoder.feed(data)
-        except WebSocketError as exc:
-            log.info("%s: websocket protocol error %d (%s)", self.remote, exc.close_code, exc)
-            self.close_websocket(exc.close_code)
-            ws.closing = True
-            if ws.session is not None:
-                ws.session.on_ws_closed(ws, self.loop.time())
-            return
-        session = ws.session
-        for event in events:
-            if isinstance(event, Message):
-                if session is not None:
-                    session.on_ws_message(ws, event.data, self.loop.time())
-            elif isinstance(event, Ping):
-                if self.transport is not None and not ws.closing:
-                    self.transport.write(pong_frame(event.payload))
-            elif isinstance(event, Close):
-                code = event.code if event.code is not None else 1000
-                if not ws.closing:
-                    ws.closing = True
-                    if self.transport is not None:
-                        self.transport.write(close_frame(code))
-                if self.transport is not None:
-                    self.transport.close()
-                if session is not None:
-                    session.on_ws_closed(ws, self.loop.time())
-                return
+    # -- LinkIO: what the websocket link asks of this connection ---------------------
 
-    def close_websocket(self, code: int) -> None:
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def close(self, graceful: bool) -> None:
         transport = self.transport
         if transport is None:
             return
-        with contextlib.suppress(Exception):  # the transport may be broken already
-            transport.write(close_frame(code))
-        # give the client a moment to answer the close, then drop the socket
-        self.loop.call_later(self.limits.websocket_close_timeout, transport.close)
-        if code != 1000:
+        if graceful:
+            # give the client a moment to answer the close, then drop the socket
+            self.loop.call_later(self.limits.websocket_close_timeout, transport.close)
+        else:
             transport.close()
+
+    def buffered_bytes(self) -> int:
+        transport = self.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
 
 
 class EmbeddedServer:
