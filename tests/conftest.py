@@ -84,14 +84,18 @@ def run_example(
         yield f"http://127.0.0.1:{port}"
 
 
-RUNTIMES = ["embedded", "uvicorn"]
+RUNTIMES = ["embedded", "uvicorn", "gevent"]
+
+
+def runtime_flags(runtime: str) -> tuple[str, ...]:
+    """The command-line flags of the examples and test apps for ``runtime``."""
+    return {"uvicorn": ("--asgi",), "gevent": ("--runtime", "gevent")}.get(runtime, ())
 
 
 @pytest.fixture(scope="module", params=RUNTIMES)
 def echo_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """examples/engineio_echo.py on the embedded server and under uvicorn."""
-    extra = ("--asgi",) if request.param == "uvicorn" else ()
-    with run_example("engineio_echo.py", *extra) as url:
+    """examples/engineio_echo.py on the embedded server, under uvicorn and on gevent."""
+    with run_example("engineio_echo.py", *runtime_flags(request.param)) as url:
         yield url
 
 
@@ -103,12 +107,19 @@ class ServerThread:
     """
 
     def __init__(
-        self, app: Any, asgi_app: Any = None, limits: Any = None, uvicorn: bool = False
+        self,
+        app: Any,
+        asgi_app: Any = None,
+        limits: Any = None,
+        uvicorn: bool = False,
+        gevent: bool = False,
     ) -> None:
         self.app = app
         self.asgi_app = asgi_app
         self.limits = limits
         self.uvicorn = uvicorn
+        self.gevent = gevent
+        self._hub: Any = None
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -121,6 +132,9 @@ class ServerThread:
         return f"http://127.0.0.1:{self.port}"
 
     def _run(self) -> None:
+        if self.gevent:
+            self._run_gevent()
+            return
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self._main())
@@ -157,8 +171,34 @@ class ServerThread:
         await self._stop.wait()
         await embedded.shutdown(grace=0.5)
 
+    def _run_gevent(self) -> None:
+        """hubbub's gevent server on this thread's own hub (no monkey patching)."""
+        import gevent
+        import gevent.event
+
+        from hubbub.runtime.gevent.server import make_server
+
+        try:
+            server = make_server(self.app, "127.0.0.1", self.port)
+            server.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._hub = gevent.get_hub()
+        stop = self._gevent_stop = gevent.event.Event()
+        self._ready.set()
+        stop.wait()
+        server.close()
+        server.application.engine.close_all("server shutting down")
+        gevent.sleep(0.1)
+        server.stop(timeout=0.5)
+
     def call(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the server's loop (e.g. to send from the server)."""
+        if self.gevent:
+            self._hub.loop.run_callback_threadsafe(fn)
+            return
         self.loop.call_soon_threadsafe(fn)
 
     def __enter__(self) -> ServerThread:
@@ -169,6 +209,11 @@ class ServerThread:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.gevent:
+            if self._hub is not None:
+                self._hub.loop.run_callback_threadsafe(self._gevent_stop.set)
+            self._thread.join(15)
+            return
         if self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
@@ -176,5 +221,5 @@ class ServerThread:
 
 @pytest.fixture(params=RUNTIMES)
 def runtime(request: pytest.FixtureRequest) -> str:
-    """The server (embedded or uvicorn) a ``ServerThread``-based test runs on."""
+    """The server (embedded, uvicorn or gevent) a ``ServerThread``-based test runs on."""
     return str(request.param)

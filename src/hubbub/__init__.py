@@ -1,5 +1,7 @@
 """hubbub: a Socket.IO and Engine.IO server for Python."""
 
+from typing import TYPE_CHECKING
+
 from hubbub.adapters import Adapter, InMemoryAdapter
 from hubbub.broadcast import BroadcastOperator
 from hubbub.engineio_server import EngineIOServer, EngineOptions
@@ -11,11 +13,27 @@ from hubbub.errors import (
 )
 from hubbub.http import HttpRequest
 from hubbub.namespace import Namespace
+from hubbub.runner import run
 from hubbub.runtime.asyncio.asgi import ASGIApp
-from hubbub.runtime.asyncio.server import EmbeddedServer, ServerLimits, run
+from hubbub.runtime.asyncio.server import EmbeddedServer, ServerLimits
 from hubbub.server import RecoveryOptions, Server
 from hubbub.server_namespace import ServerNamespace
 from hubbub.socket import Handshake, Socket
+from hubbub.views import socketio_manage
+
+if TYPE_CHECKING:
+    from hubbub.runtime.gevent.wsgi import WSGIApp
+
+
+def __getattr__(name: str) -> object:
+    # WSGIApp imports gevent: only when asked for, so that importing hubbub
+    # never imports gevent before the application had a chance to monkey-patch
+    if name == "WSGIApp":
+        from hubbub.runtime.gevent.wsgi import WSGIApp
+
+        return WSGIApp
+    raise AttributeError(f"module 'hubbub' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -39,6 +57,8 @@ __all__ = [
     "ServerLimits",
     "ServerNamespace",
     "Socket",
+    "WSGIApp",
     "__version__",
     "run",
+    "socketio_manage",
 ]

@@ -31,28 +31,42 @@ def load_app(spec: str) -> Any:
     return obj
 
 
+def monkey_patch() -> None:
+    """gevent's monkey patching, before the application is imported."""
+    from gevent import monkey
+
+    monkey.patch_all()
+
+
 def run_example(
     app: Any,
     *,
     default_port: int = 8000,
     description: str | None = None,
     asgi_app: Any = None,
+    wsgi_app: Any = None,
     argv: list[str] | None = None,
+    runtimes: tuple[str, ...] = ("asyncio", "gevent"),
 ) -> None:
-    """The command line every example shares: --host, --port, --runtime and
-    --asgi (serve through hubbub.ASGIApp on uvicorn instead of the embedded
-    server)."""
+    """The command line every example shares: --host, --port, --runtime
+    (asyncio or gevent; the first of ``runtimes`` by default) and --asgi
+    (serve through hubbub.ASGIApp on uvicorn instead of the embedded server)."""
     first_line = (description or "").strip().split("\n", 1)[0]
     parser = argparse.ArgumentParser(description=first_line or None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=default_port)
-    parser.add_argument("--runtime", choices=["asyncio"], default="asyncio")
+    parser.add_argument("--runtime", choices=list(runtimes), default=runtimes[0])
     parser.add_argument("--asgi", action="store_true", help="serve through ASGIApp on uvicorn")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.runtime == "gevent":
+        from hubbub.runtime.gevent.server import serve
+
+        serve(app, args.host, args.port, wsgi_app=wsgi_app)
+        return
     if args.asgi:
         import uvicorn
 
@@ -67,11 +81,20 @@ def run_example(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubbub", description="hubbub Socket.IO server")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="serve module:app on the embedded server")
-    run.add_argument("app", help="module:attribute of a hubbub server or hubbub.ASGIApp")
+    run = sub.add_parser("run", help="serve module:app")
+    run.add_argument(
+        "app",
+        help="module:attribute of a hubbub server, a hubbub.ASGIApp, a hubbub.WSGIApp or "
+        "(gevent) any WSGI app whose views call socketio_manage",
+    )
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--runtime", choices=["asyncio"], default="asyncio")
+    run.add_argument("--runtime", choices=["asyncio", "gevent"], default="asyncio")
+    run.add_argument(
+        "--monkey-patch",
+        action="store_true",
+        help="gevent: monkey-patch the standard library before the app is imported",
+    )
     run.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio loop")
     run.add_argument("--log-level", default="info")
     return parser
@@ -79,16 +102,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "run":
+        return 2
+    if args.monkey_patch:
+        if args.runtime != "gevent":
+            raise SystemExit("hubbub: --monkey-patch is for --runtime gevent")
+        monkey_patch()  # first, before logging or the app import anything
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.command == "run":
-        from hubbub.runtime.asyncio.server import run
+    target = load_app(args.app)
+    if args.runtime == "gevent":
+        from hubbub.runtime.gevent.server import serve
 
-        target = load_app(args.app)
-        asgi_app = None
         if isinstance(target, ASGIApp):
-            asgi_app = target.other_app
-            target = target.server
-        run(target, args.host, args.port, asgi_app=asgi_app, use_uvloop=not args.no_uvloop)
+            raise SystemExit("hubbub: an ASGIApp runs on asyncio; drop --runtime gevent")
+        serve(target, args.host, args.port)
+        return 0
+    from hubbub.runtime.asyncio.server import run
+
+    asgi_app = None
+    if isinstance(target, ASGIApp):
+        asgi_app = target.other_app
+        target = target.server
+    elif not hasattr(target, "engine") and callable(target) and not _is_engine(target):
+        raise SystemExit(
+            "hubbub: this looks like a WSGI app; serve it with --runtime gevent"
+        )
+    run(target, args.host, args.port, asgi_app=asgi_app, use_uvloop=not args.no_uvloop)
     return 0
+
+
+def _is_engine(target: Any) -> bool:
+    from hubbub.engineio_server import EngineIOServer
+
+    return isinstance(target, EngineIOServer)

@@ -8,6 +8,7 @@ client may leave queued.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -19,8 +20,10 @@ from hubbub.session.outgoing import OutPacket
 if TYPE_CHECKING:
     from hubbub.http import HttpRequest
     from hubbub.server import Server
+    from hubbub.server_namespace import ServerNamespace
     from hubbub.session.engine import EngineSession
     from hubbub.socket import Socket
+    from hubbub.views import ViewBinding
 
 log = logging.getLogger("hubbub.client")
 
@@ -36,13 +39,24 @@ class Client:
         self.sockets: dict[str, Socket] = {}
         self.closed = False
         self._timer: Any = None
+        # set when a framework view decides this connection's namespaces
+        self.view: ViewBinding | None = None
+
+    def start(self) -> None:
         if self.protocol >= 5:
-            timeout = server.connect_timeout
-            if timeout and server.runtime is not None:
-                self._timer = server.runtime.call_later(timeout, self._connect_timeout)
+            timeout = self.server.connect_timeout
+            if timeout and self.server.runtime is not None:
+                self._timer = self.server.runtime.call_later(timeout, self._connect_timeout)
         else:
             # clients 2.x are connected to the main namespace implicitly
-            self.connect("/", {}, dict(request.query))
+            self._when_settled(lambda: self.connect("/", {}, dict(self.request.query)))
+
+    def _when_settled(self, step: Callable[[], None]) -> None:
+        view = self.view
+        if view is not None and not view.settled:
+            view.held.append(step)
+        else:
+            step()
 
     def __repr__(self) -> str:
         return f"<Client {self.session.sid}>"
@@ -50,6 +64,10 @@ class Client:
     # -- incoming -----------------------------------------------------------------
 
     def on_data(self, data: str | bytes) -> None:
+        view = self.view
+        if view is not None and not view.settled:
+            view.held.append(lambda: self.on_data(data))
+            return
         try:
             packet = self.decoder.feed(data)
         except SocketIODecodeError as exc:
@@ -81,7 +99,13 @@ class Client:
         if name in self.sockets:
             log.info("%s: already connected to %s", self, name)
             return
-        nsp = self.server._namespace_for(name, auth)
+        view = self.view
+        nsp: ServerNamespace | None
+        if view is not None and view.namespaces is not None:
+            # the view's socketio_manage said which namespaces this connection may use
+            nsp = self.server.of(name) if name in view.namespaces else None
+        else:
+            nsp = self.server._namespace_for(name, auth)
         if nsp is None:
             self.connect_error(name, "Invalid namespace")
             return
@@ -172,3 +196,5 @@ class Client:
         for socket in list(self.sockets.values()):
             socket._onclose(reason)
         self.sockets.clear()
+        if self.view is not None:
+            self.view.closed()

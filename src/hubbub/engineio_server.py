@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
 
@@ -202,7 +202,17 @@ class EngineIOServer:
                 f"this server already runs on {self.runtime.name}; "
                 f"it cannot also run on {runtime.name}"
             )
+        if self.runtime is not runtime:
+            # handlers registered before a runtime was attached are checked now
+            for fn in self.registered_handlers():
+                runtime.check_handler(fn)
         self.runtime = runtime
+
+    def registered_handlers(self) -> Iterator[Callable[..., Any]]:
+        yield from self._handlers.values()
+        listed = getattr(self.listener, "registered_handlers", None)
+        if listed is not None:
+            yield from listed()
 
     def clock(self) -> float:
         if self.runtime is None:
@@ -453,6 +463,16 @@ class EngineIOServer:
         if attrs.get("sameSite", attrs.get("same_site")):
             parts.append(f"SameSite={attrs.get('sameSite', attrs.get('same_site'))}")
         return [("Set-Cookie", "; ".join(parts))]
+
+
+def engine_of(app: Any) -> EngineIOServer:
+    """The Engine.IO server inside a server object (or the object itself)."""
+    if isinstance(app, EngineIOServer):
+        return app
+    engine = getattr(app, "engine", None)
+    if isinstance(engine, EngineIOServer):
+        return engine
+    raise TypeError(f"{app!r} is not a hubbub server")
 
 
 class _CallbackListener:

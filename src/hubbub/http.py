@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 Headers = list[tuple[str, str]]
@@ -31,6 +32,8 @@ class HttpRequest:
     remote_addr: str | None = None
     secure: bool = False
     body_too_large: bool = False
+    # the runtime's own form of the request (the WSGI environ under WSGIApp)
+    native: Any = None
     _query: dict[str, str] | None = None
 
     @property

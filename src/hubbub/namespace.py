@@ -81,6 +81,19 @@ class Namespace:
     def recovered(self) -> bool:
         return self.socket.recovered
 
+    @property
+    def request(self) -> Any:
+        """The request object a framework view passed to socketio_manage."""
+        view = self.socket.client.view
+        return view.request if view is not None else None
+
+    @property
+    def environ(self) -> dict[str, Any] | None:
+        """The WSGI environ of the request that opened this connection
+        (under WSGIApp), else None."""
+        native = self.socket.client.request.native
+        return native if isinstance(native, dict) else None
+
     # -- acting -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:

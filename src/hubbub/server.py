@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -59,6 +59,7 @@ class Server:
         max_buffered_bytes: int = 16 * 1024 * 1024,
         volatile_threshold: int = 64 * 1024,
         json: Any = None,
+        close_timeout: float = 60.0,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -67,6 +68,9 @@ class Server:
         self.engine = EngineIOServer(EngineOptions(path=path, **engine_options))
         self.engine.listener = self
         self.connect_timeout = connect_timeout
+        # Socket.IO 0.9's close timeout: how long a 0.9 session waits for a
+        # polling client to come back (Engine.IO sessions use ping_timeout)
+        self.close_timeout = close_timeout
         self.max_buffered_bytes = max_buffered_bytes
         self.volatile_threshold = volatile_threshold
         if connection_state_recovery is True:
@@ -95,6 +99,9 @@ class Server:
         self._parents: list[ParentNamespace] = []
         self._new_namespace_hooks: list[Callable[[ServerNamespace], Any]] = []
         self.clients: dict[str, Client] = {}
+        # a runtime's say in each new connection before it starts (WSGIApp's
+        # views mode binds the connection to a framework view here)
+        self.client_hook: Callable[[Client], None] | None = None
         self.sockets = self.of("/")
 
     # -- runtime ------------------------------------------------------------------
@@ -122,6 +129,12 @@ class Server:
         runtime = self.engine.runtime
         if runtime is not None:
             runtime.check_handler(fn)
+
+    def registered_handlers(self) -> Iterator[Callable[..., Any]]:
+        """Every function registered so far (checked when a runtime attaches)."""
+        yield from self._new_namespace_hooks
+        for nsp in [*self._nsps.values(), *self._parents]:
+            yield from nsp.registered_handlers()
 
     def parser_for(self, protocol: int) -> Parser:
         return self._parsers[5 if protocol >= 5 else 4]
@@ -243,6 +256,13 @@ class Server:
     ) -> None:
         self.sockets.server_side_emit(event, *args, callback=callback)
 
+    def on_server_side_emit(
+        self, event: str, handler: Callable[..., Any] | None = None, namespace: str = "/"
+    ) -> Any:
+        """``handler(*args)`` for another server's ``server_side_emit``; see
+        :meth:`ServerNamespace.on_server_side_emit`."""
+        return self.of(namespace).on_server_side_emit(event, handler)
+
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
         self.engine.close_all("server shutting down")
@@ -254,6 +274,9 @@ class Server:
     def on_connect(self, session: EngineSession, request: HttpRequest) -> None:
         client = Client(self, session, request)
         self.clients[session.sid] = client
+        if self.client_hook is not None:
+            self.client_hook(client)
+        client.start()
 
     def on_message(self, session: EngineSession, data: str | bytes) -> None:
         client = self.clients.get(session.sid)

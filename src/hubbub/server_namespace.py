@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, overload
 
 from hubbub.adapters.base import BroadcastOptions
@@ -58,6 +58,7 @@ class ServerNamespace:
         self._any: list[HandlerSpec] = []
         self.namespace_class: type[Namespace] | None = None
         self._ack_id = 0
+        self._server_side: dict[str, list[Callable[..., Any]]] = {}
         self.adapter: Adapter = server.adapter_factory(self)
         self.adapter.init()
 
@@ -108,6 +109,19 @@ class ServerNamespace:
         self.server.check_handler(middleware)
         self._middlewares.append(HandlerSpec(middleware))
         return middleware
+
+    def registered_handlers(self) -> Iterator[Callable[..., Any]]:
+        for spec in self._middlewares:
+            yield spec.fn
+        for specs in self._handlers.values():
+            for spec in specs:
+                yield spec.fn
+        for spec in self._any:
+            yield spec.fn
+        if self.namespace_class is not None:
+            for spec in class_handlers(self.namespace_class).values():
+                yield spec.fn
+            yield self.namespace_class.initialize
 
     def _all_handlers(self, event: str) -> list[HandlerSpec]:
         own = self._handlers.get(event, [])
@@ -175,6 +189,27 @@ class ServerNamespace:
     ) -> None:
         """Emit to the other hubbub servers of the cluster ('serverSideEmit')."""
         self.adapter.server_side_emit([event, *args], callback)
+
+    def on_server_side_emit(
+        self, event: str, handler: Callable[..., Any] | None = None
+    ) -> Any:
+        """``handler(*args)`` for ``server_side_emit(event, *args)`` from another
+        server of the cluster (Node's ``io.on(event, ...)``); when the sender
+        wants an answer, the handler's return value is it."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.server.check_handler(fn)
+            self._server_side.setdefault(event, []).append(fn)
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def _on_server_side_emit(self, args: list[Any], ack: Callable[[Any], None] | None) -> None:
+        """Called by cluster adapters for a server_side_emit from another server."""
+        if not args or not isinstance(args[0], str):
+            return
+        for fn in self._server_side.get(args[0], ()):
+            self.server.spawn(_answer_server_side, fn, args[1:], ack)
 
     def _broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         self.adapter.record_packet(packet, opts)
@@ -295,7 +330,8 @@ class ServerNamespace:
         self._do_connect(socket, client)
 
     def _instantiate(self, socket: Socket) -> Namespace | None:
-        cls = self._class()
+        view = socket.client.view
+        cls = (view.class_for(self.name) if view is not None else None) or self._class()
         if cls is None:
             return None
         instance = cls(socket)
@@ -504,6 +540,23 @@ def _connect_call(spec: HandlerSpec, socket: Socket) -> Any:
     if spec.max_args == 0:
         return spec.fn(socket)
     return spec.fn(socket, socket.handshake.auth)
+
+
+def _answer_server_side(
+    fn: Callable[..., Any], args: list[Any], ack: Callable[[Any], None] | None
+) -> Any:
+    result = fn(*args)
+    if inspect.isawaitable(result):
+
+        async def finish() -> None:
+            value = await result
+            if ack is not None:
+                ack(value)
+
+        return finish()
+    if ack is not None:
+        ack(result)
+    return None
 
 
 def _bind_socket(fn: Callable[..., Any], socket: Socket) -> Callable[..., Any]:

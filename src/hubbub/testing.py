@@ -28,13 +28,12 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from hubbub.engineio_server import WebSocketAccept
+from hubbub.engineio_server import WebSocketAccept, engine_of
 from hubbub.errors import AckTimeoutError, ConnectionRefusedError
 from hubbub.http import HttpRequest
 from hubbub.protocol.engineio import PacketType as EnginePacketType
 from hubbub.protocol.socketio import JsonParser, Packet, PacketType
 from hubbub.runtime.asyncio.core import runtime_for
-from hubbub.runtime.asyncio.server import engine_of
 from hubbub.session.engine import EngineSession
 from hubbub.session.outgoing import OutPacket
 

@@ -257,7 +257,7 @@ def serve(runtime: str, echo: bool = True, **options: Any) -> Iterator[tuple[Any
             eio.send(sid, data)
 
         eio.on("message", on_message)
-    with ServerThread(eio, uvicorn=runtime == "uvicorn") as st:
+    with ServerThread(eio, uvicorn=runtime == "uvicorn", gevent=runtime == "gevent") as st:
         yield st, eio
 
 

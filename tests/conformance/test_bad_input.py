@@ -492,9 +492,11 @@ UVICORN_CHANGES: dict[str, dict[str, Any]] = {
     "websocket for unknown sid": {"expected": Answer(403, conn_closed=True), "log": "refused"},
 }
 
-TABLE = [("embedded", case) for case in ENGINE_CASES + PARSER_CASES] + [
-    ("uvicorn", replace(case, **UVICORN_CHANGES.get(case.name, {}))) for case in ENGINE_CASES
-]
+TABLE = (
+    [("embedded", case) for case in ENGINE_CASES + PARSER_CASES]
+    + [("uvicorn", replace(case, **UVICORN_CHANGES.get(case.name, {}))) for case in ENGINE_CASES]
+    + [("gevent", case) for case in ENGINE_CASES]
+)
 
 
 # --------------------------------------------------------------------------- servers
@@ -522,7 +524,9 @@ def servers() -> Iterator[Callable[[str], Any]]:
 
     def get(kind: str) -> Any:
         if kind not in running:
-            server = ServerThread(make_engine(), limits=LIMITS, uvicorn=kind == "uvicorn")
+            server = ServerThread(
+                make_engine(), limits=LIMITS, uvicorn=kind == "uvicorn", gevent=kind == "gevent"
+            )
             running[kind] = server.__enter__()
         return running[kind]
 

@@ -30,7 +30,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from conftest import RUNTIMES, run_example
+from conftest import RUNTIMES, run_example, runtime_flags
 
 PATH = "/socket.io/"
 CONNECT_TIMEOUT = 1.0  # examples/conformance_server.py
@@ -40,9 +40,8 @@ TRANSPORTS = ["websocket", "polling"]
 
 @pytest.fixture(scope="module", params=RUNTIMES)
 def sio_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """examples/conformance_server.py on the embedded server and under uvicorn."""
-    extra = ("--asgi",) if request.param == "uvicorn" else ()
-    with run_example("conformance_server.py", *extra) as url:
+    """examples/conformance_server.py on each runtime."""
+    with run_example("conformance_server.py", *runtime_flags(request.param)) as url:
         yield url
 
 

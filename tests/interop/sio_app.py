@@ -91,11 +91,74 @@ def welcome(socket: hubbub.Socket) -> None:
     )
 
 
+def gevent_waiting_handlers() -> tuple[Any, Any, Any, Any]:
+    """ask, slow, poll_room and start_ticker for the gevent runtime: plain
+    functions; socket.call() and friends block only their own greenlet."""
+    import gevent
+    import gevent.event
+
+    def ask(socket: hubbub.Socket, mode: str, value: Any, timeout: float) -> Any:
+        if mode == "call":
+            try:
+                answer = socket.call("question", value, timeout=timeout)
+            except hubbub.AckTimeoutError as exc:
+                return {"timeout": True, "error": str(exc)}
+            if answer is None:
+                return {"answer": []}
+            return {"answer": list(answer) if isinstance(answer, tuple) else [answer]}
+        result = gevent.event.AsyncResult()
+
+        def callback(err: Exception | None, *values: Any) -> None:
+            if not result.ready():
+                answer = {"answer": list(values)}
+                result.set({"timeout": True, "error": str(err)} if err else answer)
+
+        socket.timeout(timeout).emit("question", value, callback=callback)
+        return result.get()
+
+    def slow(socket: hubbub.Socket, seconds: float) -> str:
+        gevent.sleep(seconds)
+        return "late"
+
+    def poll_room(socket: hubbub.Socket, room: str, mode: str, timeout: float) -> Any:
+        operator = socket.nsp.to(room).timeout(timeout)
+        if mode == "call":
+            try:
+                responses = operator.call("poll", room)
+            except hubbub.AckTimeoutError:
+                return {"timeout": True, "responses": None}
+            return {"timeout": False, "responses": responses}
+        result = gevent.event.AsyncResult()
+
+        def callback(err: Exception | None, responses: list[Any]) -> None:
+            if not result.ready():
+                result.set({"timeout": err is not None, "responses": responses})
+
+        operator.emit("poll", room, callback=callback)
+        return result.get()
+
+    def start_ticker(socket: hubbub.Socket, room: str, count: int, interval: float) -> bool:
+        socket.join(room)
+        target = socket.nsp.to(room)
+
+        def tick() -> None:
+            for i in range(count):
+                target.emit("tick", i)
+                gevent.sleep(interval)
+            target.emit("tick_done", count)
+
+        gevent.spawn(tick)
+        return True
+
+    return ask, slow, poll_room, start_ticker
+
+
 def build(
     serializer: str = "default",
     recovery: bool = False,
     ping_interval: float = 1.0,
     ping_timeout: float = 1.0,
+    runtime: str = "asyncio",
 ) -> hubbub.Server:
     sio = hubbub.Server(
         serializer=serializer,
@@ -204,6 +267,10 @@ def build(
         task.add_done_callback(TASKS.discard)
         return True
 
+    if runtime == "gevent":
+        # the same four behaviours as plain functions that block their greenlet
+        ask, slow, poll_room, start_ticker = gevent_waiting_handlers()  # type: ignore[assignment]
+
     handlers: dict[str, Any] = {
         "echo": echo,
         "describe": describe_args,
@@ -244,11 +311,6 @@ def build(
     # -- "/chat": a static namespace, a Namespace class only ---------------------------
 
     class Chat(hubbub.Namespace):
-        async def on_connect(self, auth: dict[str, Any]) -> None:
-            await asyncio.sleep(0)  # an async connect handler (hubbub awaits it)
-            check_auth(auth, self.handshake.query)
-            welcome(self.socket)
-
         def on_disconnect(self, reason: str) -> None:
             DISCONNECTS[self.sid] = reason
 
@@ -270,15 +332,6 @@ def build(
         def on_to_all(self, room: str, payload: Any) -> bool:
             return to_all(self.socket, room, payload)
 
-        async def on_ask(self, mode: str, value: Any, timeout: float) -> Any:
-            return await ask(self.socket, mode, value, timeout)
-
-        async def on_slow(self, seconds: float) -> str:
-            return await slow(self.socket, seconds)
-
-        async def on_poll_room(self, room: str, mode: str, timeout: float) -> Any:
-            return await poll_room(self.socket, room, mode, timeout)
-
         def on_push_binary(self) -> bool:
             return push_binary(self.socket)
 
@@ -288,10 +341,48 @@ def build(
         def on_disconnect_reason(self, sid: str) -> str | None:
             return disconnect_reason(self.socket, sid)
 
-        async def on_start_ticker(self, room: str, count: int, interval: float) -> bool:
-            return await start_ticker(self.socket, room, count, interval)
+    if runtime == "gevent":
 
-    sio.register("/chat", Chat)
+        class GeventChat(Chat):
+            def on_connect(self, auth: dict[str, Any]) -> None:
+                check_auth(auth, self.handshake.query)
+                welcome(self.socket)
+
+            def on_ask(self, mode: str, value: Any, timeout: float) -> Any:
+                return ask(self.socket, mode, value, timeout)
+
+            def on_slow(self, seconds: float) -> str:
+                return slow(self.socket, seconds)  # type: ignore[no-any-return]
+
+            def on_poll_room(self, room: str, mode: str, timeout: float) -> Any:
+                return poll_room(self.socket, room, mode, timeout)
+
+            def on_start_ticker(self, room: str, count: int, interval: float) -> bool:
+                return start_ticker(self.socket, room, count, interval)  # type: ignore[no-any-return]
+
+        sio.register("/chat", GeventChat)
+    else:
+
+        class AsyncChat(Chat):
+            async def on_connect(self, auth: dict[str, Any]) -> None:
+                await asyncio.sleep(0)  # an async connect handler (hubbub awaits it)
+                check_auth(auth, self.handshake.query)
+                welcome(self.socket)
+
+            async def on_ask(self, mode: str, value: Any, timeout: float) -> Any:
+                return await ask(self.socket, mode, value, timeout)
+
+            async def on_slow(self, seconds: float) -> str:
+                return await slow(self.socket, seconds)
+
+            async def on_poll_room(self, room: str, mode: str, timeout: float) -> Any:
+                return await poll_room(self.socket, room, mode, timeout)
+
+            async def on_start_ticker(self, room: str, count: int, interval: float) -> bool:
+                return await start_ticker(self.socket, room, count, interval)
+
+        sio.register("/chat", AsyncChat)
+
 
     # -- "/dyn-<word>": a dynamic namespace, decorator handlers on the parent --------------
 
@@ -320,14 +411,19 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--asgi", action="store_true", help="serve hubbub.ASGIApp on uvicorn")
+    parser.add_argument("--runtime", choices=["asyncio", "gevent"], default="asyncio")
     parser.add_argument("--serializer", choices=["default", "msgpack"], default="default")
     parser.add_argument("--recovery", action="store_true", help="connection state recovery")
     parser.add_argument("--ping-interval", type=float, default=1.0)
     parser.add_argument("--ping-timeout", type=float, default=1.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    sio = build(args.serializer, args.recovery, args.ping_interval, args.ping_timeout)
-    if args.asgi:
+    sio = build(
+        args.serializer, args.recovery, args.ping_interval, args.ping_timeout, args.runtime
+    )
+    if args.runtime == "gevent":
+        hubbub.run(sio, args.host, args.port, runtime="gevent")
+    elif args.asgi:
         import uvicorn
 
         uvicorn.run(hubbub.ASGIApp(sio), host=args.host, port=args.port, log_level="warning")

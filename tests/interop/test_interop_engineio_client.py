@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import pytest
 
-from conftest import JS_DIR, RUNTIMES, ServerThread, free_port, run_example
+from conftest import JS_DIR, RUNTIMES, ServerThread, free_port, run_example, runtime_flags
 
 NODE = shutil.which("node")
 SCRIPT = JS_DIR / "eio_client.mjs"
@@ -211,7 +211,7 @@ def test_upgrade_when_the_probe_pong_is_late(runtime: str, client: str, protocol
     EIO=3: the client cannot ping while it upgrades, so the session died).
     Heartbeats are 5 s apart here, so only a prompt answer passes."""
     eio = echo_server(ping_interval=5, ping_timeout=5)
-    with ServerThread(eio, uvicorn=runtime == "uvicorn") as server:
+    with ServerThread(eio, uvicorn=runtime == "uvicorn", gevent=runtime == "gevent") as server:
         events = run_client(client, server.url, "late-pong")
     common_checks(events, protocol)
     only(events, "pong-probe-delayed")
@@ -295,7 +295,7 @@ def test_reconnect_after_server_restart(
     """Stop the server, start it again on the same port: the script's new
     Socket opens a new session there and exchanges messages again."""
     port = free_port()
-    extra = ("--asgi",) if runtime == "uvicorn" else ()
+    extra = runtime_flags(runtime)
     url = f"http://127.0.0.1:{port}"
     with contextlib.ExitStack() as stack:
         with run_example("engineio_echo.py", *extra, port=port):

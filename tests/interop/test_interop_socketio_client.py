@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from conftest import JS_DIR, RUNTIMES, free_port, run_process
+from conftest import JS_DIR, RUNTIMES, free_port, run_process, runtime_flags
 
 NODE = shutil.which("node")
 APP = Path(__file__).with_name("sio_app.py")
@@ -58,9 +58,10 @@ Result = dict[str, Any]
 def sio_server(runtime: str, *flags: str) -> Iterator[str]:
     """``sio_app.py`` with ``flags`` on a free port; yields its URL."""
     port = free_port()
-    args = [sys.executable, str(APP), "--host", "127.0.0.1", "--port", str(port), *flags]
-    if runtime == "uvicorn":
-        args.append("--asgi")
+    args = [
+        sys.executable, str(APP), "--host", "127.0.0.1", "--port", str(port),
+        *flags, *runtime_flags(runtime),
+    ]
     with run_process(args, port):
         yield f"http://127.0.0.1:{port}"
 

@@ -13,12 +13,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from hubbub.engineio_server import WebSocketAccept
+from hubbub.engineio_server import WebSocketAccept, engine_of
 from hubbub.http import HttpRequest
 from hubbub.protocol.engineio import PacketType as EnginePacketType
 from hubbub.protocol.socketio import JsonParser, Packet, PacketType
 from hubbub.runtime.asyncio.core import runtime_for
-from hubbub.runtime.asyncio.server import engine_of
 from hubbub.session.engine import EngineSession
 from hubbub.session.outgoing import OutPacket
 

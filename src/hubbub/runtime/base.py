@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from hubbub.session.engine import EngineSession, SessionHost
+
+log = logging.getLogger("hubbub.runtime")
 
 
 class TimerHandle(Protocol):
@@ -58,3 +62,72 @@ class Runtime(Protocol):
     def check_handler(self, fn: Callable[..., Any]) -> None:
         """Raise TypeError at registration if this runtime cannot run fn."""
         ...
+
+
+class TimerHost:
+    """One session's timer and poll-wake door, the logic both runtimes share.
+
+    A session has one deadline at a time (next ping, ping timeout, upgrade
+    timeout, close grace). The host keeps a single runtime timer at the
+    earliest deadline asked for; when it fires the session re-arms for the
+    next one. A runtime supplies ``_schedule`` (start a timer calling
+    ``_fire``), ``_now`` and ``_deliver`` (how a held poll is answered).
+    """
+
+    __slots__ = ("_handle", "_when", "session", "waiter")
+
+    def __init__(self, session: EngineSession) -> None:
+        self.session = session
+        self._handle: TimerHandle | None = None
+        self._when = 0.0
+        # set by the runtime while it holds a long-polling GET of this session
+        self.waiter: Callable[[], None] | None = None
+
+    def _schedule(self, deadline: float) -> TimerHandle:
+        raise NotImplementedError
+
+    def _now(self) -> float:
+        raise NotImplementedError
+
+    def _deliver(self, waiter: Callable[[], None]) -> None:
+        waiter()
+
+    def rearm(self, deadline: float | None) -> None:
+        handle = self._handle
+        if deadline is None:
+            if handle is not None:
+                handle.cancel()
+                self._handle = None
+            return
+        if handle is not None:
+            if self._when <= deadline:
+                # fires first anyway; on firing the session re-arms for later
+                return
+            handle.cancel()
+        self._when = deadline
+        self._handle = self._schedule(deadline)
+
+    def _fire(self) -> None:
+        self._handle = None
+        session = self.session
+        try:
+            session.on_timer(self._now())
+        except Exception:  # pragma: no cover - a bug, but never kill the loop
+            log.exception("timer of session %s failed", session.sid)
+        deadline = session.deadline
+        if deadline is not None and self._handle is None:
+            self.rearm(deadline)
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            self._deliver(waiter)
+
+
+def is_coroutine_handler(fn: Callable[..., Any]) -> bool:
+    """An ``async def`` function, or an object whose ``__call__`` is one."""
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects
+    return call is not None and not inspect.isroutine(fn) and inspect.iscoroutinefunction(call)

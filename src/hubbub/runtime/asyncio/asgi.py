@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept
+from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import HttpRequest, HttpResponse, join_headers
 from hubbub.runtime.asyncio.core import AsyncioHost, runtime_for
 from hubbub.session.engine import EngineSession
@@ -102,8 +102,6 @@ class ASGIApp:
         server: Any,
         other_asgi_app: App | None = None,
     ) -> None:
-        from hubbub.runtime.asyncio.server import engine_of
-
         self.server = server
         self.engine: EngineIOServer = engine_of(server)
         self.other_app = other_asgi_app

@@ -12,55 +12,30 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from hubbub.runtime.base import TimerHost
 from hubbub.session.engine import EngineSession
 
 log = logging.getLogger("hubbub.runtime")
 
 
-class AsyncioHost:
+class AsyncioHost(TimerHost):
     """One session's timer and poll-wake door on an asyncio loop."""
 
-    __slots__ = ("_handle", "_when", "loop", "session", "waiter")
+    __slots__ = ("loop",)
 
     def __init__(self, loop: asyncio.AbstractEventLoop, session: EngineSession) -> None:
+        super().__init__(session)
         self.loop = loop
-        self.session = session
-        self._handle: asyncio.TimerHandle | None = None
-        self._when = 0.0
-        self.waiter: Callable[[], None] | None = None
 
-    def rearm(self, deadline: float | None) -> None:
-        handle = self._handle
-        if deadline is None:
-            if handle is not None:
-                handle.cancel()
-                self._handle = None
-            return
-        if handle is not None:
-            if self._when <= deadline:
-                # fires first anyway; on firing the session re-arms for later
-                return
-            handle.cancel()
-        self._when = deadline
-        self._handle = self.loop.call_at(deadline, self._fire)
+    def _schedule(self, deadline: float) -> asyncio.TimerHandle:
+        return self.loop.call_at(deadline, self._fire)
 
-    def _fire(self) -> None:
-        self._handle = None
-        session = self.session
-        try:
-            session.on_timer(self.loop.time())
-        except Exception:  # pragma: no cover - a bug, but never kill the loop
-            log.exception("timer of session %s failed", session.sid)
-        deadline = session.deadline
-        if deadline is not None and self._handle is None:
-            self.rearm(deadline)
+    def _now(self) -> float:
+        return self.loop.time()
 
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            # answer on the next tick so every send of this tick rides along
-            self.loop.call_soon(waiter)
+    def _deliver(self, waiter: Callable[[], None]) -> None:
+        # answer on the next tick so every send of this tick rides along
+        self.loop.call_soon(waiter)
 
 
 class AsyncioRuntime:

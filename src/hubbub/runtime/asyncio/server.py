@@ -21,7 +21,7 @@ from typing import Any
 
 import httptools
 
-from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept
+from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head
 from hubbub.protocol.websocket import WebSocketError
 from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
@@ -447,16 +447,6 @@ class EmbeddedServer:
         await stop.wait()
         log.info("shutting down")
         await self.shutdown()
-
-
-def engine_of(app: Any) -> EngineIOServer:
-    """The Engine.IO server inside a server object (or the object itself)."""
-    if isinstance(app, EngineIOServer):
-        return app
-    engine = getattr(app, "engine", None)
-    if isinstance(engine, EngineIOServer):
-        return engine
-    raise TypeError(f"{app!r} is not a hubbub server")
 
 
 def run(

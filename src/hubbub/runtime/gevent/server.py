@@ -1,0 +1,130 @@
+"""hubbub's gevent server: gevent's pywsgi with a handler that can hand its
+raw socket to a websocket, so WSGIApp runs websockets on hubbub's own frame
+codec.
+
+``serve(app, host, port)`` serves a hubbub Server, a WSGIApp, or any WSGI
+app (then in views mode: its views call ``socketio_manage``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import gevent.event
+from gevent import pywsgi
+
+from hubbub.engineio_server import EngineIOServer
+from hubbub.runtime.gevent.wsgi import TAKE_SOCKET, WSGIApp
+
+log = logging.getLogger("hubbub.server")
+
+
+class SocketHandoff:
+    """Mixin for pywsgi handlers: ``environ["hubbub.take_socket"]()`` gives
+    the raw socket to the app, and the handler then writes no response of
+    its own and closes the connection when the app returns."""
+
+    socket: Any
+    environ: dict[str, Any]
+    close_connection: bool
+    headers_sent: bool
+    status: Any
+    _orig_status: Any
+
+    def get_environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = super().get_environ()  # type: ignore[misc]
+        env[TAKE_SOCKET] = self._take_socket
+        return env
+
+    def _take_socket(self) -> Any:
+        self.close_connection = True
+        # the app answered on the socket itself (101 or an error): tell
+        # pywsgi its headers are out, and log the request as an upgrade
+        self.headers_sent = True
+        self.status = self._orig_status = "101 Switching Protocols"
+        return self.socket
+
+
+class HubbubHandler(SocketHandoff, pywsgi.WSGIHandler):  # type: ignore[misc]
+    """gevent's pywsgi handler with the socket handoff."""
+
+
+def as_wsgi_app(app: Any, **options: Any) -> WSGIApp:
+    """A WSGIApp for a hubbub Server, a WSGIApp (as is) or a plain WSGI app
+    (views mode: its views call socketio_manage)."""
+    if isinstance(app, WSGIApp):
+        return app
+    if isinstance(app, EngineIOServer) or isinstance(getattr(app, "engine", None), EngineIOServer):
+        return WSGIApp(app, options.pop("wsgi_app", None))
+    if callable(app):
+        return WSGIApp(None, app, **options)
+    raise TypeError(f"{app!r} is neither a hubbub server nor a WSGI app")
+
+
+def make_server(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    log_requests: bool = False,
+    **options: Any,
+) -> pywsgi.WSGIServer:
+    """A pywsgi server for ``app`` with hubbub's handler (not yet started)."""
+    wsgi = as_wsgi_app(app, **options)
+    return pywsgi.WSGIServer(
+        (host, port),
+        wsgi,
+        handler_class=HubbubHandler,
+        log=_PywsgiLog() if log_requests else None,
+        error_log=_PywsgiLog(logging.ERROR),
+    )
+
+
+def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    wsgi_app: Any = None,
+    on_start: Callable[[pywsgi.WSGIServer], None] | None = None,
+    **options: Any,
+) -> None:
+    """Serve until SIGINT/SIGTERM, then close every session cleanly."""
+    if wsgi_app is not None:
+        options["wsgi_app"] = wsgi_app
+    server = make_server(app, host, port, **options)
+    wsgi: WSGIApp = server.application
+    stop = gevent.event.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, stop.set)
+    server.start()
+    log.info("hubbub (gevent) listening on http://%s:%d%s", host, server.server_port,
+             wsgi.engine.options.path)
+    if on_start is not None:
+        on_start(server)
+    stop.wait()
+    log.info("shutting down")
+    server.close()
+    wsgi.engine.close_all("server shutting down")
+    gevent.sleep(0.2)  # let the close packets go out
+    server.stop(timeout=1)
+
+
+class _PywsgiLog:
+    """pywsgi writes to a file-like log; send it to logging instead."""
+
+    def __init__(self, level: int = logging.INFO) -> None:
+        self.level = level
+        self.log = logging.getLogger("hubbub.wsgi")
+
+    def write(self, msg: str) -> None:
+        msg = msg.rstrip()
+        if msg:
+            self.log.log(self.level, "%s", msg)
+
+    def flush(self) -> None:
+        pass

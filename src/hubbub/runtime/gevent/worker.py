@@ -1,0 +1,48 @@
+"""A gunicorn worker for hubbub on gevent::
+
+    gunicorn -k hubbub.runtime.gevent.worker.GeventWorker -w 1 module:app
+
+``app`` may be a hubbub Server, a ``hubbub.WSGIApp``, or a plain WSGI app
+whose views call ``socketio_manage`` (served on ``/socket.io/``). gunicorn's
+gevent worker monkey-patches the process first, as it always does.
+
+With more than one worker, clients on long-polling need sticky sessions and
+the workers a shared adapter (see docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gevent
+from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+
+from hubbub.runtime.gevent.server import SocketHandoff, as_wsgi_app
+from hubbub.runtime.gevent.wsgi import WSGIApp
+
+
+class HubbubGunicornHandler(SocketHandoff, PyWSGIHandler):  # type: ignore[misc]
+    """gunicorn's pywsgi handler (its access log) with the socket handoff."""
+
+
+class GeventWorker(GeventPyWSGIWorker):  # type: ignore[misc]
+    wsgi_handler = HubbubGunicornHandler
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: WSGIApp = as_wsgi_app(self.wsgi)
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        self._close_sessions()
+        super().handle_quit(sig, frame)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._close_sessions()
+        super().handle_exit(sig, frame)
+
+    def _close_sessions(self) -> None:
+        # websockets and held polls would otherwise keep the worker busy
+        # until gunicorn's graceful timeout; clients reconnect elsewhere
+        wsgi = getattr(self, "wsgi", None)
+        if isinstance(wsgi, WSGIApp):
+            gevent.spawn(wsgi.engine.close_all, "server shutting down")

@@ -1,0 +1,332 @@
+"""``hubbub.WSGIApp``: the same sessions under a WSGI server, in greenlets.
+
+Requests under the Socket.IO path go to the hubbub server; every other
+request to the wrapped WSGI app (Flask, Django, Pyramid, ...). Long-polling
+GETs are held in their request greenlet. A websocket upgrade takes over the
+raw socket (hubbub's own frame codec; no gevent-websocket), which needs
+hubbub's gevent server, gunicorn worker or paste server: they put the socket
+in the environ. Under another WSGI server, clients stay on long-polling.
+
+Views mode (``WSGIApp(None, app)``, or ``socketio_views=True``): when a
+connection opens, the wrapped app is called once with its environ so that a
+framework view can call :func:`hubbub.socketio_manage`, as with
+gevent-socketio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import logging
+import socket as stdlib_socket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import gevent
+import gevent.event
+
+from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
+from hubbub.http import REASONS, HttpRequest, HttpResponse
+from hubbub.protocol.websocket import WebSocketError
+from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, runtime_for
+from hubbub.session.websocket_link import accept_websocket
+from hubbub.views import ENVIRON_KEY, ViewBinding
+
+log = logging.getLogger("hubbub.wsgi")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIAppType = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+# put in the environ by hubbub's pywsgi handler (runtime/gevent/server.py):
+# a function handing over the raw socket; the handler then writes nothing
+TAKE_SOCKET = "hubbub.take_socket"
+
+READ_SIZE = 65536
+
+
+def request_from_environ(environ: Environ, body_limit: int) -> HttpRequest:
+    """The core's view of a WSGI request; the body is read up to the limit."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = environ["CONTENT_LENGTH"]
+    body, too_large = _read_body(environ, body_limit)
+    return HttpRequest(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=environ.get("PATH_INFO", "/") or "/",
+        query_string=environ.get("QUERY_STRING", ""),
+        headers=headers,
+        body=body,
+        remote_addr=environ.get("REMOTE_ADDR"),
+        secure=environ.get("wsgi.url_scheme") == "https",
+        body_too_large=too_large,
+        native=environ,
+    )
+
+
+def _read_body(environ: Environ, limit: int) -> tuple[bytes, bool]:
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return b"", False
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b"", False
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length > limit:
+        return b"", True
+    if length >= 0:
+        return stream.read(length), False
+    # chunked (or unknown length): read to the end, but never past the limit
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        return b"", True
+    return bytes(data), False
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {REASONS.get(status, 'Unknown')}"
+
+
+class _SocketIO:
+    """The websocket link's LinkIO on a gevent socket: writes are queued and
+    a writer greenlet sends them, so a slow client never blocks the sender."""
+
+    def __init__(self, sock: stdlib_socket.socket, close_timeout: float) -> None:
+        self.sock = sock
+        self.close_timeout = close_timeout
+        self._out: list[bytes] = []
+        self._queued = 0
+        self._in_flight = 0
+        self._ready = gevent.event.Event()
+        self._closing: bool | None = None  # None: open; else graceful or not
+        self.dead = False
+        self._writer = gevent.spawn(self._drain)
+
+    def write(self, data: bytes) -> None:
+        if self.dead or self._closing is not None:
+            return
+        self._out.append(data)
+        self._queued += len(data)
+        self._ready.set()
+
+    def close(self, graceful: bool) -> None:
+        if self._closing is None:
+            self._closing = graceful
+        elif not graceful:
+            self._closing = False
+        self._ready.set()
+
+    def buffered_bytes(self) -> int:
+        return self._queued + self._in_flight
+
+    def _drain(self) -> None:
+        sock = self.sock
+        try:
+            while True:
+                self._ready.wait()
+                self._ready.clear()
+                while self._out:
+                    chunk = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+                    self._out = []
+                    self._in_flight, self._queued = self._queued, 0
+                    sock.sendall(chunk)
+                    self._in_flight = 0
+                if self._closing is not None:
+                    break
+        except OSError:
+            self.dead = True
+            self._shutdown()
+            return
+        if self._closing:
+            # a graceful close waits a while for the client's close frame,
+            # which ends the wait through close(graceful=False)
+            self._ready.clear()
+            self._ready.wait(self.close_timeout)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.dead = True
+        with contextlib.suppress(OSError):  # already gone
+            self.sock.shutdown(stdlib_socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        """The reader is done: flush what is queued (a close frame, say),
+        then let the socket go; the WSGI server closes it when we return."""
+        self.close(graceful=False)
+        self._writer.join(self.close_timeout)
+        if not self._writer.dead:  # a client that stopped reading
+            self._writer.kill(block=False)
+        self._shutdown()
+
+
+class WSGIApp:
+    """Serve a hubbub server under WSGI (gevent), beside another WSGI app.
+
+    ``WSGIApp(sio, flask_app)``: Socket.IO requests to ``sio``, the rest to
+    the Flask app. ``WSGIApp(None, app)``: gevent-socketio's style, where the
+    app's views call :func:`hubbub.socketio_manage` (``resource`` names the
+    path, ``socket.io`` by default).
+    """
+
+    def __init__(
+        self,
+        sio: Any = None,
+        wsgi_app: WSGIAppType | None = None,
+        *,
+        resource: str = "socket.io",
+        socketio_views: bool | None = None,
+        websocket_close_timeout: float = 5.0,
+        **server_options: Any,
+    ) -> None:
+        created = sio is None
+        if created:
+            from hubbub.server import Server
+
+            sio = Server(path="/" + resource.strip("/") + "/", **server_options)
+        elif server_options:
+            raise TypeError("server options go to hubbub.Server when you pass a server")
+        self.server = sio
+        self.engine: EngineIOServer = engine_of(sio)
+        self.wsgi_app = wsgi_app
+        self.websocket_close_timeout = websocket_close_timeout
+        views = created if socketio_views is None else socketio_views
+        self.socketio_views = views and wsgi_app is not None
+        if self.socketio_views and not hasattr(sio, "client_hook"):
+            raise TypeError("socketio_manage views need a hubbub.Server, not an EngineIOServer")
+        # attach now: handlers registered so far are checked (async def is
+        # refused), and the ones registered later are checked as they come
+        self.runtime: GeventRuntime = runtime_for(self.engine)
+        if self.socketio_views:
+            sio.client_hook = self._bind_view
+
+    # -- WSGI ------------------------------------------------------------------------
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not self.engine.serves(path):
+            if self.wsgi_app is not None:
+                return self.wsgi_app(environ, start_response)
+            return _respond(start_response, HttpResponse(404, [("Content-Type", "text/plain")],
+                                                         b"Not Found"))
+        self.runtime = runtime_for(self.engine)
+        req = request_from_environ(environ, self.engine.options.max_http_buffer_size)
+        result = self.engine.handle_request(req, self.runtime.clock())
+        if isinstance(result, HttpResponse):
+            if req.is_websocket_upgrade:
+                # a refused upgrade: the client may already send frames after it
+                result.headers.append(("Connection", "close"))
+            return _respond(start_response, result)
+        if isinstance(result, PollHold):
+            return _respond(start_response, self._hold(result))
+        return self._websocket(environ, req, result, start_response)
+
+    def _hold(self, hold: PollHold) -> HttpResponse:
+        host = hold.session.host
+        assert isinstance(host, GeventHost)
+        ready = gevent.event.Event()
+        host.waiter = ready.set
+        ready.wait()
+        return self.engine.finish_poll(hold, self.runtime.clock())
+
+    def _websocket(
+        self, environ: Environ, req: HttpRequest, accept: WebSocketAccept,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        take = environ.get(TAKE_SOCKET)
+        if take is None:
+            log.info("websocket refused: this WSGI server does not hand over its socket "
+                     "(serve with hubbub's gevent server, gunicorn worker or paste server)")
+            return _respond(start_response, HttpResponse(400, [("Content-Type", "text/plain")],
+                                                         b"websocket not available here"))
+        clock = self.runtime.clock
+        sock: stdlib_socket.socket = take()
+        link_io = _SocketIO(sock, self.websocket_close_timeout)
+        try:
+            handshake = accept_websocket(self.engine, req, accept, link_io, clock,
+                                         req.remote_addr)
+        except WebSocketError as exc:
+            log.info("%s: bad websocket handshake (%s)", req.remote_addr, exc)
+            body = str(exc).encode()
+            head = (f"HTTP/1.1 {_status_line(exc.http_status)}\r\nContent-Type: text/plain\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+            link_io.write(head + body)
+            link_io.close(graceful=False)
+            return []
+        link = handshake.link
+        link_io.write(handshake.response)
+        if link.open():
+            self._read_frames(sock, link_io, link)
+        link.lost()
+        link_io.finish()
+        return []
+
+    @staticmethod
+    def _read_frames(sock: stdlib_socket.socket, link_io: _SocketIO, link: Any) -> None:
+        while not link_io.dead:
+            try:
+                data = sock.recv(READ_SIZE)
+            except OSError as exc:
+                if exc.errno not in (errno.ECONNRESET, errno.EBADF, errno.ENOTCONN):
+                    log.info("websocket read failed: %s", exc)
+                return
+            if not data:
+                return
+            link.feed(data)
+            if link.closing and link_io.dead:
+                return
+
+    # -- views mode --------------------------------------------------------------------
+
+    def _bind_view(self, client: Any) -> None:
+        environ = client.request.native
+        if not isinstance(environ, dict) or self.wsgi_app is None:
+            return
+        binding = ViewBinding(client, environ)
+        client.view = binding
+        view_environ = dict(environ)
+        view_environ[ENVIRON_KEY] = binding
+        view_environ["wsgi.input"] = io.BytesIO(b"")
+        view_environ["CONTENT_LENGTH"] = "0"
+        view_environ.pop(TAKE_SOCKET, None)
+        # the view is not answering an upgrade (frameworks route websocket
+        # upgrades to websocket-only rules): show it a plain GET
+        view_environ.pop("HTTP_UPGRADE", None)
+        view_environ.pop("HTTP_CONNECTION", None)
+        gevent.spawn(self._run_view, binding, view_environ)
+
+    def _run_view(self, binding: ViewBinding, environ: Environ) -> None:
+        assert self.wsgi_app is not None
+        try:
+            result = self.wsgi_app(environ, _discard_start_response)
+            try:
+                for _ in result:
+                    pass
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            log.exception("the view for %s raised", environ.get("PATH_INFO"))
+        finally:
+            if not binding.settled:
+                log.debug("%s: the view did not call socketio_manage; the server's own "
+                          "namespaces serve this connection", environ.get("PATH_INFO"))
+            binding.settle()
+
+
+def _discard_start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+    return lambda data: None
+
+
+def _respond(start_response: StartResponse, response: HttpResponse) -> list[bytes]:
+    headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+    start_response(_status_line(response.status), headers)
+    return [response.body]
