@@ -1,6 +1,6 @@
-"""A chat room served by hubbub's embedded server: rooms, nicknames, who is typing.
+"""A chat room served by hubbub: rooms, nicknames, who is typing.
 
-    python examples/chat [--host 127.0.0.1] [--port 8000]
+    python examples/chat [--host 127.0.0.1] [--port 8000] [--runtime asyncio|gevent]
 
 then open http://127.0.0.1:8000/ in two browser tabs. The page uses the real
 socket.io-client 4, installed from npm into examples/chat/node_modules the
@@ -9,8 +9,6 @@ first time this runs (nothing of the client is committed).
 
 from __future__ import annotations
 
-import argparse
-import logging
 import mimetypes
 import shutil
 import subprocess
@@ -22,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "src"))
 
 import hubbub  # noqa: E402
+import hubbub.cli  # noqa: E402
 
 CLIENT_JS = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 STATIC = HERE / "static"
@@ -76,11 +75,8 @@ class Chat(hubbub.Namespace):
 sio.register("/chat", Chat)
 
 
-async def static_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Serves the page and the socket.io client (a tiny ASGI app)."""
-    if scope["type"] != "http":
-        return
-    path = scope["path"]
+def static_file(path: str) -> tuple[int, str, bytes]:
+    """The page and the socket.io client: (status, content type, body)."""
     if path == "/":
         path = "/index.html"
     if path == "/socket.io.min.js":
@@ -90,19 +86,26 @@ async def static_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if STATIC not in file.parents:
             file = STATIC / "missing"
     if not file.is_file():
-        await send({"type": "http.response.start", "status": 404, "headers": []})
-        await send({"type": "http.response.body", "body": b"not found"})
+        return 404, "text/plain", b"not found"
+    return 200, mimetypes.guess_type(file.name)[0] or "application/octet-stream", file.read_bytes()
+
+
+async def static_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Serves the static files on asyncio (a tiny ASGI app)."""
+    if scope["type"] != "http":
         return
-    ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    body = file.read_bytes()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", ctype.encode()), (b"cache-control", b"no-cache")],
-        }
-    )
+    status, ctype, body = static_file(scope["path"])
+    headers = [(b"content-type", ctype.encode()), (b"cache-control", b"no-cache")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def static_wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Serves the static files on gevent (a tiny WSGI app)."""
+    status, ctype, body = static_file(environ.get("PATH_INFO", "/"))
+    reason = "OK" if status == 200 else "Not Found"
+    start_response(f"{status} {reason}", [("Content-Type", ctype), ("Cache-Control", "no-cache")])
+    return [body]
 
 
 def ensure_client() -> None:
@@ -118,15 +121,10 @@ def ensure_client() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="hubbub chat example")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--runtime", choices=["asyncio"], default="asyncio")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     ensure_client()
-    print(f"chat on http://{args.host}:{args.port}/", flush=True)
-    hubbub.run(sio, args.host, args.port, asgi_app=static_app)
+    hubbub.cli.run_example(
+        sio, default_port=8000, description=__doc__, asgi_app=static_app, wsgi_app=static_wsgi
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from hubbub.adapters import Adapter, InMemoryAdapter
+from hubbub.adapters.url import adapter_from_url
 from hubbub.broadcast import BroadcastOperator
 from hubbub.engineio_server import EngineIOServer, EngineOptions
 from hubbub.errors import (
@@ -22,6 +23,7 @@ from hubbub.socket import Handshake, Socket
 from hubbub.views import socketio_manage
 
 if TYPE_CHECKING:
+    from hubbub.emitter import Emitter
     from hubbub.runtime.gevent.wsgi import WSGIApp
 
 
@@ -32,6 +34,10 @@ def __getattr__(name: str) -> object:
         from hubbub.runtime.gevent.wsgi import WSGIApp
 
         return WSGIApp
+    if name == "Emitter":  # needs redis-py, an optional extra
+        from hubbub.emitter import Emitter
+
+        return Emitter
     raise AttributeError(f"module 'hubbub' has no attribute {name!r}")
 
 
@@ -44,6 +50,7 @@ __all__ = [
     "BroadcastOperator",
     "ConnectionRefusedError",
     "EmbeddedServer",
+    "Emitter",
     "EngineIOServer",
     "EngineOptions",
     "EventRefusedError",
@@ -59,6 +66,7 @@ __all__ = [
     "Socket",
     "WSGIApp",
     "__version__",
+    "adapter_from_url",
     "run",
     "socketio_manage",
 ]

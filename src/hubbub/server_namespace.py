@@ -118,6 +118,8 @@ class ServerNamespace:
                 yield spec.fn
         for spec in self._any:
             yield spec.fn
+        for fns in self._server_side.values():
+            yield from fns
         if self.namespace_class is not None:
             for spec in class_handlers(self.namespace_class).values():
                 yield spec.fn

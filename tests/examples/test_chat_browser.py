@@ -87,12 +87,13 @@ def run_browser(node: str, url: str, screenshot: Path) -> dict[str, Any]:
     return result
 
 
-def test_chat_in_two_tabs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_chat_in_two_tabs(tmp_path: Path, runtime: str) -> None:
     node = check_tools()
     screenshot = tmp_path / "chat.png"
     # a fresh checkout has no examples/chat/node_modules: the example runs
     # `npm install` before it listens, hence the long wait for its port
-    with run_example("chat", timeout=120) as url:
+    with run_example("chat", "--runtime", runtime, timeout=120) as url:
         result = run_browser(node, url, screenshot)
 
     room = result["alice"]["where"]

@@ -1,6 +1,46 @@
-"""Adapters: who is where (rooms <-> sockets), locally or across a cluster."""
+"""Adapters: who is where (rooms <-> sockets), locally or across a cluster.
+
+The Redis adapters (``RedisAdapter``, ``ShardedRedisAdapter``,
+``RedisStreamsAdapter``) need redis-py and msgpack (``pip install
+hubbub[redis]``); they are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, PersistedSession
 from hubbub.adapters.memory import InMemoryAdapter
+from hubbub.adapters.url import adapter_from_url
 
-__all__ = ["Adapter", "BroadcastFlags", "BroadcastOptions", "InMemoryAdapter", "PersistedSession"]
+if TYPE_CHECKING:
+    from hubbub.adapters.redis import RedisAdapter
+    from hubbub.adapters.sharded import ShardedRedisAdapter
+    from hubbub.adapters.streams import RedisStreamsAdapter
+
+__all__ = [
+    "Adapter",
+    "BroadcastFlags",
+    "BroadcastOptions",
+    "InMemoryAdapter",
+    "PersistedSession",
+    "RedisAdapter",
+    "RedisStreamsAdapter",
+    "ShardedRedisAdapter",
+    "adapter_from_url",
+]
+
+_LAZY = {
+    "RedisAdapter": "hubbub.adapters.redis",
+    "ShardedRedisAdapter": "hubbub.adapters.sharded",
+    "RedisStreamsAdapter": "hubbub.adapters.streams",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hubbub.adapters' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -52,7 +52,7 @@ from hubbub.protocol.socketio import (
     check_namespace,
 )
 
-__all__ = ["MsgpackDecoder", "MsgpackParser"]
+__all__ = ["MsgpackDecoder", "MsgpackParser", "unpack_js"]
 
 _TYPES: tuple[PacketType, ...] = tuple(PacketType)
 _ACK = PacketType.ACK
@@ -236,6 +236,23 @@ def _slow_unpack(data: bytes) -> Any:
     if pos != len(data):
         raise _error("trailing bytes after the msgpack data")
     return value
+
+
+def unpack_js(data: bytes) -> Any:
+    """Any msgpack value written by notepack.io (2.x or 3.x) or @msgpack/msgpack:
+    ``undefined`` becomes None wherever it is, Dates become aware datetimes,
+    ArrayBuffers bytes. Raises ValueError (or a subclass) on malformed data."""
+    try:
+        return _fast_unpack(data)
+    except _Ambiguous:
+        pass
+    value = _slow_unpack(data)
+    # _parse keeps a top-level-map marker for undefined at depth 1
+    if isinstance(value, dict):
+        return {k: (None if v is _UNDEFINED else v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [None if v is _UNDEFINED else v for v in value]
+    return None if value is _UNDEFINED else value
 
 
 # --------------------------------------------------------------------------- parser
