@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
 from websockets.sync.client import connect
 
 from conftest import free_port, run_process
@@ -26,7 +27,8 @@ def test_hubbub_command_serves_module_app() -> None:
         assert _handshake(port).startswith(b'0{"sid":')
 
 
-def test_python_dash_m_hubbub_and_graceful_shutdown() -> None:
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_python_dash_m_hubbub_and_graceful_shutdown(runtime: str) -> None:
     port = free_port()
     args = [
         sys.executable,
@@ -36,6 +38,8 @@ def test_python_dash_m_hubbub_and_graceful_shutdown() -> None:
         "examples.engineio_echo:eio",
         "--port",
         str(port),
+        "--runtime",
+        runtime,
     ]
     with run_process(args, port) as proc:
         with connect(f"ws://127.0.0.1:{port}/engine.io/?EIO=4&transport=websocket") as ws:
@@ -63,3 +67,38 @@ def test_unknown_module_is_a_clear_error() -> None:
     )
     assert result.returncode != 0
     assert "cannot import 'no_such_module'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--monkey-patch", "examples.engineio_echo:eio"], "--monkey-patch is for --runtime"),
+        (
+            ["--runtime", "asyncio", "examples.flask_chat.flask_app:app"],
+            "looks like a WSGI app; serve it with --runtime gevent",
+        ),
+    ],
+)
+def test_runtime_mismatches_are_clear_errors(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubbub", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_monkey_patching_happens_before_the_app_is_imported() -> None:
+    """With --monkey-patch the app module already sees gevent's time.sleep."""
+    code = (
+        "import sys; from hubbub import cli; import gevent.monkey;"
+        "cli.load_app = lambda spec: (print('patched', gevent.monkey.is_module_patched('time')),"
+        " sys.exit(0));"
+        "cli.main(['run', '--runtime', 'gevent', '--monkey-patch', 'x:y'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.stdout.strip() == "patched True", result.stderr
