@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import redis
+
 import hubbub
 
 sio = hubbub.Server(cors_allowed_origins="*")
@@ -36,8 +38,6 @@ def nap(socket: hubbub.Socket, seconds: float) -> float:
 
 @sio.on("redis_wait")
 def redis_wait(socket: hubbub.Socket, url: str, seconds: int) -> Any:
-    import redis
-
     client = redis.Redis.from_url(url)
     try:
         return client.blpop(["hubbub:nothing-comes"], timeout=seconds)  # None after the timeout
