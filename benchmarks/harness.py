@@ -1,0 +1,632 @@
+"""Run every scenario against every server and collect the load generator's
+results. ``python -m benchmarks --help`` for the options; report.py turns the
+results into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import peers as peers_mod
+from benchmarks.peers import BENCH_DIR, ROOT, Peers
+
+RESULTS_DIR = BENCH_DIR / "results"
+FD_LIMIT = 20_000  # the hard per-process limit of the machines we run on
+FD_HEADROOM = 100  # listening socket, epoll, pipes, libraries' own files
+FANOUT_IN_FLIGHT = 80_000
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    key: str
+    label: str
+    role: str  # "hubbub", "peer" or "ceiling"
+    ws_proto: str  # what the load generator speaks to it: "sio" or "raw"
+    polling: bool  # whether it serves Engine.IO long-polling
+    command: Callable[[int, Peers], list[str]]
+    env: Callable[[Peers], dict[str, str]]
+    unavailable: Callable[[Peers], str | None]
+
+
+def _hubbub_env(_: Peers) -> dict[str, str]:
+    return dict(os.environ)
+
+
+def _peer_env(_: Peers) -> dict[str, str]:
+    return peers_mod.env_without_venv()
+
+
+def _py(peers: Peers) -> str:
+    return str(peers.python)
+
+
+def _hubbub_has_module(name: str) -> str | None:
+    try:
+        __import__(name)
+    except ImportError:
+        return f"{name} is not installed in hubbub's venv"
+    return None
+
+
+GEVENT_DIR = ROOT / "src" / "hubbub" / "runtime" / "gevent"
+HUBBUB_RUN = "-m hubbub run benchmarks.servers.hubbub_app:sio --host 127.0.0.1 --log-level warning"
+# the same uvicorn settings for hubbub's ASGIApp and for python-socketio
+UVICORN = (
+    "-m uvicorn --host 127.0.0.1 --log-level warning --no-access-log --loop uvloop --backlog 2048"
+)
+
+SERVERS: list[ServerSpec] = [
+    ServerSpec(
+        "hubbub-asyncio",
+        "hubbub embedded (asyncio)",
+        "hubbub",
+        "sio",
+        True,
+        lambda port, p: [sys.executable, *HUBBUB_RUN.split(), "--port", str(port)],
+        _hubbub_env,
+        lambda p: None,
+    ),
+    ServerSpec(
+        "hubbub-asgi",
+        "hubbub ASGIApp (uvicorn)",
+        "hubbub",
+        "sio",
+        True,
+        lambda port, p: [
+            sys.executable,
+            *UVICORN.split(),
+            "benchmarks.servers.hubbub_app:app",
+            "--port",
+            str(port),
+        ],
+        _hubbub_env,
+        lambda p: _hubbub_has_module("uvicorn") or _hubbub_has_module("uvloop"),
+    ),
+    ServerSpec(
+        "hubbub-gevent",
+        "hubbub gevent",
+        "hubbub",
+        "sio",
+        True,
+        lambda port, p: [
+            sys.executable,
+            *HUBBUB_RUN.split(),
+            "--runtime",
+            "gevent",
+            "--port",
+            str(port),
+        ],
+        _hubbub_env,
+        lambda p: (
+            None
+            if GEVENT_DIR.is_dir()
+            else "hubbub's gevent runtime (src/hubbub/runtime/gevent) does not exist yet"
+        ),
+    ),
+    ServerSpec(
+        "node",
+        "Node socket.io 4.8",
+        "peer",
+        "sio",
+        True,
+        lambda port, p: [str(p.node), str(BENCH_DIR / "node" / "server.js"), str(port)],
+        _peer_env,
+        lambda p: p.missing.get("node"),
+    ),
+    ServerSpec(
+        "python-socketio",
+        "python-socketio 5 (uvicorn)",
+        "peer",
+        "sio",
+        True,
+        lambda port, p: [
+            _py(p),
+            *UVICORN.split(),
+            "benchmarks.servers.psio_app:app",
+            "--port",
+            str(port),
+        ],
+        _peer_env,
+        lambda p: p.missing.get("python-peers"),
+    ),
+    ServerSpec(
+        "ceiling",
+        "raw websocket ceiling (picows)",
+        "ceiling",
+        "raw",
+        False,
+        lambda port, p: [_py(p), str(BENCH_DIR / "servers" / "raw_ws.py"), str(port)],
+        _peer_env,
+        lambda p: p.missing.get("python-peers"),
+    ),
+]
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Metric:
+    field: str  # key in the load generator's JSON
+    label: str
+    higher_is_better: bool = True
+    fmt: str = ",.0f"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    transport: str  # "ws", "polling" or "v09"
+    loadgen: str  # the load generator's --scenario
+    clients: int
+    metrics: tuple[Metric, ...]
+    idle: bool = False
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    quick: bool
+    runs: int
+    warmup: float
+    duration: float
+    idle_hold: float
+    ping_interval: float
+    ping_timeout: float
+    setup_timeout: float  # connecting and joining; a server slower than this is cut short
+    max_clients: int
+    server_cpu: int | None
+    loadgen_cpu: int | None
+
+
+THROUGHPUT = Metric("server_cpu_pct", "server CPU %", fmt=".0f")
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "echo",
+        "1. Echo with ack: 100 clients, one emit outstanding each",
+        "ws",
+        "echo",
+        100,
+        (
+            Metric("acks_per_s", "acks/s"),
+            Metric("p50_ms", "p50 ms", False, ".2f"),
+            Metric("p99_ms", "p99 ms", False, ".2f"),
+            THROUGHPUT,
+        ),
+    ),
+    Scenario(
+        "fanout-1k",
+        "2a. Fan-out: 1,000 clients in one room, 100-byte events",
+        "ws",
+        "fanout",
+        1_000,
+        (Metric("deliveries_per_s", "deliveries/s"), THROUGHPUT),
+    ),
+    Scenario(
+        "fanout-10k",
+        "2b. Fan-out: 10,000 clients in one room, 100-byte events",
+        "ws",
+        "fanout",
+        10_000,
+        (Metric("deliveries_per_s", "deliveries/s"), THROUGHPUT),
+    ),
+    Scenario(
+        "idle-10k",
+        "3a. Idle connections: 10,000",
+        "ws",
+        "idle",
+        10_000,
+        (
+            Metric("rss_per_conn_bytes", "RSS bytes/conn", False),
+            Metric("clients_ready", "connections held"),
+            Metric("connects_per_s", "connects/s"),
+            Metric("heartbeats_on_time_pct", "heartbeats on time %", fmt=".1f"),
+            Metric("server_cpu_pct", "idle CPU %", False, ".1f"),
+        ),
+        idle=True,
+    ),
+    Scenario(
+        "idle-max",
+        "3b. Idle connections: as many as the machine holds",
+        "ws",
+        "idle",
+        0,  # filled in from the open-files limit
+        (
+            Metric("clients_ready", "connections held"),
+            Metric("rss_per_conn_bytes", "RSS bytes/conn", False),
+            Metric("connects_per_s", "connects/s"),
+            Metric("heartbeats_on_time_pct", "heartbeats on time %", fmt=".1f"),
+        ),
+        idle=True,
+    ),
+    Scenario(
+        "polling",
+        "4. Long-polling: 200 clients, echo with ack, one outstanding each",
+        "polling",
+        "echo",
+        200,
+        (
+            Metric("acks_per_s", "acks/s"),
+            Metric("p50_ms", "p50 ms", False, ".2f"),
+            Metric("p99_ms", "p99 ms", False, ".2f"),
+            THROUGHPUT,
+        ),
+    ),
+    Scenario(
+        "v09-echo",
+        "5. Socket.IO 0.9 protocol: echo",
+        "v09",
+        "echo",
+        100,
+        (Metric("acks_per_s", "acks/s"),),
+        skip_reason="placeholder: hubbub does not speak the 0.9 protocol yet, and the "
+        "load generator's 0.9 client waits for it",
+    ),
+]
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    server: str
+    run: int
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def log(msg: str) -> None:
+    print(f"benchmarks: {msg}", file=sys.stderr, flush=True)
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft open-files limit to the hard one (at most FD_LIMIT):
+    children inherit it, and the 10,000-client scenarios need it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = FD_LIMIT if hard == resource.RLIM_INFINITY else min(FD_LIMIT, hard)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cmd: list[str], cpu: int | None) -> list[str]:
+    return ["taskset", "-c", str(cpu), *cmd] if cpu is not None else cmd
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port} within {timeout:.0f}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL: the load generator has already reset every
+    connection, so a slow graceful shutdown would only cost time."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def server_pid(proc: subprocess.Popen[bytes]) -> int:
+    """taskset execs the server, so the pid is the server's own (its RSS)."""
+    return proc.pid
+
+
+def loadgen_args(sc: Scenario, spec: ServerSpec, cfg: Config, port: int) -> list[str]:
+    proto = {"ws": spec.ws_proto, "polling": "polling", "v09": "v09"}[sc.transport]
+    clients = cfg.max_clients if sc.key == "idle-max" else sc.clients
+    duration = cfg.idle_hold if sc.idle else cfg.duration
+    args = (
+        f"--port {port} --proto {proto} --scenario {sc.loadgen} --clients {clients} --quiet "
+        f"--warmup {cfg.warmup} --duration {duration} --concurrency 500 "
+        f"--setup-timeout {cfg.setup_timeout}"
+    ).split()
+    if sc.loadgen == "fanout":
+        # One event per trigger, and about 80,000 deliveries in flight whatever
+        # the room size: enough to keep every server busy (several triggers
+        # per loop tick, if it batches), little enough that none is measured
+        # by its buffers, or a slow one by a backlog it never gets through.
+        window = max(2, FANOUT_IN_FLIGHT // clients)
+        args += ["--batch", "1", "--window", str(window)]
+    if clients > 10_000:
+        args += ["--source-ips", "8"]
+    if sc.idle:
+        args += f"--settle 1 --ping-interval {cfg.ping_interval} --ping-slack 0.5".split()
+    return args
+
+
+def run_one(
+    sc: Scenario, spec: ServerSpec, cfg: Config, peers: Peers, run: int, logs: Path
+) -> RunResult:
+    port = free_port()
+    env = spec.env(peers)
+    if sc.idle:
+        env["BENCH_PING_INTERVAL"] = str(cfg.ping_interval)
+        env["BENCH_PING_TIMEOUT"] = str(cfg.ping_timeout)
+    log_path = logs / f"{sc.key}.{spec.key}.{run}.log"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(
+            pinned(spec.command(port, peers), cfg.server_cpu),
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_listening(port, proc)
+            time.sleep(0.3)  # let start-up settle before the baseline RSS is read
+            cmd = pinned(
+                [
+                    str(peers.loadgen),
+                    *loadgen_args(sc, spec, cfg, port),
+                    "--server-pid",
+                    str(server_pid(proc)),
+                ],
+                cfg.loadgen_cpu,
+            )
+            limit = 180 + cfg.warmup + cfg.duration + cfg.idle_hold
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=False)
+            if res.returncode != 0 or not res.stdout.strip():
+                raise RuntimeError(
+                    f"load generator exited with {res.returncode}: {res.stderr.strip()[-500:]}"
+                )
+            data: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+            alive = proc.poll() is None
+        except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+            return RunResult(sc.key, spec.key, run, False, error=str(exc))
+        finally:
+            stop(proc)
+    wanted = data["clients"]
+    problems = []
+    if not alive:
+        problems.append("the server died during the run")
+    ready = data.get("clients_ready", 0)
+    if ready < wanted and not sc.idle:
+        # idle scenarios report how many the server held instead
+        problems.append(
+            f"only {ready} of {wanted} clients connected (stalled: {data.get('stalled')})"
+        )
+    if ready and not sc.idle and not data.get(sc.metrics[0].field):
+        problems.append(f"no {sc.metrics[0].label} in the measuring window")
+    if data.get("bad_payloads", 0):
+        problems.append(f"{data['bad_payloads']} acks with a wrong payload")
+    if problems:
+        return RunResult(sc.key, spec.key, run, False, data, "; ".join(problems))
+    return RunResult(sc.key, spec.key, run, True, data)
+
+
+def summarise(results: list[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per scenario and server: the median of every numeric field over the
+    runs that succeeded, their count, and the errors of those that did not."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        cell = out.setdefault(r.scenario, {}).setdefault(
+            r.server, {"runs": 0, "ok_runs": 0, "errors": [], "samples": {}}
+        )
+        cell["runs"] += 1
+        if r.ok:
+            cell["ok_runs"] += 1
+            for k, v in r.data.items():
+                if isinstance(v, (int, float)):
+                    cell["samples"].setdefault(k, []).append(v)
+        elif r.error:
+            cell["errors"].append(r.error)
+    for per_server in out.values():
+        for cell in per_server.values():
+            cell["median"] = {k: statistics.median(v) for k, v in cell["samples"].items()}
+    return out
+
+
+def machine_info(cfg: Config, nofile: int) -> dict[str, Any]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        mem_kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
+        "open_files_limit": nofile,
+        "server_cpu": cfg.server_cpu,
+        "loadgen_cpu": cfg.loadgen_cpu,
+    }
+
+
+def build_config(args: argparse.Namespace, nofile: int) -> Config:
+    ncpu = os.cpu_count() or 1
+    server_cpu: int | None = args.server_cpu
+    loadgen_cpu: int | None = args.loadgen_cpu
+    if ncpu < 2:
+        server_cpu = loadgen_cpu = None  # nothing to pin apart; the report says so
+    quick = bool(args.quick)
+    return Config(
+        quick=quick,
+        runs=args.runs if args.runs else (1 if quick else 3),
+        warmup=0.5 if quick else 1.0,
+        duration=2.0 if quick else 4.0,
+        # Every client must see at least one ping gap (its connection to its
+        # first ping) after the last one connected: hold an interval and a bit.
+        # 8 s is 3 times Node's default rate, short enough to fit the run,
+        # long enough that the heartbeats do not become the load themselves.
+        idle_hold=6.0 if quick else 9.0,
+        ping_interval=5.0 if quick else 8.0,
+        ping_timeout=20.0,
+        setup_timeout=30.0 if quick else 45.0,
+        max_clients=nofile - FD_HEADROOM,
+        server_cpu=server_cpu,
+        loadgen_cpu=loadgen_cpu,
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="hubbub side by side with Node socket.io, python-socketio and a raw "
+        "websocket ceiling; writes docs/benchmarks.md and docs/benchmarks.png",
+    )
+    p.add_argument("--quick", action="store_true", help="short runs, one each: a smoke check")
+    p.add_argument("--runs", type=int, default=0, help="runs per cell (default 3, quick 1)")
+    p.add_argument(
+        "--servers",
+        default="",
+        help="comma-separated subset of: " + ", ".join(s.key for s in SERVERS),
+    )
+    p.add_argument(
+        "--scenarios",
+        default="",
+        help="comma-separated subset of: " + ", ".join(s.key for s in SCENARIOS),
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report path (default docs/benchmarks.md; with --quick "
+        "benchmarks/results/quick.md, so a smoke check never replaces the report)",
+    )
+    p.add_argument("--server-cpu", type=int, default=0)
+    p.add_argument("--loadgen-cpu", type=int, default=1)
+    p.add_argument(
+        "--note", default="", help="a line printed at the top of the report (e.g. 'shared machine')"
+    )
+    p.add_argument("--no-install", action="store_true", help="use the peers already installed")
+    p.add_argument(
+        "--report-only",
+        type=Path,
+        default=None,
+        metavar="RESULTS_JSON",
+        help="rewrite the report from a results file, run nothing",
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks import report
+
+    args = parse_args(argv)
+    if args.report_only is not None:
+        saved: dict[str, Any] = json.loads(args.report_only.read_text())
+        if args.note:
+            saved["note"] = args.note
+        peers_python = saved.get("peers_python")
+        report.write(
+            saved, args.out or Path(saved["out"]), Path(peers_python) if peers_python else None
+        )
+        return 0
+
+    nofile = raise_fd_limit()
+    cfg = build_config(args, nofile)
+    peers = peers_mod.ensure_all(install=not args.no_install)
+    wanted_servers = {s for s in args.servers.split(",") if s}
+    wanted_scenarios = {s for s in args.scenarios.split(",") if s}
+    servers = [s for s in SERVERS if not wanted_servers or s.key in wanted_servers]
+    scenarios = [s for s in SCENARIOS if not wanted_scenarios or s.key in wanted_scenarios]
+    skipped_servers = {s.key: why for s in servers if (why := s.unavailable(peers))}
+    live = [s for s in servers if s.key not in skipped_servers]
+    for key, why in skipped_servers.items():
+        log(f"skipping {key}: {why}")
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    logs = RESULTS_DIR / "logs" / stamp
+    logs.mkdir(parents=True, exist_ok=True)
+    info = machine_info(cfg, nofile)
+    results: list[RunResult] = []
+    started = time.monotonic()
+    for sc in scenarios:
+        if sc.skip_reason:
+            log(f"{sc.key}: skipped ({sc.skip_reason})")
+            continue
+        for spec in live:
+            if sc.transport == "polling" and not spec.polling:
+                continue
+            for run in range(1, cfg.runs + 1):
+                t0 = time.monotonic()
+                r = run_one(sc, spec, cfg, peers, run, logs)
+                results.append(r)
+                headline = sc.metrics[0].field
+                value = r.data.get(headline, "-")
+                status = "ok" if r.ok else f"FAILED: {r.error}"
+                log(
+                    f"{sc.key:<11} {spec.key:<16} run {run}: {headline}={value} "
+                    f"({time.monotonic() - t0:.0f}s) {status}"
+                )
+
+    out = args.out or (RESULTS_DIR / "quick.md" if cfg.quick else ROOT / "docs" / "benchmarks.md")
+    doc: dict[str, Any] = {
+        "taken": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "note": args.note,
+        "elapsed_s": round(time.monotonic() - started),
+        "config": cfg.__dict__,
+        "machine": info,
+        "versions": peers_mod.versions(peers),
+        "servers": [
+            {"key": s.key, "label": s.label, "role": s.role, "polling": s.polling} for s in servers
+        ],
+        "skipped_servers": skipped_servers,
+        "scenarios": [
+            {
+                "key": s.key,
+                "title": s.title,
+                "clients": cfg.max_clients if s.key == "idle-max" else s.clients,
+                "transport": s.transport,
+                "skip_reason": s.skip_reason,
+                "metrics": [m.__dict__ for m in s.metrics],
+            }
+            for s in scenarios
+        ],
+        "runs": [r.__dict__ for r in results],
+        "summary": summarise(results),
+        "out": str(out),
+        "peers_python": str(peers.python) if peers.python else None,
+    }
+    RESULTS_DIR.mkdir(exist_ok=True)
+    results_path = RESULTS_DIR / f"results-{stamp}.json"
+    results_path.write_text(json.dumps(doc, indent=1))
+    (RESULTS_DIR / "latest.json").write_text(json.dumps(doc, indent=1))
+    report.write(doc, out, peers.python)
+    log(f"results: {results_path.relative_to(ROOT)}; report: {out}")
+    return 0

@@ -1,0 +1,28 @@
+// The benchmark app on Node socket.io 4.8 with its default ws engine:
+//   node benchmarks/node/server.js PORT
+// Same events as benchmarks/servers/hubbub_app.py: 'echo' answered by ack,
+// 'join' a room, 'fanout' broadcasting a 100-byte event `count` times.
+"use strict";
+const { Server } = require("socket.io");
+
+const port = Number(process.argv[2] || 3000);
+const PAYLOAD = "x".repeat(100);
+const seconds = (name, dflt) => Number(process.env[name] || dflt) * 1000;
+
+const io = new Server(port, {
+  cors: { origin: "*" },
+  serveClient: false,
+  pingInterval: seconds("BENCH_PING_INTERVAL", 25),
+  pingTimeout: seconds("BENCH_PING_TIMEOUT", 20),
+});
+
+io.on("connection", (socket) => {
+  socket.on("echo", (data, ack) => ack(data));
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack("ok");
+  });
+  socket.on("fanout", (room, count) => {
+    for (let i = 0; i < count; i++) io.to(room).emit("msg", PAYLOAD);
+  });
+});

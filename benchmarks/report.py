@@ -1,0 +1,294 @@
+"""Turn a results document (benchmarks/results/*.json) into docs/benchmarks.md,
+and have the peers venv's matplotlib draw the chart beside it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.peers import BENCH_DIR, ROOT
+
+# The cells the ratios and the chart are about: (scenario, metric field).
+HEADLINES: list[tuple[str, str]] = [
+    ("echo", "acks_per_s"),
+    ("echo", "p99_ms"),
+    ("fanout-1k", "deliveries_per_s"),
+    ("fanout-10k", "deliveries_per_s"),
+    ("idle-10k", "rss_per_conn_bytes"),
+    ("idle-10k", "connects_per_s"),
+    ("idle-max", "clients_ready"),
+    ("polling", "acks_per_s"),
+]
+# Where the ceiling must show that the load generator has room to spare:
+# (scenario, metric) it must reach twice the best Socket.IO server's value in.
+GENERATOR_CHECKS: list[tuple[str, str]] = [
+    ("echo", "acks_per_s"),
+    ("fanout-1k", "deliveries_per_s"),
+    ("fanout-10k", "deliveries_per_s"),
+    ("idle-10k", "connects_per_s"),
+    ("idle-max", "connects_per_s"),
+]
+
+
+def _median(doc: dict[str, Any], scenario: str, server: str, fld: str) -> float | None:
+    cell = doc["summary"].get(scenario, {}).get(server)
+    if not cell or not cell["ok_runs"]:
+        return None
+    value = cell["median"].get(fld)
+    return None if value is None or value < 0 else float(value)
+
+
+def _spread(doc: dict[str, Any], scenario: str, server: str, fld: str) -> str:
+    """Half the min-max range as a percentage of the median: how far to trust
+    a cell measured on a shared machine."""
+    cell = doc["summary"].get(scenario, {}).get(server)
+    if not cell:
+        return ""
+    samples = cell["samples"].get(fld, [])
+    med = cell["median"].get(fld)
+    if len(samples) < 2 or not med:
+        return ""
+    return f" ±{50 * (max(samples) - min(samples)) / med:.0f}%"
+
+
+def _fmt(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _metric(doc: dict[str, Any], scenario: str, fld: str) -> dict[str, Any]:
+    for sc in doc["scenarios"]:
+        if sc["key"] == scenario:
+            for m in sc["metrics"]:
+                if m["field"] == fld:
+                    return dict(m)
+    return {"field": fld, "label": fld, "higher_is_better": True, "fmt": ",.0f"}
+
+
+def _servers(doc: dict[str, Any], role: str | None = None) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in doc["servers"]
+        if s["key"] not in doc["skipped_servers"] and (role is None or s["role"] == role)
+    ]
+
+
+def _scenario_table(doc: dict[str, Any], sc: dict[str, Any]) -> list[str]:
+    metrics = sc["metrics"]
+    lines = [
+        "| server | " + " | ".join(m["label"] for m in metrics) + " | runs |",
+        "|---|" + "---:|" * len(metrics) + "---:|",
+    ]
+    for srv in _servers(doc):
+        if sc["transport"] == "polling" and not srv["polling"]:
+            continue
+        cell = doc["summary"].get(sc["key"], {}).get(srv["key"])
+        if cell is None:
+            continue
+        cols = []
+        for i, m in enumerate(metrics):
+            v = _median(doc, sc["key"], srv["key"], m["field"])
+            text = _fmt(v, m["fmt"])
+            if i == 0 and v is not None:
+                text += _spread(doc, sc["key"], srv["key"], m["field"])
+            cols.append(text)
+        runs = f"{cell['ok_runs']}/{cell['runs']}"
+        lines.append(f"| {srv['label']} | " + " | ".join(cols) + f" | {runs} |")
+    notes = []
+    for srv in _servers(doc):
+        cell = doc["summary"].get(sc["key"], {}).get(srv["key"])
+        if cell and cell["errors"]:
+            notes.append(
+                f"- {srv['label']}: {cell['errors'][0]}"
+                + (f" (and {len(cell['errors']) - 1} more)" if len(cell["errors"]) > 1 else "")
+            )
+    if notes:
+        lines += ["", "Failed runs (not in the medians):", "", *notes]
+    return lines
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def _ratio_table(doc: dict[str, Any]) -> list[str]:
+    peer = {s["key"]: s for s in doc["servers"]}
+    lines = [
+        "| metric | hubbub runtime | hubbub | hubbub/Node | hubbub/python-socketio "
+        "| hubbub/ceiling |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for scenario, fld in HEADLINES:
+        if scenario not in doc["summary"]:
+            continue
+        m = _metric(doc, scenario, fld)
+        better = "" if m["higher_is_better"] else " (lower is better)"
+        for srv in _servers(doc, "hubbub"):
+            mine = _median(doc, scenario, srv["key"], fld)
+            ratios = [
+                _ratio(mine, _median(doc, scenario, other, fld))
+                if other in peer and other not in doc["skipped_servers"]
+                else "-"
+                for other in ("node", "python-socketio", "ceiling")
+            ]
+            lines.append(
+                f"| {scenario} {m['label']}{better} | {srv['label']} | {_fmt(mine, m['fmt'])} | "
+                + " | ".join(ratios)
+                + " |"
+            )
+    return lines
+
+
+def _generator_check(doc: dict[str, Any]) -> list[str]:
+    lines = [
+        "| scenario | ceiling | best Socket.IO server | ceiling / best | load generator CPU "
+        "against the ceiling | verdict |",
+        "|---|---:|---|---:|---:|---|",
+    ]
+    sio = [s for s in _servers(doc) if s["role"] != "ceiling"]
+    for scenario, fld in GENERATOR_CHECKS:
+        ceiling = _median(doc, scenario, "ceiling", fld)
+        best: tuple[float, str] | None = None
+        for srv in sio:
+            v = _median(doc, scenario, srv["key"], fld)
+            if v is not None and (best is None or v > best[0]):
+                best = (v, srv["label"])
+        if ceiling is None or best is None:
+            continue
+        m = _metric(doc, scenario, fld)
+        # connects are made while setting up; everything else while measuring
+        cpu_field = "loadgen_setup_cpu_pct" if fld == "connects_per_s" else "loadgen_cpu_pct"
+        cpu = _median(doc, scenario, "ceiling", cpu_field)
+        factor = ceiling / best[0] if best[0] else float("inf")
+        verdict = "ok: >= 2x" if factor >= 2 else "NOT SHOWN: < 2x"
+        lines.append(
+            f"| {scenario} {m['label']} | {_fmt(ceiling, m['fmt'])} | {best[1]} "
+            f"{_fmt(best[0], m['fmt'])} | {factor:.1f}x | {_fmt(cpu, '.0f')}% | {verdict} |"
+        )
+    return lines
+
+
+def render(doc: dict[str, Any], chart_name: str | None) -> str:
+    cfg = doc["config"]
+    mach = doc["machine"]
+    out: list[str] = ["# Benchmarks", ""]
+    if doc.get("note"):
+        out += [f"> **{doc['note']}**", ""]
+    out += [
+        "hubbub side by side with Node socket.io 4.8, python-socketio 5 and a raw websocket "
+        "server with no Socket.IO on it (the ceiling), in the same run on the same machine. "
+        "Every cell is the median of the runs that succeeded"
+        + (" (± is half the min-max range of the first column)" if cfg["runs"] > 1 else "")
+        + ". Regenerate with `./benchmarks/run` (`--quick` for a smoke check).",
+        "",
+        f"Taken {doc['taken']}; {cfg['runs']} run(s) per cell, "
+        f"{cfg['warmup']:g} s warm-up + {cfg['duration']:g} s measured "
+        f"(idle: {cfg['idle_hold']:g} s held, ping interval {cfg['ping_interval']:g} s); "
+        f"whole run {doc['elapsed_s'] // 60} min {doc['elapsed_s'] % 60} s.",
+        "",
+    ]
+    if chart_name:
+        out += [f"![benchmarks]({chart_name})", ""]
+    for sc in doc["scenarios"]:
+        out += [f"## {sc['title']}", ""]
+        if sc["skip_reason"]:
+            out += [f"Skipped: {sc['skip_reason']}.", ""]
+            continue
+        if sc["key"] not in doc["summary"]:
+            out += ["Not run.", ""]
+            continue
+        out += [*_scenario_table(doc, sc), ""]
+        if sc["key"] == "idle-max":
+            out += [
+                f"Capped by the limit of {mach['open_files_limit']:,} open files per process "
+                f"(the load generator holds one socket per client, the server one per "
+                f"connection): {sc['clients']:,} clients are tried, not the machine's memory "
+                "limit.",
+                "",
+            ]
+        if sc["key"].startswith("idle"):
+            out += [
+                "RSS bytes/conn is the growth of the server's VmRSS (/proc/<pid>/status) from "
+                "before the first connection to one second after the last, divided by the "
+                "connections. Heartbeats on time: the share of gaps between a client's "
+                "Engine.IO pings (from its connection on) no longer than the ping interval "
+                "+ 0.5 s; the ceiling sends none.",
+                "",
+            ]
+    out += ["## Ratios", "", *_ratio_table(doc), ""]
+    out += [
+        "## Is the load generator the bottleneck?",
+        "",
+        "It is not if, against the raw ceiling server, it reaches at least twice what the "
+        "fastest Socket.IO server reaches in the same scenario: then the Socket.IO numbers "
+        "are the servers' own. The load generator is C (epoll, one thread, messages encoded "
+        "and masked once), pinned to its own core.",
+        "",
+        *_generator_check(doc),
+        "",
+    ]
+    out += ["## Setup", ""]
+    load = ", ".join(f"{x:.2f}" for x in mach["loadavg_at_start"])
+    pin = (
+        f"servers pinned to CPU {mach['server_cpu']}, load generator to CPU "
+        f"{mach['loadgen_cpu']} (taskset)"
+        if mach.get("server_cpu") is not None
+        else "one CPU only: nothing pinned"
+    )
+    out += [
+        f"- Machine: {mach['cpu']}, {mach['cpus']} CPUs, {mach['memory_gb']} GB, Linux "
+        f"{mach['kernel']}; load average at start {load}.",
+        f"- {pin}; open files limit {mach['open_files_limit']:,} per process.",
+        "- Each run starts a fresh server process; the load generator resets its "
+        "connections when done, so no run inherits another's sockets.",
+        "- Same app everywhere (benchmarks/servers, benchmarks/node): 'echo' answered by "
+        "ack, 'join' a room, 'fanout' broadcasting a 100-byte event to it. One client "
+        "triggers one broadcast per 'fanout', keeping about 80,000 deliveries in flight "
+        "(80 triggers undelivered for 1,000 clients, 8 for 10,000).",
+        "- The ceiling (picows) echoes frames as they come, and writes the event frames "
+        "of all triggers read in one loop tick, encoded once, to every member in one "
+        "write; it has no heartbeats and no long-polling.",
+        "- Clients beyond 10,000 connect from 8 loopback source addresses, so the kernel's "
+        "ephemeral port search does not slow the connects down.",
+    ]
+    for where, vers in doc["versions"].items():
+        out.append(f"- {where}: " + ", ".join(f"{k} {v}" for k, v in vers.items()))
+    if doc["skipped_servers"]:
+        out += ["", "Servers not measured:", ""]
+        for key, why in doc["skipped_servers"].items():
+            out.append(f"- {key}: {why}")
+    out.append("")
+    return "\n".join(out)
+
+
+def write(doc: dict[str, Any], out: Path, peers_python: Path | None) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    chart = out.with_suffix(".png")
+    drawn = False
+    if peers_python is not None and peers_python.exists():
+        import json
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
+            json.dump(doc, tmp)
+        res = subprocess.run(
+            [str(peers_python), str(BENCH_DIR / "chart.py"), tmp.name, str(chart)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        Path(tmp.name).unlink()
+        drawn = res.returncode == 0
+        if not drawn:
+            print(f"benchmarks: chart failed: {res.stderr[-800:]}", file=sys.stderr)
+    out.write_text(render(doc, chart.name if drawn else None))
+    text = out.read_text()
+    print(text)
+    try:
+        shown = out.resolve().relative_to(ROOT)
+    except ValueError:
+        shown = out
+    print(f"benchmarks: wrote {shown}" + (f" and {chart.name}" if drawn else ""), file=sys.stderr)
