@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import resource
 import signal
 import socket
@@ -311,9 +312,22 @@ def raise_fd_limit() -> int:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port outside the kernel's ephemeral range: the load generator
+    takes up to 20,000 ephemeral ports per run, and a server port among them
+    could be busy (or the next server's) by the time it is wanted."""
+    low, high = 32768, 60999
+    with contextlib.suppress(OSError, ValueError):
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    candidates = [p for p in range(10000, 65000) if not low <= p <= high]
+    for _ in range(200):
+        port = random.choice(candidates)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")
 
 
 def pinned(cmd: list[str], cpu: int | None) -> list[str]:
@@ -575,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     info = machine_info(cfg, nofile)
     results: list[RunResult] = []
+    taken = time.strftime("%Y-%m-%d %H:%M %Z")
     started = time.monotonic()
     for sc in scenarios:
         if sc.skip_reason:
@@ -597,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or (RESULTS_DIR / "quick.md" if cfg.quick else ROOT / "docs" / "benchmarks.md")
     doc: dict[str, Any] = {
-        "taken": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "taken": taken,
         "note": args.note,
         "elapsed_s": round(time.monotonic() - started),
         "config": cfg.__dict__,
