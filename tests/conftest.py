@@ -30,6 +30,10 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+_LOW, _HIGH = _ephemeral_range()
+_PORTS = [p for p in range(10000, 65000) if not _LOW <= p <= _HIGH]
+
+
 def free_port() -> int:
     """A free port outside the kernel's ephemeral range.
 
@@ -38,10 +42,8 @@ def free_port() -> int:
     to itself (TCP simultaneous open) and hold the port, so the restarted
     server cannot bind it. Ports the kernel never hands to clients avoid that.
     """
-    low, high = _ephemeral_range()
-    candidates = [p for p in range(10000, 65000) if not low <= p <= high]
     for _ in range(200):
-        port = random.choice(candidates)
+        port = random.choice(_PORTS)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

@@ -125,15 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(target, ASGIApp):
         asgi_app = target.other_app
         target = target.server
-    elif not hasattr(target, "engine") and callable(target) and not _is_engine(target):
+    elif callable(target):  # hubbub servers are not callable; WSGI apps are
         raise SystemExit(
             "hubbub: this looks like a WSGI app; serve it with --runtime gevent"
         )
     run(target, args.host, args.port, asgi_app=asgi_app, use_uvloop=not args.no_uvloop)
     return 0
 
-
-def _is_engine(target: Any) -> bool:
-    from hubbub.engineio_server import EngineIOServer
-
-    return isinstance(target, EngineIOServer)

@@ -25,7 +25,7 @@ import redis
 
 from hubbub.adapters.base import BroadcastOptions
 from hubbub.broadcast import check_event
-from hubbub.protocol.broadcast_wire import flags_to_wire
+from hubbub.protocol.broadcast_wire import flags_to_wire, opts_to_wire
 from hubbub.protocol.notepack import dumps, pack
 from hubbub.protocol.redis_adapter_wire import EMITTER_UID, Channels, RequestType
 
@@ -80,8 +80,8 @@ class EmitterOperator:
     def _request(self, request: dict[str, Any]) -> None:
         self.client.publish(self.channels.request, dumps(request))
 
-    def _selection(self) -> dict[str, list[str]]:
-        return {"rooms": sorted(self.opts.rooms), "except": sorted(self.opts.except_)}
+    def _selection(self) -> dict[str, Any]:
+        return opts_to_wire(self.opts, with_flags=False)
 
     def sockets_join(self, *rooms: str) -> None:
         """The selected sockets (on every server) join ``rooms``."""
@@ -154,11 +154,8 @@ class Emitter:
         """Every server's ``on_server_side_emit(event)`` handlers get ``args``
         (acknowledgements are not possible from an emitter, as in Node)."""
         check_event(event)
-        self.client.publish(
-            self._op.channels.request,
-            dumps(
-                {"uid": EMITTER_UID, "type": RequestType.SERVER_SIDE_EMIT, "data": [event, *args]}
-            ),
+        self._op._request(
+            {"uid": EMITTER_UID, "type": RequestType.SERVER_SIDE_EMIT, "data": [event, *args]}
         )
 
     def close(self) -> None:

@@ -82,6 +82,16 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def is_coroutine_handler(fn: Callable[..., Any]) -> bool:
+    """An ``async def`` function (or async generator function), or an object
+    whose ``__call__`` is one."""
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        return True
+    if inspect.isroutine(fn):
+        return False
+    return inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004
+
+
 class HandlerSpec:
     """How to call one handler and what arguments it accepts.
 
@@ -94,8 +104,7 @@ class HandlerSpec:
     def __init__(self, fn: Callable[..., Any], skip: int = 0) -> None:
         self.fn = fn
         self.name = getattr(fn, "__qualname__", repr(fn))
-        target: Any = getattr(fn, "__call__", fn) if not inspect.isroutine(fn) else fn  # noqa: B004
-        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(target)
+        self.is_async = is_coroutine_handler(fn)
         self.params: list[tuple[str, Check, str]] = []
         self.min_args = 0
         self.max_args: int | None = None

@@ -18,7 +18,7 @@ from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.broadcast import BroadcastOperator
 from hubbub.client import Client
 from hubbub.engineio_server import EngineIOServer, EngineOptions
-from hubbub.handlers import HandlerT
+from hubbub.handlers import HandlerT, class_handlers
 from hubbub.protocol.socketio import JsonParser, Parser
 from hubbub.server_namespace import ParentNamespace, ServerNamespace
 
@@ -129,6 +129,12 @@ class Server:
         runtime = self.engine.runtime
         if runtime is not None:
             runtime.check_handler(fn)
+
+    def check_namespace_class(self, namespace_class: type[Namespace]) -> None:
+        """check_handler for every method a Namespace class serves."""
+        for spec in class_handlers(namespace_class).values():
+            self.check_handler(spec.fn)
+        self.check_handler(namespace_class.initialize)
 
     def registered_handlers(self) -> Iterator[Callable[..., Any]]:
         """Every function registered so far (checked when a runtime attaches)."""

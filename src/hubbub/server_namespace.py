@@ -73,9 +73,7 @@ class ServerNamespace:
 
         if not (isinstance(namespace_class, type) and issubclass(namespace_class, Namespace)):
             raise TypeError("register() takes a hubbub.Namespace subclass")
-        for spec in class_handlers(namespace_class).values():
-            self.server.check_handler(spec.fn)
-        self.server.check_handler(namespace_class.initialize)
+        self.server.check_namespace_class(namespace_class)
         self.namespace_class = namespace_class
         return namespace_class
 

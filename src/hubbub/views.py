@@ -58,7 +58,7 @@ class ViewBinding:
         for name, cls in namespaces.items():
             if not (isinstance(cls, type) and issubclass(cls, Namespace)):
                 raise TypeError(f"socketio_manage: {name!r} maps to {cls!r}, not a Namespace class")
-            self.client.server.check_handler(cls.initialize)
+            self.client.server.check_namespace_class(cls)
             bound[namespace_name(name)] = cls
         self.namespaces = bound
         self.request = request

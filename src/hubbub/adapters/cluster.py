@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import Adapter, BroadcastOptions
 from hubbub.adapters.remote_socket import RemoteSocket, describe_socket
-from hubbub.adapters.requests import AckRequest, AckRequests, Pending, PendingRequests, request_id
+from hubbub.adapters.requests import (
+    AckRequests,
+    Pending,
+    PendingRequests,
+    reply_with_items,
+    request_id,
+)
 from hubbub.protocol.broadcast_wire import (
     ClusterDecodeError,
     opts_from_wire,
@@ -58,11 +64,14 @@ class ClusterAdapter(Adapter):
 
     # -- publishing ------------------------------------------------------------------------
 
-    def _publish(self, mtype: MessageType, data: dict[str, Any] | None = None) -> None:
+    def _message(self, mtype: MessageType, data: dict[str, Any] | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {"type": int(mtype), "uid": self.uid, "nsp": self.nsp.name}
         if data is not None:
             message["data"] = data
-        self._do_publish(message)
+        return message
+
+    def _publish(self, mtype: MessageType, data: dict[str, Any] | None = None) -> None:
+        self._do_publish(self._message(mtype, data))
 
     def _respond(self, requester: str, mtype: MessageType, data: dict[str, Any]) -> None:
         self._do_publish_response(
@@ -87,10 +96,7 @@ class ClusterAdapter(Adapter):
         ack: Callable[[list[Any]], None],
     ) -> None:
         if not opts.flags.local:
-            rid = request_id()
-            self._acks.add(
-                rid, AckRequest(client_count, ack), opts.flags.timeout or self.requests_timeout
-            )
+            rid = self._acks.start(client_count, ack, opts.flags.timeout or self.requests_timeout)
             self._publish(
                 MessageType.BROADCAST,
                 {
@@ -162,17 +168,7 @@ class ClusterAdapter(Adapter):
                 reply(None, [])
                 return
             rid = request_id()
-
-            def finish(pending: Pending, timed_out: bool) -> None:
-                error = None
-                if timed_out:
-                    error = TimeoutError(
-                        f"timeout reached: only {pending.received} responses received "
-                        f"out of {pending.expected}"
-                    )
-                reply(error, pending.items)
-
-            pending = Pending(MessageType.SERVER_SIDE_EMIT, count - 1, finish)
+            pending = Pending(MessageType.SERVER_SIDE_EMIT, count - 1, reply_with_items(reply))
             self._requests.add(rid, pending, self.requests_timeout)
             self._publish(MessageType.SERVER_SIDE_EMIT, {"requestId": rid, "packet": packet})
 

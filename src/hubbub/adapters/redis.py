@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 from hubbub.adapters.base import Adapter, BroadcastOptions
 from hubbub.adapters.redis_link import RedisLink
 from hubbub.adapters.remote_socket import RemoteSocket, describe_socket
-from hubbub.adapters.requests import AckRequest, AckRequests, Pending, PendingRequests, request_id
+from hubbub.adapters.requests import (
+    AckRequests,
+    Pending,
+    PendingRequests,
+    reply_with_items,
+    request_id,
+)
 from hubbub.protocol.broadcast_wire import (
     ClusterDecodeError,
     opts_from_wire,
@@ -130,10 +136,7 @@ class RedisAdapter(Adapter):
         ack: Callable[[list[Any]], None],
     ) -> None:
         if not opts.flags.local:
-            rid = request_id()
-            self._acks.add(
-                rid, AckRequest(client_count, ack), opts.flags.timeout or self.requests_timeout
-            )
+            rid = self._acks.start(client_count, ack, opts.flags.timeout or self.requests_timeout)
             self._publish_request(
                 {
                     "uid": self.uid,
@@ -163,30 +166,27 @@ class RedisAdapter(Adapter):
     def _publish_request(self, request: dict[str, Any]) -> None:
         self.link.publish(self.channels.request, encode_request(request))
 
-    def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
-        # applied here at once (Node waits for its own request to come back)
-        super().add_sockets(opts, rooms)
+    def _publish_rooms_request(
+        self, rtype: RequestType, opts: BroadcastOptions, rooms: list[str]
+    ) -> None:
         if not opts.flags.local:
             self._publish_request(
                 {
                     "uid": self.uid,
-                    "type": RequestType.REMOTE_JOIN,
+                    "type": rtype,
                     "opts": opts_to_wire(opts, with_flags=False),
                     "rooms": list(rooms),
                 }
             )
 
+    def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        # applied here at once (Node waits for its own request to come back)
+        super().add_sockets(opts, rooms)
+        self._publish_rooms_request(RequestType.REMOTE_JOIN, opts, rooms)
+
     def del_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
         super().del_sockets(opts, rooms)
-        if not opts.flags.local:
-            self._publish_request(
-                {
-                    "uid": self.uid,
-                    "type": RequestType.REMOTE_LEAVE,
-                    "opts": opts_to_wire(opts, with_flags=False),
-                    "rooms": list(rooms),
-                }
-            )
+        self._publish_rooms_request(RequestType.REMOTE_LEAVE, opts, rooms)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         if not opts.flags.local:
@@ -243,18 +243,7 @@ class RedisAdapter(Adapter):
                 reply(None, [])
                 return
             rid = request_id()
-
-            def finish(pending: Pending, timed_out: bool) -> None:
-                if timed_out:
-                    error = TimeoutError(
-                        f"timeout reached: only {pending.received} responses received "
-                        f"out of {pending.expected}"
-                    )
-                    reply(error, pending.items)
-                else:
-                    reply(None, pending.items)
-
-            pending = Pending(RequestType.SERVER_SIDE_EMIT, others, finish)
+            pending = Pending(RequestType.SERVER_SIDE_EMIT, others, reply_with_items(reply))
             self._requests.add(rid, pending, self.requests_timeout)
             self._publish_request(
                 {
@@ -329,7 +318,7 @@ class RedisAdapter(Adapter):
 
     def _remote_operation(self, request: dict[str, Any]) -> None:
         rtype = request.get("type")
-        if "opts" in request and request["opts"] is not None:
+        if request.get("opts") is not None:
             opts = opts_from_wire(request["opts"])
             if rtype == RequestType.REMOTE_DISCONNECT:
                 Adapter.disconnect_sockets(self, opts, bool(request.get("close")))

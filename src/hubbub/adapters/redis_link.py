@@ -108,11 +108,9 @@ class RedisLink:
         self._changes: queue.SimpleQueue[tuple[bool, bool, str]] = queue.SimpleQueue()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._counted: dict[str, int] = {}
-        self._reconnect_listeners: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reader: threading.Thread | None = None
-        self.connected = threading.Event()  # set while the subscriber is subscribed
 
     def __repr__(self) -> str:
         return f"<RedisLink {self._safe_url()}>"
@@ -166,10 +164,6 @@ class RedisLink:
         # a closed loop: the process is shutting down
         with contextlib.suppress(RuntimeError):
             runtime.call_soon_threadsafe(fn)
-
-    def on_reconnect(self, fn: Callable[[], None]) -> None:
-        """``fn()`` on the loop whenever the subscriber reconnected after a failure."""
-        self._reconnect_listeners.append(fn)
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -253,7 +247,6 @@ class RedisLink:
                 self._resubscribe(pubsub)
                 self._jobs.put(_Job(self._refresh_counts, None))  # counts changed too
                 attempts, down = backoff.reset()
-                self.connected.set()
                 if attempts:
                     log.warning(
                         "reconnected to Redis at %s after %d attempts (%.1fs): "
@@ -262,13 +255,10 @@ class RedisLink:
                         attempts,
                         down,
                     )
-                    for fn in self._reconnect_listeners:
-                        self.hand_over(fn)
                 else:
                     log.info("subscribed to Redis at %s", self._safe_url())
                 self._listen(pubsub)
             except _CONNECTION_ERRORS as exc:
-                self.connected.clear()
                 delay = backoff.fail()
                 if backoff.attempts == 1:
                     log.warning(
@@ -287,7 +277,6 @@ class RedisLink:
                     )
                 self._stop.wait(delay)
             except Exception:
-                self.connected.clear()
                 log.exception("the Redis subscriber failed; restarting it")
                 self._stop.wait(backoff.fail())
             finally:

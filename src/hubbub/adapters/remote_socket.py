@@ -8,7 +8,6 @@ sockets_leave and disconnect_sockets restricted to it, as in Node.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import BroadcastOptions
@@ -17,8 +16,6 @@ from hubbub.broadcast import BroadcastOperator
 if TYPE_CHECKING:
     from hubbub.server_namespace import ServerNamespace
     from hubbub.socket import Socket
-
-log = logging.getLogger("hubbub.redis")
 
 
 class RemoteSocket:

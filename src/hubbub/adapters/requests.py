@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from hubbub.server import Server
@@ -35,20 +35,42 @@ class Pending:
     items: list[Any] = field(default_factory=list)
     received: int = 0
     timer: Any = None
-    missing: set[str] | None = None  # uids still to answer, when known
 
 
-class PendingRequests:
+def reply_with_items(reply: Callable[..., None]) -> Callable[[Pending, bool], None]:
+    """A ``finish`` calling ``reply(error, items)``: a TimeoutError when the
+    request timed out before every answer came, else None."""
+
+    def finish(pending: Pending, timed_out: bool) -> None:
+        error = None
+        if timed_out:
+            error = TimeoutError(
+                f"timeout reached: only {pending.received} responses received "
+                f"out of {pending.expected}"
+            )
+        reply(error, pending.items)
+
+    return finish
+
+
+T = TypeVar("T")
+
+
+class _ById(Generic[T]):
+    """Requests this server started, by request id."""
+
     def __init__(self, server: Server) -> None:
         self.server = server
-        self._requests: dict[str, Pending] = {}
+        self._requests: dict[str, T] = {}
 
     def __contains__(self, rid: object) -> bool:
         return rid in self._requests
 
-    def get(self, rid: Any) -> Pending | None:
+    def get(self, rid: Any) -> T | None:
         return self._requests.get(rid) if isinstance(rid, str) else None
 
+
+class PendingRequests(_ById[Pending]):
     def add(self, rid: str, pending: Pending, timeout: float) -> None:
         self._requests[rid] = pending
 
@@ -77,9 +99,6 @@ class PendingRequests:
             pending.timer.cancel()
         pending.finish(pending, False)
 
-    def all(self) -> list[tuple[str, Pending]]:
-        return list(self._requests.items())
-
 
 @dataclass(slots=True)
 class AckRequest:
@@ -87,24 +106,22 @@ class AckRequest:
     ack: Callable[[list[Any]], None]
 
 
-class AckRequests:
+class AckRequests(_ById[AckRequest]):
     """Broadcasts with acks this server started, by request id; forgotten
     after the broadcast's timeout (nobody can tell when the last ack came)."""
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self._requests: dict[str, AckRequest] = {}
-
-    def __contains__(self, rid: object) -> bool:
-        return rid in self._requests
-
-    def get(self, rid: Any) -> AckRequest | None:
-        return self._requests.get(rid) if isinstance(rid, str) else None
-
-    def add(self, rid: str, request: AckRequest, keep_for: float) -> None:
-        self._requests[rid] = request
+    def start(
+        self,
+        client_count: Callable[[int], None],
+        ack: Callable[[list[Any]], None],
+        keep_for: float,
+    ) -> str:
+        """Register a broadcast with acks; returns its new request id."""
+        rid = request_id()
+        self._requests[rid] = AckRequest(client_count, ack)
 
         def forget() -> None:
             self._requests.pop(rid, None)
 
         self.server.runtime_call_later(keep_for, forget)
+        return rid

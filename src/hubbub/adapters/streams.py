@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import Adapter, BroadcastOptions, PersistedSession
 from hubbub.adapters.cluster import ClusterAdapter
-from hubbub.adapters.redis_link import RedisLink
+from hubbub.adapters.memory import _included
+from hubbub.adapters.redis_link import RedisLink, _text
 from hubbub.protocol.broadcast_wire import (
     ClusterDecodeError,
     opts_from_wire,
@@ -186,12 +187,9 @@ class RedisStreamsAdapter(ClusterAdapter):
         if opts.flags.local:
             Adapter.broadcast(self, packet, opts)
             return
-        message = {
-            "type": int(MessageType.BROADCAST),
-            "uid": self.uid,
-            "nsp": self.nsp.name,
-            "data": {"packet": packet_to_wire(packet), "opts": opts_to_wire(opts)},
-        }
+        message = self._message(
+            MessageType.BROADCAST, {"packet": packet_to_wire(packet), "opts": opts_to_wire(opts)}
+        )
 
         def added(entry_id: Any, error: Exception | None) -> None:
             if error is not None:
@@ -213,9 +211,8 @@ class RedisStreamsAdapter(ClusterAdapter):
         except ValueError:
             Adapter.broadcast(self, packet, opts)
             return
-        now = time.monotonic()
         if self.recovery:
-            self._remember(position, offset, packet, opts, now)
+            self._remember(position, offset, packet, opts, time.monotonic())
         sockets = self.local_sockets(opts)
         if self._covered:
             covered = self._covered
@@ -347,12 +344,3 @@ class RedisStreamsAdapter(ClusterAdapter):
         self._covered[session.sid] = (last, time.monotonic())
         session.missed_packets = missed
         return session
-
-
-def _included(rooms: list[str], opts: BroadcastOptions) -> bool:
-    included = not opts.rooms or any(r in opts.rooms for r in rooms)
-    return included and not any(r in opts.except_ for r in rooms)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -26,7 +26,6 @@ from hubbub.protocol.broadcast_wire import ClusterDecodeError
 from hubbub.protocol.notepack import decode_any, dumps, has_binary, pack, unpack
 
 __all__ = [
-    "EMITTER_UID",
     "MessageType",
     "decode_message",
     "decode_stream_entry",
@@ -38,8 +37,6 @@ __all__ = [
     "next_stream_id",
     "parse_stream_id",
 ]
-
-EMITTER_UID = "emitter"
 
 
 class MessageType(enum.IntEnum):

@@ -98,7 +98,7 @@ class Channels:
 
     def room_of(self, channel: str) -> str | None:
         """The room of a broadcast channel ("" for the namespace), None if not ours."""
-        if not channel.startswith(self.broadcast) or len(channel) < len(self.broadcast):
+        if not channel.startswith(self.broadcast):
             return None
         rest = channel[len(self.broadcast) :]
         if not rest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -124,10 +123,3 @@ class TimerHost:
             self.waiter = None
             self._deliver(waiter)
 
-
-def is_coroutine_handler(fn: Callable[..., Any]) -> bool:
-    """An ``async def`` function, or an object whose ``__call__`` is one."""
-    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        return True
-    call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects
-    return call is not None and not inspect.isroutine(fn) and inspect.iscoroutinefunction(call)

@@ -17,7 +17,8 @@ from typing import Any
 import gevent
 import gevent.event
 
-from hubbub.runtime.base import TimerHost, is_coroutine_handler
+from hubbub.handlers import is_coroutine_handler
+from hubbub.runtime.base import TimerHost
 from hubbub.session.engine import EngineSession
 
 log = logging.getLogger("hubbub.runtime")
@@ -138,17 +139,11 @@ class GeventWaiter:
 
 
 def _guarded(fn: Callable[..., Any], *args: Any) -> None:
+    # no coroutine can come back: check_handler refused them at registration
     try:
-        result = fn(*args)
+        fn(*args)
     except Exception:
         log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
-        return
-    close = getattr(result, "close", None)
-    if close is not None and hasattr(result, "__await__"):
-        # only reachable through an object that hid its async __call__
-        close()
-        log.error("handler %s returned a coroutine; gevent runs plain functions only",
-                  getattr(fn, "__qualname__", fn))
 
 
 def runtime_for(server: Any) -> GeventRuntime:

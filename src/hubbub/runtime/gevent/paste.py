@@ -64,6 +64,10 @@ def server_options(conf: dict[str, Any]) -> dict[str, Any]:
         options["ping_interval"] = float(conf["heartbeat_interval"])
     if "heartbeat_timeout" in conf:
         options["ping_timeout"] = float(conf["heartbeat_timeout"])
+    if "close_timeout" in conf:
+        # Engine.IO has no close timeout; it is the reconnect grace period of
+        # Socket.IO 0.9 sessions
+        options["close_timeout"] = float(conf["close_timeout"])
     return options
 
 
@@ -73,10 +77,6 @@ def serve_paste(app: Any, global_conf: dict[str, Any], **conf: Any) -> None:
     port = int(conf.get("port", 8080))
     resource = str(conf.get("resource", "socket.io"))
     options = server_options(conf)
-    if "close_timeout" in conf:
-        # Engine.IO has no close timeout; it is the reconnect grace period of
-        # Socket.IO 0.9 sessions
-        options["close_timeout"] = float(conf["close_timeout"])
     policy = None
     if as_bool(conf.get("policy_server", False)):
         from hubbub.runtime.gevent.policy import FlashPolicyServer

@@ -216,7 +216,6 @@ class WSGIApp:
                 return self.wsgi_app(environ, start_response)
             return _respond(start_response, HttpResponse(404, [("Content-Type", "text/plain")],
                                                          b"Not Found"))
-        self.runtime = runtime_for(self.engine)
         req = request_from_environ(environ, self.engine.options.max_http_buffer_size)
         result = self.engine.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
