@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 from hubbub.encoded import EncodedPacket
@@ -21,19 +21,33 @@ if TYPE_CHECKING:
     from hubbub.http import HttpRequest
     from hubbub.server import Server
     from hubbub.server_namespace import ServerNamespace
-    from hubbub.session.engine import EngineSession
     from hubbub.socket import Socket
     from hubbub.views import ViewBinding
 
 log = logging.getLogger("hubbub.client")
 
 
+class Connection(Protocol):
+    """What a client needs of its session (Engine.IO or Socket.IO 0.9)."""
+
+    sid: str
+    version: int
+    transport: str
+
+    @property
+    def buffered_bytes(self) -> int: ...
+    def send_packet(self, packet: OutPacket) -> None: ...
+    def close(self, reason: str = ..., *, notify: bool = ...) -> None: ...
+
+
 class Client:
-    def __init__(self, server: Server, session: EngineSession, request: HttpRequest) -> None:
+    def __init__(self, server: Server, session: Connection, request: HttpRequest) -> None:
         self.server = server
         self.session = session
         self.request = request
-        self.protocol = 5 if session.version >= 4 else 4
+        # Socket.IO protocol: 5 (clients 3.x/4.x), 4 (2.x) or 1 (0.9)
+        version = session.version
+        self.protocol = 5 if version >= 4 else (4 if version == 3 else 1)
         self.parser = server.parser_for(self.protocol)
         self.decoder = self.parser.decoder()
         self.sockets: dict[str, Socket] = {}
@@ -41,6 +55,9 @@ class Client:
         self._timer: Any = None
         # set when a framework view decides this connection's namespaces
         self.view: ViewBinding | None = None
+        # per-connection storage for integrations (hubbub.gevent_socketio's
+        # virtsocket lives here)
+        self.extra: dict[str, Any] = {}
 
     def start(self) -> None:
         if self.protocol >= 5:
@@ -133,6 +150,9 @@ class Client:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _socket_ready(self, socket: Socket) -> None:
+        """A socket's CONNECT went out (LegacyClient releases what waited)."""
 
     def _remove(self, socket: Socket) -> None:
         if self.sockets.get(socket.nsp.name) is socket:

@@ -21,13 +21,18 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from hubbub import jsonmod
 from hubbub.handlers import HandlerT
 from hubbub.http import HttpRequest, HttpResponse
 from hubbub.runtime.base import Runtime
 from hubbub.session.engine import EngineSession, PollError, State, WebSocketPeer
+from hubbub.session.outgoing import LEGACY_VERSION
+
+if TYPE_CHECKING:
+    from hubbub.legacy_server import LegacyEndpoint, StreamHold
+    from hubbub.session.legacy import LegacySession
 
 log = logging.getLogger("hubbub.engineio")
 
@@ -95,7 +100,7 @@ class EngineOptions:
 
 @dataclass(slots=True)
 class PollHold:
-    session: EngineSession
+    session: EngineSession | LegacySession
     request: HttpRequest
 
 
@@ -109,6 +114,8 @@ class WebSocketAccept:
     session: EngineSession | None
     headers: list[tuple[str, str]]
     sid: str = ""
+    # a 0.9 session's transport name ("websocket" or "flashsocket")
+    transport: str = "websocket"
 
 
 RequestResult = HttpResponse | PollHold | WebSocketAccept
@@ -150,6 +157,8 @@ class EngineIOServer:
         self.sessions: dict[str, EngineSession] = {}
         self.listener: EngineListener = _CallbackListener(self)
         self.runtime: Runtime | None = None
+        # Socket.IO 0.9 requests go here (set by the Socket.IO server)
+        self.legacy: LegacyEndpoint | None = None
         self.json_dumps: Callable[[Any], str] = jsonmod.dumps
         self._handlers: dict[str, Callable[..., Any]] = {}
 
@@ -186,6 +195,8 @@ class EngineIOServer:
     def close_all(self, reason: str = "server shutting down") -> None:
         for session in list(self.sessions.values()):
             session.close(reason)
+        if self.legacy is not None:
+            self.legacy.close_all(reason)
 
     def serves(self, path: str) -> bool:
         """Whether a request path belongs to Engine.IO: the configured path,
@@ -229,13 +240,19 @@ class EngineIOServer:
 
     # -- requests --------------------------------------------------------------
 
-    def handle_request(self, req: HttpRequest, now: float) -> RequestResult:
+    def handle_request(self, req: HttpRequest, now: float) -> RequestResult | StreamHold:
+        legacy = self.legacy
+        if legacy is not None and legacy.claims(req):
+            answer = legacy.handle(req, now)
+            if isinstance(answer, HttpResponse) and answer.status >= 400:
+                log.info("%s %s -> %d (0.9)", req.method, req.url, answer.status)
+            return answer
         cors = self._cors_headers(req)
         if cors is None:
             log.info("refused request from origin %r", req.headers.get("origin"))
             return error_response(FORBIDDEN, "Origin not allowed")
         if req.method == "OPTIONS":
-            return self._preflight(req, cors)
+            return self.preflight(req, cors)
         result = self._route(req, now, cors)
         if isinstance(result, HttpResponse) and result.status >= 400:
             log.info(
@@ -334,6 +351,13 @@ class EngineIOServer:
             return error_response(BAD_REQUEST, str(exc), cors)
         return error_response(BAD_REQUEST, "Method not allowed", cors)
 
+    def legacy_stream_more(self, hold: StreamHold, now: float) -> tuple[bytes, bool]:
+        """The next chunk of a 0.9 htmlfile response, and whether it ends."""
+        return hold.session.collect_stream(hold.generation, now)
+
+    def legacy_stream_aborted(self, hold: StreamHold, now: float) -> None:
+        hold.session.stream_aborted(hold.generation, now)
+
     def finish_poll(self, hold: PollHold, now: float) -> HttpResponse:
         body, ctype = hold.session.collect_poll(now)
         cors = self._cors_headers(hold.request) or []
@@ -341,9 +365,11 @@ class EngineIOServer:
 
     def websocket_opened(
         self, accept: WebSocketAccept, peer: WebSocketPeer, now: float
-    ) -> EngineSession | None:
+    ) -> EngineSession | LegacySession | None:
         """The handshake is done. Returns the session the connection now
         belongs to, or None when the upgrade is refused (close the socket)."""
+        if accept.version == LEGACY_VERSION and self.legacy is not None:
+            return self.legacy.websocket_opened(accept, peer, now)
         session = accept.session
         if session is not None:
             if self.sessions.get(session.sid) is not session or not session.begin_upgrade(
@@ -432,7 +458,7 @@ class EngineIOServer:
             headers.append(("Access-Control-Allow-Credentials", "true"))
         return headers
 
-    def _preflight(self, req: HttpRequest, cors: list[tuple[str, str]]) -> HttpResponse:
+    def preflight(self, req: HttpRequest, cors: list[tuple[str, str]]) -> HttpResponse:
         headers = [*cors, ("Access-Control-Allow-Methods", "GET, POST, OPTIONS")]
         requested = req.headers.get("access-control-request-headers")
         if requested:

@@ -94,10 +94,14 @@ def join_headers(raw: Iterable[tuple[bytes | str, bytes | str]]) -> dict[str, st
     return out
 
 
-def serialize_head(status: int, headers: Iterable[tuple[str, str]], body_length: int) -> bytes:
-    """The status line and headers of an HTTP/1.1 response, Content-Length included."""
+def serialize_head(
+    status: int, headers: Iterable[tuple[str, str]], body_length: int | None
+) -> bytes:
+    """The status line and headers of an HTTP/1.1 response, Content-Length
+    included unless ``body_length`` is None (a chunked response)."""
     lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}"]
     for k, v in headers:
         lines.append(f"{k}: {v}")
-    lines.append(f"Content-Length: {body_length}")
+    if body_length is not None:
+        lines.append(f"Content-Length: {body_length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

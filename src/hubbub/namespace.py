@@ -18,7 +18,7 @@ against the method's type hints; a mismatch answers the client with an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from hubbub.broadcast import BroadcastOperator
@@ -30,7 +30,15 @@ if TYPE_CHECKING:
 class Namespace:
     """Subclass it and register it: ``sio.register("/chat", Chat)``."""
 
+    #: True in a subclass that takes every client event as
+    #: ``receive_packet(kind, event, args, ack)`` instead of the on_* dispatch
+    #: (hubbub.gevent_socketio.BaseNamespace does, for gevent-socketio's rules).
+    receives_packets: ClassVar[bool] = False
+
     def __init__(self, socket: Socket) -> None:
+        # the methods below use _socket, so a subclass may rebind ``socket``
+        # (gevent-socketio's namespaces have a connection-level socket there)
+        self._socket = socket
         self.socket = socket
         self.initialize()
 
@@ -49,81 +57,91 @@ class Namespace:
         disconnect", "transport close", "ping timeout", ...)."""
         return None
 
+    def receive_packet(
+        self, kind: str, event: str, args: list[Any], ack: Callable[..., None] | None
+    ) -> Any:
+        """Every client event, when the class sets ``receives_packets``:
+        ``kind`` is "event", "message" or "json" (a 0.9 client's message and
+        JSON packets; for newer clients, the event "message" with one str or
+        other argument), or "error" for a 0.9 client's error packet (``args``
+        is ``[reason, advice]``). ``ack`` answers the client, when it asked."""
+        return None
+
     # -- who am I ------------------------------------------------------------------
 
     @property
     def sid(self) -> str:
-        return self.socket.id
+        return self._socket.id
 
     id = sid
 
     @property
     def server(self) -> Server:
-        return self.socket.server
+        return self._socket.server
 
     @property
     def namespace(self) -> ServerNamespace:
-        return self.socket.nsp
+        return self._socket.nsp
 
     @property
     def handshake(self) -> Handshake:
-        return self.socket.handshake
+        return self._socket.handshake
 
     @property
     def data(self) -> Any:
-        return self.socket.data
+        return self._socket.data
 
     @property
     def rooms(self) -> set[str]:
-        return self.socket.rooms
+        return self._socket.rooms
 
     @property
     def recovered(self) -> bool:
-        return self.socket.recovered
+        return self._socket.recovered
 
     @property
     def request(self) -> Any:
         """The request object a framework view passed to socketio_manage."""
-        view = self.socket.client.view
+        view = self._socket.client.view
         return view.request if view is not None else None
 
     @property
     def environ(self) -> dict[str, Any] | None:
         """The WSGI environ of the request that opened this connection
         (under WSGIApp), else None."""
-        native = self.socket.client.request.native
+        native = self._socket.client.request.native
         return native if isinstance(native, dict) else None
 
     # -- acting -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
-        self.socket.emit(event, *args, callback=callback)
+        self._socket.emit(event, *args, callback=callback)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
-        self.socket.send(*args, callback=callback)
+        self._socket.send(*args, callback=callback)
 
     def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
-        return self.socket.call(event, *args, timeout=timeout)
+        return self._socket.call(event, *args, timeout=timeout)
 
     def join(self, *rooms: str | Iterable[str]) -> None:
-        self.socket.join(*rooms)
+        self._socket.join(*rooms)
 
     def leave(self, room: str) -> None:
-        self.socket.leave(room)
+        self._socket.leave(room)
 
     def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
         """Everyone in these rooms but me."""
-        return self.socket.to(*rooms)
+        return self._socket.to(*rooms)
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
-        return self.socket.except_(*rooms)
+        return self._socket.except_(*rooms)
 
     @property
     def broadcast(self) -> BroadcastOperator:
         """Everyone in this namespace but me."""
-        return self.socket.broadcast
+        return self._socket.broadcast
 
     def disconnect(self, close: bool = False) -> None:
-        self.socket.disconnect(close)
+        self._socket.disconnect(close)

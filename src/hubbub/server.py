@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from hubbub import jsonmod
 from hubbub.adapters.base import Adapter
 from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.broadcast import BroadcastOperator
 from hubbub.client import Client
 from hubbub.engineio_server import EngineIOServer, EngineOptions
 from hubbub.handlers import HandlerT, class_handlers
+from hubbub.legacy_client import LegacyClient, LegacyParser
+from hubbub.legacy_server import DEFAULT_TRANSPORTS as DEFAULT_LEGACY_TRANSPORTS
+from hubbub.legacy_server import LegacyEndpoint, LegacyOptions
 from hubbub.protocol.socketio import JsonParser, Parser
 from hubbub.server_namespace import ParentNamespace, ServerNamespace
 
 if TYPE_CHECKING:
     from hubbub.http import HttpRequest
     from hubbub.namespace import Namespace
+    from hubbub.protocol.legacy import LegacyPacket
     from hubbub.runtime.base import Runtime, TimerHandle, Waiter
     from hubbub.session.engine import EngineSession
+    from hubbub.session.legacy import LegacySession
 
 log = logging.getLogger("hubbub.server")
 
@@ -59,7 +65,10 @@ class Server:
         max_buffered_bytes: int = 16 * 1024 * 1024,
         volatile_threshold: int = 64 * 1024,
         json: Any = None,
+        legacy: bool = True,
+        legacy_transports: Sequence[str] = DEFAULT_LEGACY_TRANSPORTS,
         close_timeout: float = 60.0,
+        polling_duration: float = 20.0,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -94,6 +103,25 @@ class Server:
             raise ValueError(f"unknown serializer {serializer!r}: use 'default' or 'msgpack'")
         else:
             self._parsers[5] = serializer
+        self._parsers[1] = LegacyParser(dumps)
+        if legacy:
+            # Socket.IO 0.9 clients at /<resource>/1/: the heartbeat interval is
+            # the ping interval, and a heartbeat unanswered after the ping
+            # timeout ends the session, as for Engine.IO clients
+            eio = self.engine.options
+            self.engine.legacy = LegacyEndpoint(
+                self.engine,
+                LegacyOptions(
+                    resource=eio.path.rstrip("/"),
+                    transports=tuple(legacy_transports),
+                    heartbeat_interval=eio.ping_interval,
+                    heartbeat_timeout=eio.ping_interval + eio.ping_timeout,
+                    close_timeout=close_timeout,
+                    polling_duration=polling_duration,
+                ),
+                self,
+                loads or jsonmod.loads,
+            )
         self.adapter_factory: AdapterFactory = adapter or InMemoryAdapter
         self._nsps: dict[str, ServerNamespace] = {}
         self._parents: list[ParentNamespace] = []
@@ -143,7 +171,7 @@ class Server:
             yield from nsp.registered_handlers()
 
     def parser_for(self, protocol: int) -> Parser:
-        return self._parsers[5 if protocol >= 5 else 4]
+        return self._parsers[5 if protocol >= 5 else protocol]
 
     # -- namespaces -------------------------------------------------------------------
 
@@ -296,3 +324,22 @@ class Server:
 
     def on_upgrade(self, session: EngineSession) -> None:
         pass
+
+    # -- the Socket.IO 0.9 listener ------------------------------------------------------------
+
+    def on_legacy_open(self, session: LegacySession, request: HttpRequest) -> None:
+        client = LegacyClient(self, session, request)
+        self.clients[session.sid] = client
+        if self.client_hook is not None:
+            self.client_hook(client)
+        client.start()
+
+    def on_legacy_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
+        client = self.clients.get(session.sid)
+        if isinstance(client, LegacyClient):
+            client.on_packet(packet)
+
+    def on_legacy_close(self, session: LegacySession, reason: str) -> None:
+        client = self.clients.pop(session.sid, None)
+        if client is not None:
+            client.on_close(reason)

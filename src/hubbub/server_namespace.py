@@ -363,6 +363,7 @@ class ServerNamespace:
         self.sockets[socket.id] = socket
         client._added(socket)
         socket._onconnect()
+        client._socket_ready(socket)
         for h in self._all_handlers("connection"):
             self.server.spawn(h.fn, socket)
 

@@ -22,11 +22,10 @@ from hubbub.handlers import HandlerSpec, HandlerT, class_handlers
 from hubbub.protocol.socketio import Packet, PacketType
 
 if TYPE_CHECKING:
-    from hubbub.client import Client
+    from hubbub.client import Client, Connection
     from hubbub.encoded import EncodedPacket
     from hubbub.namespace import Namespace
     from hubbub.server_namespace import ServerNamespace
-    from hubbub.session.engine import EngineSession
 
 log = logging.getLogger("hubbub.socket")
 
@@ -76,11 +75,14 @@ class Socket:
             self.pid: str | None = previous.pid
             self.data: Any = previous.data
         else:
-            if client.protocol >= 5:
+            protocol = client.protocol
+            if protocol >= 5:
                 self.id = secrets.token_urlsafe(15)
-            else:  # clients 2.x derive the id from the engine sid
+            elif protocol == 4:  # clients 2.x derive the id from the engine sid
                 sid = client.session.sid
                 self.id = sid if nsp.name == "/" else f"{nsp.name}#{sid}"
+            else:  # 0.9: the session id in every namespace, as gevent-socketio's sessid
+                self.id = client.session.sid
             self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
             self.data = {}
         req = client.request
@@ -123,8 +125,8 @@ class Socket:
         return self.nsp.name
 
     @property
-    def conn(self) -> EngineSession:
-        """The underlying Engine.IO session (transport, protocol version)."""
+    def conn(self) -> Connection:
+        """The underlying session: Engine.IO, or Socket.IO 0.9 (``version`` 1)."""
         return self.client.session
 
     @property
@@ -363,7 +365,7 @@ class Socket:
             if not isinstance(event, str):
                 event = str(event)
             ack = self._ack_sender(packet.id) if packet.id is not None else None
-            self.server.spawn(self.nsp._dispatch, self, event, args, ack)
+            self._receive(event, args, ack)
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
             fn = self.acks.pop(packet.id, None) if packet.id is not None else None
             if fn is None:
@@ -377,6 +379,23 @@ class Socket:
             self._onclose("client namespace disconnect")
         else:
             log.info("%s: unexpected packet type %s", self, ptype.name)
+
+    def _receive(
+        self,
+        event: str,
+        args: list[Any],
+        ack: Callable[..., None] | None,
+        kind: str | None = None,
+    ) -> None:
+        """One client event: to the Namespace instance's receive_packet when
+        its class asks for packets, else through the namespace's dispatch."""
+        instance = self.instance
+        if instance is not None and instance.receives_packets:
+            if kind is None:
+                kind = event_kind(event, args)
+            self.server.spawn(instance.receive_packet, kind, event, args, ack)
+            return
+        self.server.spawn(self.nsp._dispatch, self, event, args, ack)
 
     def _ack_sender(self, ack_id: int) -> Callable[..., None]:
         sent = False
@@ -399,6 +418,14 @@ class Socket:
             payload["event"] = event
         if self.connected:
             self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, ["error", payload]))
+
+
+def event_kind(event: str, args: list[Any]) -> str:
+    """What a 0.9 client would have sent for this event: "message" (one
+    str), "json" (one other value) or "event"."""
+    if event == "message" and len(args) == 1:
+        return "message" if isinstance(args[0], str) else "json"
+    return "event"
 
 
 class _TimedSocket:

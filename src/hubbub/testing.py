@@ -34,7 +34,7 @@ from hubbub.http import HttpRequest
 from hubbub.protocol.engineio import PacketType as EnginePacketType
 from hubbub.protocol.socketio import JsonParser, Packet, PacketType
 from hubbub.runtime.asyncio.core import runtime_for
-from hubbub.session.engine import EngineSession
+from hubbub.session.engine import WebSocketSession
 from hubbub.session.outgoing import OutPacket
 
 NO_ACK: Any = object()
@@ -93,7 +93,7 @@ class TestClient:
         self._changed = asyncio.Event()
         self._acks: dict[int, asyncio.Future[list[Any]]] = {}
         self._next_ack = 0
-        self._session: EngineSession | None = None
+        self._session: WebSocketSession | None = None
         self._peer: _VirtualPeer | None = None
         self._connect_result: asyncio.Future[None] | None = None
         self.handlers: dict[str, Any] = {}

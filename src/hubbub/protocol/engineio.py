@@ -378,10 +378,15 @@ def _jsonp_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+def js_string_literal(text: str) -> str:
+    """``text`` as a JavaScript string literal that is safe inside a script
+    (no ``</script>``, no U+2028/U+2029 line breaks, no lone surrogates)."""
+    return _JSONP_UNSAFE.sub(_jsonp_escape, json.dumps(text, ensure_ascii=False))
+
+
 def jsonp_wrap(payload: str, index: str) -> str:
     """Wrap a (v3 text) payload as a JSONP response: ``___eio[N]("...");``."""
-    literal = _JSONP_UNSAFE.sub(_jsonp_escape, json.dumps(payload, ensure_ascii=False))
-    return "___eio[" + _JSONP_NON_DIGITS.sub("", index) + "](" + literal + ");"
+    return "___eio[" + _JSONP_NON_DIGITS.sub("", index) + "](" + js_string_literal(payload) + ");"
 
 
 def _form_unquote(value: bytes) -> bytes:

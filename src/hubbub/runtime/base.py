@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from hubbub.session.engine import EngineSession, SessionHost
+    from hubbub.session.engine import SessionHost, TimedSession
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -54,7 +54,7 @@ class Runtime(Protocol):
 
     def waiter(self) -> Waiter: ...
 
-    def make_host(self, session: EngineSession) -> SessionHost:
+    def make_host(self, session: TimedSession) -> SessionHost:
         """The timer and poll-wake door for one session."""
         ...
 
@@ -75,7 +75,7 @@ class TimerHost:
 
     __slots__ = ("_handle", "_when", "session", "waiter")
 
-    def __init__(self, session: EngineSession) -> None:
+    def __init__(self, session: TimedSession) -> None:
         self.session = session
         self._handle: TimerHandle | None = None
         self._when = 0.0

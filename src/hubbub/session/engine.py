@@ -59,6 +59,23 @@ class WebSocketPeer(Protocol):
     def buffered_bytes(self) -> int: ...
 
 
+class TimedSession(Protocol):
+    """What a runtime's timer host needs of a session (Engine.IO or 0.9)."""
+
+    sid: str
+
+    @property
+    def deadline(self) -> float | None: ...
+    def on_timer(self, now: float) -> None: ...
+
+
+class WebSocketSession(Protocol):
+    """What a websocket link feeds (an Engine.IO or a 0.9 session)."""
+
+    def on_ws_message(self, peer: WebSocketPeer, data: str | bytes, now: float) -> None: ...
+    def on_ws_closed(self, peer: WebSocketPeer, now: float) -> None: ...
+
+
 class NullHost:
     """Host used until the runtime attaches its own (and in unit tests)."""
 

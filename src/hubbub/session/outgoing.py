@@ -12,6 +12,9 @@ from __future__ import annotations
 from hubbub.protocol.engineio import Packet, PacketType
 from hubbub.protocol.websocket import binary_frame, text_frame
 
+#: The "version" of Socket.IO 0.9 sessions (whose packets are Engine.IO-less).
+LEGACY_VERSION = 1
+
 
 class OutPacket:
     __slots__ = ("_frames", "_text", "data", "type", "volatile")
@@ -21,7 +24,8 @@ class OutPacket:
         self.data = data
         self.volatile = volatile
         self._text: str | None = None
-        self._frames: list[bytes | None] = [None, None]  # index 0: EIO3, 1: EIO4
+        # index 0: EIO3, 1: EIO4, 2: Socket.IO 0.9 (the data alone, no type digit)
+        self._frames: list[bytes | None] = [None, None, None]
 
     @property
     def is_binary(self) -> bool:
@@ -42,16 +46,23 @@ class OutPacket:
     def ws_message(self, version: int) -> str | bytes:
         """What one websocket message carries for this packet."""
         data = self.data
+        if version == LEGACY_VERSION:
+            return data
         if isinstance(data, bytes):
             return data if version >= 4 else bytes((int(self.type),)) + data
         return self.text()
 
     def ws_frame(self, version: int) -> bytes:
         """The complete unmasked server frame, cached per protocol generation."""
-        idx = 1 if version >= 4 else 0
+        idx = 1 if version >= 4 else (0 if version == 3 else 2)
         frame = self._frames[idx]
         if frame is None:
             data = self.data
+            if idx == 2:
+                frame = self._frames[2] = (
+                    binary_frame(data) if isinstance(data, bytes) else text_frame(data)
+                )
+                return frame
             if isinstance(data, bytes):
                 frame = binary_frame(data if version >= 4 else bytes((int(self.type),)) + data)
                 self._frames[idx] = frame

@@ -39,7 +39,7 @@ from hubbub.session.outgoing import OutPacket
 
 if TYPE_CHECKING:
     from hubbub.engineio_server import EngineIOServer, WebSocketAccept
-    from hubbub.session.engine import EngineSession
+    from hubbub.session.engine import WebSocketSession
 
 log = logging.getLogger("hubbub.websocket")
 
@@ -92,7 +92,7 @@ class WebSocketLink:
         self.decoder = FrameDecoder(
             max_message_size=engine.options.max_http_buffer_size, deflate=deflate
         )
-        self.session: EngineSession | None = None
+        self.session: WebSocketSession | None = None
         self.closing = False
 
     def open(self) -> bool:

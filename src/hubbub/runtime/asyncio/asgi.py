@@ -16,8 +16,9 @@ from typing import Any
 
 from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import HttpRequest, HttpResponse, join_headers
+from hubbub.legacy_server import StreamHold
 from hubbub.runtime.asyncio.core import AsyncioHost, runtime_for
-from hubbub.session.engine import EngineSession
+from hubbub.session.engine import WebSocketSession
 from hubbub.session.outgoing import OutPacket
 
 log = logging.getLogger("hubbub.asgi")
@@ -53,7 +54,7 @@ class _AsgiWebSocket:
         self._size = 0
         self._ready = asyncio.Event()
         self.closed = False
-        self.session: EngineSession | None = None
+        self.session: WebSocketSession | None = None
 
     def send(self, packet: OutPacket) -> None:
         if self.closed:
@@ -178,7 +179,44 @@ class ASGIApp:
         if isinstance(result, WebSocketAccept):
             await _respond(send, HttpResponse(400, [], b"Bad Request"))
             return
+        if isinstance(result, StreamHold):
+            await self._stream(result, receive, send)
+            return
         await self._hold(result, receive, send)
+
+    async def _stream(self, hold: StreamHold, receive: Receive, send: Send) -> None:
+        """A 0.9 htmlfile GET: the response body streams, a chunk per wake-up."""
+        loop = asyncio.get_running_loop()
+        host = hold.session.host
+        assert isinstance(host, AsyncioHost)
+        head = hold.head
+        await send({"type": "http.response.start", "status": head.status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, v in head.headers]})
+        await send({"type": "http.response.body", "body": head.body, "more_body": True})
+        watcher = loop.create_task(_wait_disconnect(receive))
+        try:
+            while True:
+                ready: asyncio.Future[None] = loop.create_future()
+
+                def wake(ready: asyncio.Future[None] = ready) -> None:
+                    if not ready.done():
+                        ready.set_result(None)
+
+                host.waiter = wake
+                done, _ = await asyncio.wait({ready, watcher},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if ready not in done:
+                    host.waiter = None
+                    self.engine.legacy_stream_aborted(hold, loop.time())
+                    return
+                chunk, finished = self.engine.legacy_stream_more(hold, loop.time())
+                await send({"type": "http.response.body", "body": chunk,
+                            "more_body": not finished})
+                if finished:
+                    return
+        finally:
+            watcher.cancel()
 
     async def _hold(self, hold: PollHold, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubbub.runtime.base import TimerHost
-from hubbub.session.engine import EngineSession
+from hubbub.session.engine import TimedSession
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -23,7 +23,7 @@ class AsyncioHost(TimerHost):
 
     __slots__ = ("loop",)
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, session: EngineSession) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, session: TimedSession) -> None:
         super().__init__(session)
         self.loop = loop
 
@@ -50,7 +50,7 @@ class AsyncioRuntime:
     def clock(self) -> float:
         return self.loop.time()
 
-    def make_host(self, session: EngineSession) -> AsyncioHost:
+    def make_host(self, session: TimedSession) -> AsyncioHost:
         return AsyncioHost(self.loop, session)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:

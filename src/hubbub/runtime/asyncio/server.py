@@ -23,6 +23,7 @@ import httptools
 
 from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head
+from hubbub.legacy_server import StreamHold
 from hubbub.protocol.websocket import WebSocketError
 from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
 from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
@@ -82,6 +83,7 @@ class HttpProtocol(asyncio.Protocol):
         self._queue: deque[tuple[HttpRequest, bool]] = deque()
         self._busy = False
         self._hold: PollHold | None = None
+        self._stream: StreamHold | None = None
         self._keepalive = True
         self._timer: asyncio.TimerHandle | None = None
         self._upgrade: HttpRequest | None = None
@@ -111,6 +113,9 @@ class HttpProtocol(asyncio.Protocol):
             if isinstance(host, AsyncioHost):
                 host.waiter = None
             hold.session.poll_aborted(self.loop.time())
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self.server.engine.legacy_stream_aborted(stream, self.loop.time())
         if self.ws is not None:
             self.ws.lost()
 
@@ -266,6 +271,8 @@ class HttpProtocol(asyncio.Protocol):
                 self.write_response(result)
             elif isinstance(result, PollHold):
                 self._hold_poll(result)
+            elif isinstance(result, StreamHold):
+                self._hold_stream(result)
             else:  # a websocket accept without the upgrade headers
                 self.write_response(HttpResponse(400, [], b"Bad Request"))
             return
@@ -297,6 +304,42 @@ class HttpProtocol(asyncio.Protocol):
         self._busy = False
         self.write_response(response)
         self._next()
+
+    def _hold_stream(self, hold: StreamHold) -> None:
+        """A 0.9 htmlfile GET: a chunked response that stays open, one chunk
+        per wake-up, until the session says the document ends."""
+        transport = self.transport
+        assert transport is not None
+        self._busy = True
+        self._stream = hold
+        head = hold.head
+        headers = [*head.headers, ("Transfer-Encoding", "chunked")]
+        transport.write(serialize_head(head.status, headers, None) + _chunk(head.body))
+        self._stream_wait()
+
+    def _stream_wait(self) -> None:
+        hold = self._stream
+        assert hold is not None
+        host = hold.session.host
+        assert isinstance(host, AsyncioHost)
+        host.waiter = self._stream_more
+
+    def _stream_more(self) -> None:
+        hold = self._stream
+        if hold is None or self.transport is None:
+            return
+        chunk, done = self.server.engine.legacy_stream_more(hold, self.loop.time())
+        data = _chunk(chunk) if chunk else b""
+        if not done:
+            if data:
+                self.transport.write(data)
+            self._stream_wait()
+            return
+        self._stream = None
+        self._busy = False
+        self.transport.write(data + b"0\r\n\r\n")
+        self._keepalive = False
+        self.transport.close()
 
     def write_response(self, response: HttpResponse) -> None:
         transport = self.transport
@@ -468,3 +511,8 @@ def run(
             pass
     server = EmbeddedServer(app, asgi_app=asgi_app, limits=limits)
     asyncio.run(server.serve_forever(host, port))
+
+
+def _chunk(data: bytes) -> bytes:
+    """One chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%s\r\n" % (len(data), data) if data else b""

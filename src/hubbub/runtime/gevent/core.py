@@ -19,7 +19,7 @@ import gevent.event
 
 from hubbub.handlers import is_coroutine_handler
 from hubbub.runtime.base import TimerHost
-from hubbub.session.engine import EngineSession
+from hubbub.session.engine import TimedSession
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -47,7 +47,7 @@ class GeventHost(TimerHost):
 
     __slots__ = ("hub",)
 
-    def __init__(self, hub: Any, session: EngineSession) -> None:
+    def __init__(self, hub: Any, session: TimedSession) -> None:
         super().__init__(session)
         self.hub = hub
 
@@ -85,7 +85,7 @@ class GeventRuntime:
     def clock(self) -> float:
         return time.monotonic()
 
-    def make_host(self, session: EngineSession) -> GeventHost:
+    def make_host(self, session: TimedSession) -> GeventHost:
         return GeventHost(self.hub, session)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> GeventGreenletTimer:

@@ -20,7 +20,7 @@ import errno
 import io
 import logging
 import socket as stdlib_socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gevent
@@ -28,6 +28,7 @@ import gevent.event
 
 from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import REASONS, HttpRequest, HttpResponse
+from hubbub.legacy_server import StreamHold
 from hubbub.protocol.websocket import WebSocketError
 from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, runtime_for
 from hubbub.session.websocket_link import accept_websocket
@@ -225,7 +226,34 @@ class WSGIApp:
             return _respond(start_response, result)
         if isinstance(result, PollHold):
             return _respond(start_response, self._hold(result))
+        if isinstance(result, StreamHold):
+            head = result.head
+            start_response(_status_line(head.status), head.headers)
+            return self._stream(result)
         return self._websocket(environ, req, result, start_response)
+
+    def _stream(self, hold: StreamHold) -> Iterator[bytes]:
+        """A 0.9 htmlfile GET: pywsgi sends the body chunked, a chunk per
+        wake-up; when the client is gone, writing fails and pywsgi closes
+        this generator."""
+        host = hold.session.host
+        assert isinstance(host, GeventHost)
+        finished = False
+        try:
+            yield hold.head.body
+            while True:
+                ready = gevent.event.Event()
+                host.waiter = ready.set
+                ready.wait()
+                chunk, finished = self.engine.legacy_stream_more(hold, self.runtime.clock())
+                if chunk:
+                    yield chunk
+                if finished:
+                    return
+        finally:
+            if not finished:
+                host.waiter = None
+                self.engine.legacy_stream_aborted(hold, self.runtime.clock())
 
     def _hold(self, hold: PollHold) -> HttpResponse:
         host = hold.session.host
