@@ -44,6 +44,9 @@ class ServerSpec:
     command: Callable[[int, Peers], list[str]]
     env: Callable[[Peers], dict[str, str]]
     unavailable: Callable[[Peers], str | None]
+    # the Socket.IO 0.9 protocol: served too (hubbub), or only (Node socket.io 0.9)
+    v09: bool = False
+    only_v09: bool = False
 
 
 def _hubbub_env(_: Peers) -> dict[str, str]:
@@ -83,6 +86,7 @@ SERVERS: list[ServerSpec] = [
         lambda port, p: [sys.executable, *HUBBUB_RUN.split(), "--port", str(port)],
         _hubbub_env,
         lambda p: None,
+        v09=True,
     ),
     ServerSpec(
         "hubbub-asgi",
@@ -99,6 +103,7 @@ SERVERS: list[ServerSpec] = [
         ],
         _hubbub_env,
         lambda p: _hubbub_has_module("uvicorn") or _hubbub_has_module("uvloop"),
+        v09=True,
     ),
     ServerSpec(
         "hubbub-gevent",
@@ -120,6 +125,7 @@ SERVERS: list[ServerSpec] = [
             if GEVENT_DIR.is_dir()
             else "hubbub's gevent runtime (src/hubbub/runtime/gevent) does not exist yet"
         ),
+        v09=True,
     ),
     ServerSpec(
         "node",
@@ -130,6 +136,18 @@ SERVERS: list[ServerSpec] = [
         lambda port, p: [str(p.node), str(BENCH_DIR / "node" / "server.js"), str(port)],
         _peer_env,
         lambda p: p.missing.get("node"),
+    ),
+    ServerSpec(
+        "node-09",
+        "Node socket.io 0.9.17",
+        "peer",
+        "v09",
+        False,
+        lambda port, p: [str(p.node), str(BENCH_DIR / "node09" / "server.js"), str(port)],
+        _peer_env,
+        lambda p: p.missing.get("node"),
+        v09=True,
+        only_v09=True,
     ),
     ServerSpec(
         "python-socketio",
@@ -273,13 +291,16 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "v09-echo",
-        "5. Socket.IO 0.9 protocol: echo",
+        "5. Socket.IO 0.9 protocol: echo with ack over websocket, 100 clients",
         "v09",
         "echo",
         100,
-        (Metric("acks_per_s", "acks/s"),),
-        skip_reason="placeholder: hubbub does not speak the 0.9 protocol yet, and the "
-        "load generator's 0.9 client waits for it",
+        (
+            Metric("acks_per_s", "acks/s"),
+            Metric("p50_ms", "p50 ms", False, ".2f"),
+            Metric("p99_ms", "p99 ms", False, ".2f"),
+            THROUGHPUT,
+        ),
     ),
 ]
 
@@ -597,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for spec in live:
             if sc.transport == "polling" and not spec.polling:
+                continue
+            if not spec.v09 if sc.transport == "v09" else spec.only_v09:
                 continue
             for run in range(1, cfg.runs + 1):
                 t0 = time.monotonic()

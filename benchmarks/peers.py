@@ -3,6 +3,7 @@
 - benchmarks/.venv-peers: python-socketio 5.x, uvicorn, picows (the ceiling)
   and matplotlib for the chart, so none of it leaks into hubbub's venv;
 - benchmarks/node/node_modules: socket.io 4.8 from npm (default ws engine);
+- benchmarks/node09/node_modules: socket.io 0.9.17, the 0.9 protocol's server;
 - benchmarks/build/loadgen: the C load generator, gcc -O2.
 
 All three are git-ignored and rebuilt only when missing or out of date.
@@ -26,6 +27,7 @@ ROOT = BENCH_DIR.parent
 PEERS_VENV = BENCH_DIR / ".venv-peers"
 PEERS_PYTHON = PEERS_VENV / "bin" / "python"
 NODE_DIR = BENCH_DIR / "node"
+NODE09_DIR = BENCH_DIR / "node09"
 BUILD_DIR = BENCH_DIR / "build"
 LOADGEN_SRC = BENCH_DIR / "loadgen" / "loadgen.c"
 LOADGEN = BUILD_DIR / "loadgen"
@@ -99,12 +101,15 @@ def ensure_node() -> str:
     npm = shutil.which("npm")
     if node is None or npm is None:
         raise RuntimeError("node and npm are not installed (apt-get install nodejs npm)")
-    if not (NODE_DIR / "node_modules" / "socket.io" / "package.json").exists():
-        # no lockfile: nothing installed is committed, package.json pins ~4.8
-        _run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"],
-            cwd=NODE_DIR,
-        )
+    for folder in (NODE_DIR, NODE09_DIR):
+        if not (folder / "node_modules" / "socket.io" / "package.json").exists():
+            # no lockfile: nothing installed is committed, package.json pins
+            # the version; 0.9's optional native builds are not needed
+            _run(
+                [npm, "install", "--no-audit", "--no-fund", "--no-package-lock",
+                 "--ignore-scripts", "--loglevel=error"],
+                cwd=folder,
+            )
     return node
 
 
@@ -183,6 +188,9 @@ def versions(peers: Peers) -> dict[str, dict[str, str]]:
             manifest = NODE_DIR / "node_modules" / pkg / "package.json"
             if manifest.exists():
                 node_v[pkg] = json.loads(manifest.read_text())["version"]
+        manifest = NODE09_DIR / "node_modules" / "socket.io" / "package.json"
+        if manifest.exists():
+            node_v["socket.io (0.9 peer)"] = json.loads(manifest.read_text())["version"]
         out["node"] = node_v
     gcc = subprocess.run(["gcc", "--version"], capture_output=True, text=True, check=False)
     out["load generator"] = {"gcc": gcc.stdout.split("\n", 1)[0], "flags": "-O2"}

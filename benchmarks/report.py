@@ -20,6 +20,7 @@ HEADLINES: list[tuple[str, str]] = [
     ("idle-10k", "connects_per_s"),
     ("idle-max", "clients_ready"),
     ("polling", "acks_per_s"),
+    ("v09-echo", "acks_per_s"),
 ]
 # Where the ceiling must show that the load generator has room to spare:
 # (scenario, metric) it must reach twice the best Socket.IO server's value in.
@@ -128,11 +129,13 @@ def _ratio_table(doc: dict[str, Any]) -> list[str]:
         better = "" if m["higher_is_better"] else " (lower is better)"
         for srv in _servers(doc, "hubbub"):
             mine = _median(doc, scenario, srv["key"], fld)
+            # the 0.9 scenario's Node is socket.io 0.9.17 (4.8 does not speak 0.9)
+            node = "node-09" if scenario.startswith("v09") else "node"
             ratios = [
                 _ratio(mine, _median(doc, scenario, other, fld))
                 if other in peer and other not in doc["skipped_servers"]
                 else "-"
-                for other in ("node", "python-socketio", "ceiling")
+                for other in (node, "python-socketio", "ceiling")
             ]
             lines.append(
                 f"| {scenario} {m['label']}{better} | {srv['label']} | {_fmt(mine, m['fmt'])} | "

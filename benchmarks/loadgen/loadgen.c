@@ -10,7 +10,8 @@
  *   --proto raw      plain websocket text frames, for the no-Socket.IO ceiling
  *                    server: echo returns the frame as is, "J" joins the room
  *                    (answered "ok"), "F<k>" broadcasts <k> events to it
- *   --proto v09      Socket.IO 0.9: not written yet (hubbub has no 0.9 yet)
+ *   --proto v09      Socket.IO 0.9 (protocol 1) over websocket: a handshake GET at
+ *                    <path>1/, then the websocket at <path>1/websocket/<sid>
  *
  * Scenarios:
  *   echo    every client keeps one 'echo' emit with ack outstanding:
@@ -245,6 +246,13 @@ static void build_messages(void) {
     for (int i = 0; i < opt.payload_size; i++) payload[i] = (char)('a' + i % 26);
     payload[opt.payload_size] = 0;
     for (int id = 0; id < ACK_CYCLE; id++) {
+        if (opt.proto == P_V09) {
+            /* an event whose ack the application answers ("+"), and that answer */
+            make_pref(&pre_echo[id], "5:%d+::{\"name\":\"echo\",\"args\":[\"%s\"]}", id,
+                      payload);
+            make_pref(&pre_ack[id], "6:::%d+[\"%s\"]", id, payload);
+            continue;
+        }
         make_pref(&pre_echo[id], "42%d[\"echo\",\"%s\"]", id, payload);
         if (opt.proto == P_RAW)
             make_pre(&pre_ack[id], pre_echo[id].text, pre_echo[id].text_len);
@@ -252,8 +260,13 @@ static void build_messages(void) {
             make_pref(&pre_ack[id], "43%d[\"%s\"]", id, payload);
     }
     make_pref(&pre_nsconnect, "40");
-    make_pref(&pre_pong, "3");
-    if (opt.proto == P_RAW) {
+    make_pref(&pre_pong, opt.proto == P_V09 ? "2::" : "3");
+    if (opt.proto == P_V09) {
+        make_pref(&pre_join, "5:1+::{\"name\":\"join\",\"args\":[\"bench\"]}");
+        make_pref(&pre_trigger, "5:::{\"name\":\"fanout\",\"args\":[\"bench\",%d]}",
+                  opt.batch);
+        delivery_prefix = "5:::{\"name\":\"msg\"";
+    } else if (opt.proto == P_RAW) {
         make_pref(&pre_join, "J");
         make_pref(&pre_trigger, "F%d", opt.batch);
     } else {
@@ -570,8 +583,48 @@ static void on_eio_packet(struct client *cl, const char *p, size_t n) {
     }
 }
 
+/* one Socket.IO 0.9 packet: type ':' id ':' endpoint [':' data] */
+static void on_v09_packet(struct client *cl, const char *p, size_t n) {
+    if (n < 3 || p[1] != ':') {
+        st.proto_errors++;
+        return;
+    }
+    switch (p[0]) {
+    case '1': /* the main namespace's connect echo */
+        if (cl->state == C_OPENING) after_connected(cl);
+        return;
+    case '2':
+        on_ping(cl);
+        return;
+    case '8':
+        return;
+    case '5':
+        if (n >= delivery_prefix_len && memcmp(p, delivery_prefix, delivery_prefix_len) == 0)
+            st.deliveries++;
+        else
+            st.proto_errors++;
+        return;
+    case '6':
+        if (cl->state == C_JOINING)
+            on_ready(cl);
+        else
+            on_echo_reply(cl, p, n);
+        return;
+    case '0':
+    case '7':
+        client_dead(cl, 1);
+        return;
+    default:
+        st.proto_errors++;
+    }
+}
+
 /* one websocket message, any protocol */
 static void on_ws_message(struct client *cl, const char *p, size_t n) {
+    if (opt.proto == P_V09) {
+        on_v09_packet(cl, p, n);
+        return;
+    }
     if (opt.proto != P_RAW) {
         on_eio_packet(cl, p, n);
         return;
@@ -746,14 +799,65 @@ static void start_protocol(struct conn *c) {
         return;
     }
     char req[512];
-    const char *q = opt.proto == P_RAW ? "" : "?EIO=4&transport=websocket";
+    if (opt.proto == P_V09 && !cl->sid[0]) {
+        /* the 0.9 handshake first, on the same keep-alive connection */
+        int n = snprintf(req, sizeof req, "GET %s1/?t=0 HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
+                         opt.path, opt.host, opt.port);
+        c->kstate = K_HTTP_WAIT;
+        cl->state = C_OPENING;
+        conn_send(c, req, (size_t)n);
+        return;
+    }
+    char target[256];
+    if (opt.proto == P_V09)
+        snprintf(target, sizeof target, "%s1/websocket/%s", opt.path, cl->sid);
+    else
+        snprintf(target, sizeof target, "%s%s", opt.path,
+                 opt.proto == P_RAW ? "" : "?EIO=4&transport=websocket");
     int n = snprintf(req, sizeof req,
-                     "GET %s%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n",
-                     opt.path, q, opt.host, opt.port);
+                     target, opt.host, opt.port);
     c->kstate = K_WS_HANDSHAKE;
     conn_send(c, req, (size_t)n);
+}
+
+/* the answer to the 0.9 handshake: "sid:heartbeat:close:transports" */
+static ssize_t parse_v09_handshake(struct conn *c, char *data, size_t len) {
+    char *eoh = memmem(data, len, "\r\n\r\n", 4);
+    if (!eoh) return 0;
+    size_t hlen = (size_t)(eoh - data) + 4;
+    const char *cl_h = find_header(data, hlen, "content-length");
+    const char *te = find_header(data, hlen, "transfer-encoding");
+    if (len < 12 || memcmp(data + 9, "200", 3) != 0) {
+        logf_("0.9 handshake refused: %.*s", (int)(eoh - data), data);
+        return -1;
+    }
+    size_t blen, used;
+    if (cl_h) {
+        blen = strtoul(cl_h, NULL, 10);
+        if (len - hlen < blen) return 0;
+        used = hlen + blen;
+    } else if (te && strncasecmp(te, "chunked", 7) == 0) { /* Node 0.9 answers chunked */
+        size_t consumed;
+        ssize_t r = dechunk(data + hlen, len - hlen, &consumed);
+        if (r == -2) return 0;
+        blen = (size_t)r;
+        used = hlen + consumed;
+    } else {
+        return -1;
+    }
+    struct client *cl = c->cl;
+    size_t i = 0;
+    while (i < blen && data[hlen + i] != ':' && i < sizeof cl->sid - 1) {
+        cl->sid[i] = data[hlen + i];
+        i++;
+    }
+    cl->sid[i] = 0;
+    if (!i) return -1;
+    start_protocol(c); /* now the websocket */
+    return (ssize_t)used;
 }
 
 static ssize_t process_input(struct conn *c, char *data, size_t len) {
@@ -768,7 +872,9 @@ static ssize_t process_input(struct conn *c, char *data, size_t len) {
         }
         off = (size_t)(eoh - data) + 4;
         c->kstate = K_WS_OPEN;
-        if (opt.proto == P_RAW) {
+        if (opt.proto == P_V09) {
+            /* stays C_OPENING until the server's "1::" */
+        } else if (opt.proto == P_RAW) {
             if (opt.scenario == S_FANOUT) {
                 cl->state = C_JOINING;
                 send_pre(cl, &pre_join);
@@ -782,6 +888,16 @@ static ssize_t process_input(struct conn *c, char *data, size_t len) {
     if (c->kstate == K_WS_OPEN) {
         ssize_t r = parse_ws(c, data + off, len - off);
         return r < 0 ? -1 : (ssize_t)off + r;
+    }
+    if (opt.proto == P_V09 && c->kstate == K_HTTP_WAIT) {
+        ssize_t r = parse_v09_handshake(c, data, len);
+        if (r <= 0) return r;
+        off = (size_t)r;
+        if (off < len && c->kstate == K_WS_HANDSHAKE) {
+            ssize_t more = process_input(c, data + off, len - off);
+            return more < 0 ? -1 : (ssize_t)off + more;
+        }
+        return (ssize_t)off;
     }
     /* polling: responses come one at a time (no pipelining) */
     while (off < len && c->kstate == K_HTTP_WAIT) {
@@ -1027,11 +1143,6 @@ static void print_result(void) {
 
 int main(int argc, char **argv) {
     parse_args(argc, argv);
-    if (opt.proto == P_V09) {
-        /* placeholder until hubbub speaks Socket.IO 0.9: say so, measure nothing */
-        printf("{\"skipped\":\"the Socket.IO 0.9 client is not written yet\"}\n");
-        return 3;
-    }
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
