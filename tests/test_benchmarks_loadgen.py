@@ -18,14 +18,18 @@ LOADGEN_SRC = ROOT / "benchmarks" / "loadgen" / "loadgen.c"
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
-def test_loadgen_echo_against_embedded_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("proto", ["sio", "v09"])
+def test_loadgen_echo_against_embedded_server(tmp_path: Path, proto: str) -> None:
     exe = tmp_path / "loadgen"
     subprocess.run(["gcc", "-O2", "-o", str(exe), str(LOADGEN_SRC)], check=True)
     port = free_port()
     server = [sys.executable, "-m", "hubbub", "run", "benchmarks.servers.hubbub_app:sio"]
     server += ["--port", str(port), "--log-level", "warning"]
     with run_process(server, port):
-        args = f"--port {port} --scenario echo --clients 10 --warmup 0.2 --duration 1 --quiet"
+        args = (
+            f"--port {port} --proto {proto} --scenario echo --clients 10 --warmup 0.2 "
+            "--duration 1 --quiet"
+        )
         res = subprocess.run(
             [str(exe), *args.split()], capture_output=True, text=True, timeout=30, check=True
         )
