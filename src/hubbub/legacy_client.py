@@ -11,7 +11,10 @@ The mapping:
   one argument, and the event "message" with one argument goes out as one of
   them (the 0.9 spec reserves the name "message" for those packets);
 * a plain message id (``5:1::``) is acknowledged at once (``6:::1``), before
-  the handler runs; an id with ``+`` gets the handler's return value;
+  the handler runs; an id with ``+`` gets the handler's return value; the
+  other way, ``send(x, callback=)`` asks the client for the automatic ack
+  (the callback gets no arguments) and ``emit(..., callback=)`` for its
+  listener's answer, as socket.io 0.9's send() and emit() did;
 * a refused namespace is an error packet with reason "unauthorized"
   (``7::/chat:2``), which the client reports as 'connect_failed';
 * a 0.9 client sends to a namespace right after its connect packet, without
@@ -93,8 +96,11 @@ class LegacyParser:
             name, args = data[0], list(data[1:])
             ack = "data" if packet.id is not None else None
             if name == "message" and len(args) == 1:
+                # a message with a callback asks for the automatic ack (a plain
+                # id, answered as the client receives it), as 0.9's send() does
                 kind = LegacyType.MESSAGE if isinstance(args[0], str) else LegacyType.JSON
-                return LegacyPacket(kind, endpoint, packet.id, ack, data=args[0])
+                auto = True if packet.id is not None else None
+                return LegacyPacket(kind, endpoint, packet.id, auto, data=args[0])
             return LegacyPacket(LegacyType.EVENT, endpoint, packet.id, ack, name=name, args=args)
         if ptype in _ACK_TYPES:
             return LegacyPacket(

@@ -497,3 +497,42 @@ def test_htmlfile_streams_script_tags() -> None:
     assert session.state is State.OPEN
     endpoint.engine.legacy_stream_aborted(newer, 31.0)
     assert listener.closed == [(session.sid, "transport close")]
+
+
+# --------------------------------------------------------------------------- hubbub packets as 0.9
+
+
+def test_legacy_parser_maps_hubbub_packets() -> None:
+    from hubbub.legacy_client import LegacyParser
+    from hubbub.protocol.socketio import Packet
+    from hubbub.protocol.socketio import PacketType as P
+
+    parser = LegacyParser()
+
+    def enc(packet: Packet) -> str | bytes:
+        (text,) = parser.encode(packet)
+        return text
+
+    assert enc(Packet(P.CONNECT, "/")) == "1::"
+    assert enc(Packet(P.CONNECT, "/chat")) == "1::/chat"
+    assert enc(Packet(P.DISCONNECT, "/chat")) == "0::/chat"
+    assert enc(Packet(P.EVENT, "/", ["news", 1, {"a": "b"}])) == (
+        '5:::{"name":"news","args":[1,{"a":"b"}]}'
+    )
+    # emit with a callback: the client's listener answers ("+")
+    assert enc(Packet(P.EVENT, "/chat", ["q"], 3)) == '5:3+:/chat:{"name":"q"}'
+    # the event "message" with one argument is a message or JSON packet; with a
+    # callback, the automatic ack is asked for (a plain id), as 0.9's send() did
+    assert enc(Packet(P.EVENT, "/", ["message", "hi"])) == "3:::hi"
+    assert enc(Packet(P.EVENT, "/", ["message", {"a": 1}], 4)) == '4:4::{"a":1}'
+    assert enc(Packet(P.EVENT, "/", ["message", "hi"], 5)) == "3:5::hi"
+    assert enc(Packet(P.EVENT, "/", ["message", "a", "b"])) == (
+        '5:::{"name":"message","args":["a","b"]}'
+    )
+    assert enc(Packet(P.ACK, "/chat", ["ok", 2], 7)) == '6::/chat:7+["ok",2]'
+    assert enc(Packet(P.ACK, "/", [], 7)) == "6:::7"
+    assert enc(Packet(P.CONNECT_ERROR, "/chat", {"message": "no"})) == "7::/chat:2"
+    # JSON has no bytes: Node's JSON form of a Buffer
+    assert enc(Packet(P.EVENT, "/", ["bin", b"\x01\x02"])) == (
+        '5:::{"name":"bin","args":[{"type":"Buffer","data":[1,2]}]}'
+    )

@@ -9,23 +9,31 @@ Pyramid (or any WSGI) app with hubbub on gevent::
     transports = websocket, xhr-polling
     policy_server = false
     heartbeat_interval = 25
-    heartbeat_timeout = 20
+    heartbeat_timeout = 60
 
 It takes gevent-socketio's paste options: host, port, resource, transports,
 policy_server, policy_listener_host, policy_listener_port,
-heartbeat_interval, heartbeat_timeout and close_timeout.
+heartbeat_interval, heartbeat_timeout and close_timeout (plus ``legacy``,
+hubbub's switch for Socket.IO 0.9 clients).
+
+:func:`server_options` is the one translation of gevent-socketio's options
+into hubbub.Server options; ``hubbub.gevent_socketio.server.SocketIOServer``
+and its gunicorn worker use it too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hubbub.engineio_server import EngineOptions
 from hubbub.runtime.gevent.server import serve
 
 log = logging.getLogger("hubbub.paste")
 
-# gevent-socketio's transport names (Socket.IO 0.9) -> Engine.IO's
+# gevent-socketio's transport names (Socket.IO 0.9), and Engine.IO's own two
+# names, as the Engine.IO transport each one allows for clients 2.x-4.x ...
 TRANSPORTS = {
     "websocket": "websocket",
     "flashsocket": "websocket",
@@ -36,6 +44,18 @@ TRANSPORTS = {
     "polling": "polling",
 }
 
+# ... and as the Socket.IO 0.9 transports they allow. xhr-multipart has none:
+# no released client speaks it (socket.io-client 0.9 has no such transport).
+LEGACY_TRANSPORTS: dict[str, tuple[str, ...]] = {
+    "websocket": ("websocket",),
+    "flashsocket": ("flashsocket",),
+    "xhr-polling": ("xhr-polling",),
+    "jsonp-polling": ("jsonp-polling",),
+    "htmlfile": ("htmlfile",),
+    "xhr-multipart": (),
+    "polling": ("htmlfile", "xhr-polling", "jsonp-polling"),
+}
+
 
 def as_bool(value: Any) -> bool:
     if isinstance(value, str):
@@ -43,31 +63,82 @@ def as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def engine_transports(value: Any) -> tuple[str, ...]:
+def transport_names(value: str | Iterable[str]) -> list[str]:
+    """``"websocket, xhr-polling"`` (paste) or a list (SocketIOServer)."""
     names = value.replace(",", " ").split() if isinstance(value, str) else list(value)
-    out: list[str] = []
     for name in names:
-        mapped = TRANSPORTS.get(name)
-        if mapped is None:
-            raise ValueError(f"unknown transport {name!r} in the paste configuration")
+        if name not in TRANSPORTS:
+            raise ValueError(
+                f"unknown transport {name!r}: use {', '.join(sorted(TRANSPORTS))}"
+            )
+    return names
+
+
+def engine_transports(value: str | Iterable[str]) -> tuple[str, ...]:
+    """The Engine.IO transports that gevent-socketio's transport names allow."""
+    out: list[str] = []
+    for name in transport_names(value):
+        mapped = TRANSPORTS[name]
         if mapped not in out:
             out.append(mapped)
     return tuple(out)
 
 
-def server_options(conf: dict[str, Any]) -> dict[str, Any]:
-    """hubbub.Server options from gevent-socketio's paste options."""
+def legacy_transports(value: str | Iterable[str]) -> tuple[str, ...]:
+    """The Socket.IO 0.9 transports that gevent-socketio's names allow."""
+    out: list[str] = []
+    for name in transport_names(value):
+        if name == "xhr-multipart":
+            log.warning("transport 'xhr-multipart' is not offered: no released client speaks it")
+        for mapped in LEGACY_TRANSPORTS[name]:
+            if mapped not in out:
+                out.append(mapped)
+    if not out:
+        raise ValueError("no Socket.IO 0.9 transport left to offer (xhr-multipart is not served)")
+    return tuple(out)
+
+
+def server_options(conf: Mapping[str, Any]) -> dict[str, Any]:
+    """hubbub.Server options from gevent-socketio's options (paste strings
+    or numbers): ``transports``, ``heartbeat_interval``,
+    ``heartbeat_timeout``, ``close_timeout`` and hubbub's ``legacy``.
+
+    0.9's heartbeat timeout is what a 0.9 client waits for the next
+    heartbeat, and hubbub tells it ``ping_interval + ping_timeout``; so
+    ``ping_timeout`` is the timeout minus the interval. A timeout no longer
+    than the interval (which would drop every 0.9 client between two
+    heartbeats) is taken as Engine.IO's ping timeout instead, with a warning.
+    """
     options: dict[str, Any] = {}
-    if "transports" in conf:
-        options["transports"] = engine_transports(conf["transports"])
-    if "heartbeat_interval" in conf:
-        options["ping_interval"] = float(conf["heartbeat_interval"])
-    if "heartbeat_timeout" in conf:
-        options["ping_timeout"] = float(conf["heartbeat_timeout"])
-    if "close_timeout" in conf:
+    transports = conf.get("transports")
+    if transports:
+        options["transports"] = engine_transports(transports)
+        options["legacy_transports"] = legacy_transports(transports)
+    interval = conf.get("heartbeat_interval")
+    if interval is not None and interval != "":
+        options["ping_interval"] = float(interval)
+    timeout = conf.get("heartbeat_timeout")
+    if timeout is not None and timeout != "":
+        ping_interval = options.get("ping_interval", EngineOptions.ping_interval)
+        heartbeat_timeout = float(timeout)
+        if heartbeat_timeout > ping_interval:
+            options["ping_timeout"] = heartbeat_timeout - ping_interval
+        else:
+            log.warning(
+                "heartbeat_timeout %s is not longer than the heartbeat interval %s: using it "
+                "as the ping timeout (0.9 clients are told %s)",
+                heartbeat_timeout,
+                ping_interval,
+                ping_interval + heartbeat_timeout,
+            )
+            options["ping_timeout"] = heartbeat_timeout
+    close_timeout = conf.get("close_timeout")
+    if close_timeout is not None and close_timeout != "":
         # Engine.IO has no close timeout; it is the reconnect grace period of
         # Socket.IO 0.9 sessions
-        options["close_timeout"] = float(conf["close_timeout"])
+        options["close_timeout"] = float(close_timeout)
+    if "legacy" in conf:
+        options["legacy"] = as_bool(conf["legacy"])
     return options
 
 
