@@ -77,9 +77,14 @@ class LegacyParser:
 
     def _dumps(self, value: Any) -> str:
         try:
-            return self._dumps_fn(value)
+            text = self._dumps_fn(value)
         except TypeError:
-            return self._dumps_fn(_jsonable(value))
+            text = self._dumps_fn(_jsonable(value))
+        if "\u2028" in text or "\u2029" in text:
+            # valid in JSON, but line terminators to the 0.9 client's
+            # regular expressions (an ack's data is read with "(.*)")
+            text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return text
 
     def decoder(self) -> Decoder:
         return _SessionDecodes()

@@ -384,12 +384,21 @@ def test_unknown_sid_tells_the_client_to_reconnect() -> None:
 )
 def test_forced_disconnect_urls(path: str, query: str) -> None:
     endpoint, listener = make()
-    session, _ = handshake(endpoint)
-    poll(endpoint, session.sid, 1.0)
+    session, host = handshake(endpoint)
+    assert isinstance(poll(endpoint, session.sid, 1.0), PollHold)
+    wakes = host.wakes
     answer = endpoint.engine.handle_request(req(path.format(sid=session.sid), query), 1.5)
     assert isinstance(answer, HttpResponse) and answer.status == 200
     assert session.state is State.CLOSED
     assert listener.closed == [(session.sid, "client namespace disconnect")]
+    # the held GET is answered with the farewell, so the client stays down
+    assert host.wakes > wakes
+    assert session.collect_poll(1.5)[0] == b"0::"
+    # a websocket session is told the same before its connection closes
+    other, _ = handshake(endpoint)
+    peer = open_ws(endpoint, other, 2.0)
+    endpoint.engine.handle_request(req(path.format(sid=other.sid), query), 2.5)
+    assert peer.sent[-1] == "0::" and peer.closed == 1000
 
 
 def test_server_close_reaches_a_polling_client() -> None:
@@ -532,6 +541,9 @@ def test_legacy_parser_maps_hubbub_packets() -> None:
     assert enc(Packet(P.ACK, "/chat", ["ok", 2], 7)) == '6::/chat:7+["ok",2]'
     assert enc(Packet(P.ACK, "/", [], 7)) == "6:::7"
     assert enc(Packet(P.CONNECT_ERROR, "/chat", {"message": "no"})) == "7::/chat:2"
+    # U+2028/9 are escaped: the 0.9 client reads an ack's data with "(.*)"
+    assert enc(Packet(P.ACK, "/", ["a\u2028b\u2029"], 1)) == '6:::1+["a\\u2028b\\u2029"]'
+
     # JSON has no bytes: Node's JSON form of a Buffer
     assert enc(Packet(P.EVENT, "/", ["bin", b"\x01\x02"])) == (
         '5:::{"name":"bin","args":[{"type":"Buffer","data":[1,2]}]}'

@@ -468,8 +468,22 @@ class LegacySession:
             self.endpoint.session_closed(self, reason)
 
     def forced_disconnect(self) -> None:
-        """``?disconnect`` on a transport URL: the client says goodbye."""
-        self._gone("client namespace disconnect")
+        """``?disconnect`` on a transport URL: the client says goodbye. Its
+        open connection gets ``0::`` (as socket.io 0.9.17 does), so it knows
+        it is disconnected rather than poll or reconnect again."""
+        if self.state is State.CLOSED:
+            return
+        was_open = self.state is State.OPEN
+        if self._ws is not None:
+            ws, self._ws = self._ws, None
+            ws.send(OutPacket(PacketType.MESSAGE, DISCONNECT))
+            ws.close(1000)
+        held = self._poll_held or self._stream_open
+        self._finish("client namespace disconnect", was_open)
+        if held:
+            # the held GET or htmlfile document carries the farewell
+            self._queue = [DISCONNECT]
+            self.host.wake()
 
 
 def _script(payload: str) -> str:

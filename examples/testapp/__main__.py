@@ -1,0 +1,60 @@
+"""testapp: gevent-socketio's test application on hubbub.gevent_socketio.
+
+    python examples/testapp [--host 127.0.0.1] [--port 8080]
+
+then open http://127.0.0.1:8080/ (in two tabs, to see broadcasts and room
+invitations arrive); ?transport=xhr-polling (or websocket, htmlfile,
+jsonp-polling) forces a transport. The first start runs `npm ci` here to
+fetch socket.io-client 0.9.16 (the page's client) into
+examples/testapp/node_modules; nothing of it is committed. Needs Pyramid
+(`pip install pyramid`), as the original did.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # first, as in the original example
+
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # testapp_views, when run as `python -m` too
+sys.path.insert(1, str(HERE.parent.parent / "src"))  # a checkout without `pip install -e .`
+
+from testapp_views import CLIENT_DIST, app  # noqa: E402
+
+from hubbub.gevent_socketio.server import SocketIOServer  # noqa: E402
+
+
+def ensure_client() -> None:
+    """socket.io-client 0.9.16 from npm (its dist/ has the browser build).
+    --ignore-scripts: its Node-only dependencies need no native build."""
+    if (CLIENT_DIST / "socket.io.js").is_file():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("the test page needs socket.io-client 0.9.16 from npm: install Node.js")
+    print("installing socket.io-client 0.9.16 from npm ...", flush=True)
+    subprocess.run(
+        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=HERE,
+        check=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--runtime", choices=["gevent"], default="gevent")
+    args = parser.parse_args()
+    ensure_client()
+    print(f"Listening on http://{args.host}:{args.port}/", flush=True)
+    SocketIOServer((args.host, args.port), app, policy_server=False).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
