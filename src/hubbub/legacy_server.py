@@ -252,13 +252,9 @@ class LegacyEndpoint:
         return session
 
     def _cors(self, req: HttpRequest) -> list[tuple[str, str]]:
-        origin = req.headers.get("origin")
-        if origin is None or not self.engine.origin_allowed(req):
-            return []
-        return [
-            ("Access-Control-Allow-Origin", origin),
-            ("Access-Control-Allow-Credentials", "true"),
-        ]
+        # 0.9 refuses a bad origin at the handshake only (as 0.9.17 does);
+        # the other requests just go without the CORS headers
+        return self.engine._cors_headers(req) or []
 
     # -- runtimes' calls ----------------------------------------------------------------
 

@@ -249,7 +249,7 @@ def decode_payload(text: str) -> list[str]:
     if not text.startswith("\ufffd"):
         return [text] if text else []
     if text.isascii() or utf16_len(text) == len(text):
-        return _split(text, 0, len(text), lambda start, end: text[start:end])
+        return _split_units(lambda i: text[i], len(text), lambda start, end: text[start:end])
     # characters outside the BMP: count in UTF-16 code units
     units = text.encode("utf-16-le", "surrogatepass")
 
@@ -264,10 +264,6 @@ def decode_payload(text: str) -> list[str]:
         return units[i * 2 : i * 2 + 2].decode("utf-16-le", "surrogatepass")
 
     return _split_units(unit, len(units) // 2, piece)
-
-
-def _split(text: str, start: int, end: int, piece: Callable[[int, int], str]) -> list[str]:
-    return _split_units(lambda i: text[i], end, piece)
 
 
 def _split_units(
