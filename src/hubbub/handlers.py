@@ -72,6 +72,25 @@ def _check_for(annotation: Any) -> tuple[Check, str]:
     return _always, str(annotation)
 
 
+def _plain_class(annotation: Any) -> type | None:
+    """The class when ``isinstance(value, it)`` is all :func:`_check_for`
+    checks for ``annotation`` (str, a user's class), else None. It lets
+    HandlerSpec.check test such arguments without calling a predicate."""
+    if not isinstance(annotation, type) or get_origin(annotation) is not None:
+        return None
+    if annotation in _CONTAINERS:
+        return _CONTAINERS[annotation]
+    if typing.is_typeddict(annotation):
+        return dict
+    if annotation in (int, float, bytes, bytearray, memoryview, object):
+        return None  # int and float exclude bool; bytes takes three types
+    return annotation
+
+
+# what _check_for accepts for these annotations (JSON arrays are lists)
+_CONTAINERS: dict[type, type] = {bool: bool, list: list, tuple: list, dict: dict}
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
@@ -99,7 +118,7 @@ class HandlerSpec:
     (``self`` is already bound; function handlers get the socket first).
     """
 
-    __slots__ = ("fn", "is_async", "max_args", "min_args", "name", "params")
+    __slots__ = ("_checks", "fn", "is_async", "max_args", "min_args", "name", "params")
 
     def __init__(self, fn: Callable[..., Any], skip: int = 0) -> None:
         self.fn = fn
@@ -108,6 +127,10 @@ class HandlerSpec:
         self.params: list[tuple[str, Check, str]] = []
         self.min_args = 0
         self.max_args: int | None = None
+        # what check() runs per event: (index, type) where isinstance is the
+        # whole check (a plain class), (index, predicate) otherwise; the
+        # parameters that take anything are left out
+        self._checks: tuple[tuple[int, type | Check], ...] = ()
         try:
             sig = inspect.signature(fn)
         except (TypeError, ValueError):  # builtins without a signature
@@ -121,11 +144,16 @@ class HandlerSpec:
             for p in sig.parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ][skip:]
-        for p in positional:
-            check, tname = _check_for(hints.get(p.name, inspect.Parameter.empty))
+        checks: list[tuple[int, type | Check]] = []
+        for i, p in enumerate(positional):
+            annotation = hints.get(p.name, inspect.Parameter.empty)
+            check, tname = _check_for(annotation)
             self.params.append((p.name, check, tname))
             if p.default is inspect.Parameter.empty:
                 self.min_args += 1
+            if check is not _always:
+                checks.append((i, _plain_class(annotation) or check))
+        self._checks = tuple(checks)
         var = [p for p in sig.parameters.values() if p.kind is p.VAR_POSITIONAL]
         self.max_args = None if var else len(self.params)
 
@@ -137,8 +165,14 @@ class HandlerSpec:
             return f"event {event!r}: missing argument {missing!r}"
         if self.max_args is not None and n > self.max_args:
             return f"event {event!r}: takes {self.max_args} argument(s), got {n}"
-        for (name, check, tname), value in zip(self.params, args, strict=False):
-            if not check(value):
+        for i, check in self._checks:
+            if i >= n:
+                break
+            value = args[i]
+            if not (
+                isinstance(value, check) if isinstance(check, type) else check(value)
+            ):
+                name, _, tname = self.params[i]
                 return (
                     f"event {event!r}: argument {name!r} must be {tname}, got {_type_name(value)}"
                 )

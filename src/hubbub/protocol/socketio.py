@@ -192,13 +192,33 @@ def check_ack_id(ptype: PacketType, ack_id: int) -> None:
 # --------------------------------------------------------------------------- binary helpers
 
 
+# the JSON scalar types: never binary, never containers (exact types only:
+# subclasses take the isinstance checks below)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _has_binary(data: Any) -> bool:
-    if isinstance(data, _BYTES_TYPES):
+    # Runs on every EVENT and ACK encoded: scalars are skipped by their exact
+    # type, without a call or a generator per item.
+    kind = type(data)
+    if kind in _SCALARS:
+        return False
+    if kind is list or kind is tuple:
+        items: Any = data
+    elif kind is dict:
+        items = data.values()
+    elif isinstance(data, _BYTES_TYPES):
         return True
-    if isinstance(data, (list, tuple)):
-        return any(_has_binary(item) for item in data)
-    if isinstance(data, dict):
-        return any(_has_binary(value) for value in data.values())
+    elif isinstance(data, (list, tuple)):
+        items = data
+    elif isinstance(data, dict):
+        items = data.values()
+    else:
+        return False
+    scalars = _SCALARS
+    for item in items:  # noqa: SIM110 - any() over a generator is slower here
+        if type(item) not in scalars and _has_binary(item):
+            return True
     return False
 
 
@@ -284,7 +304,14 @@ class JsonParser:
         if (ptype is _EVENT or ptype is _ACK) and _has_binary(data):
             ptype = _BINARY_EVENT if ptype is _EVENT else _BINARY_ACK
         elif ptype not in _BINARY_TYPES:
-            return [self._header(ptype, "", packet) + ("" if data is None else self.dumps(data))]
+            # _header inlined: this is the path of nearly every packet
+            head = "0123456"[ptype]
+            nsp = packet.nsp
+            if nsp and nsp != "/":
+                head += nsp + ","
+            if packet.id is not None:
+                head += str(packet.id)
+            return [head if data is None else head + self.dumps(data)]
         buffers: list[bytes] = []
         data = _deconstruct(data, buffers)
         head = self._header(ptype, f"{len(buffers)}-", packet)
@@ -306,6 +333,9 @@ class JsonParser:
         return JsonDecoder(self.protocol, self.loads, self.max_attachments)
 
 
+_NO_BUFFERS: list[bytes] = []
+
+
 class JsonDecoder:
     """Decodes one connection's messages; holds a binary packet until its
     attachments have all arrived."""
@@ -322,7 +352,9 @@ class JsonDecoder:
         self._loads: Callable[[str], Any] = loads if loads is not None else jsonmod.loads
         self._max_attachments = max_attachments
         self._pending: Packet | None = None
-        self._buffers: list[bytes] = []
+        # a list of its own only while a binary packet is pending (the shared
+        # empty one is never appended to: _take_attachment checks _pending)
+        self._buffers: list[bytes] = _NO_BUFFERS
         self._want = 0
 
     @property
@@ -333,7 +365,7 @@ class JsonDecoder:
     def reset(self) -> None:
         """Drop a partially received binary packet."""
         self._pending = None
-        self._buffers = []
+        self._buffers = _NO_BUFFERS
         self._want = 0
 
     def feed(self, data: str | bytes | bytearray | memoryview) -> Packet | None:
@@ -398,7 +430,8 @@ class JsonDecoder:
             if i - start > _MAX_ID_DIGITS:
                 raise _error("ack id out of range")
             ack_id = int(text[start:i])
-            check_ack_id(ptype, ack_id)
+            if ptype not in _WITH_ID or ack_id > MAX_ACK_ID:  # check_ack_id, inlined
+                check_ack_id(ptype, ack_id)
         payload: Any = None
         present = i < end
         if present:
@@ -406,13 +439,23 @@ class JsonDecoder:
                 payload = self._loads(text[i:])
             except Exception as exc:  # any JSON error; also RecursionError
                 raise _error("invalid JSON payload") from exc
-        check_data(ptype, payload, present)
+        if (
+            ptype is _EVENT
+            and type(payload) is list
+            and payload
+            and type(payload[0]) is str
+            and payload[0] not in RESERVED_EVENTS
+        ):
+            pass  # check_data's verdict on the usual EVENT, without the call
+        else:
+            check_data(ptype, payload, present)
         if ptype is _BINARY_EVENT or ptype is _BINARY_ACK:
             packet = Packet(_EVENT if ptype is _BINARY_EVENT else _ACK, nsp, payload, ack_id)
             if attachments == 0:
                 packet.data = _reconstruct(payload, [])
                 return packet
             self._pending = packet
+            self._buffers = []
             self._want = attachments
             return None
         return Packet(ptype, nsp, payload, ack_id)

@@ -534,6 +534,12 @@ def _decode_close(payload: bytes) -> Close:
     return Close(code, reason)
 
 
+def _wire_max(max_message_size: int) -> int:
+    # Compressed data can be slightly larger than what it inflates to; the real limit
+    # for compressed messages is enforced on the decompressed size.
+    return max_message_size + (max_message_size >> 10) + 64
+
+
 class FrameDecoder:
     """Incremental frame parser for the frames a client sends to a server.
 
@@ -554,7 +560,6 @@ class FrameDecoder:
         "_max",
         "_require_mask",
         "_utf8",
-        "_wire_max",
     )
 
     def __init__(
@@ -563,19 +568,19 @@ class FrameDecoder:
         deflate: PerMessageDeflate | None = None,
         require_mask: bool = True,
     ) -> None:
-        self._buf = bytearray()
+        # b"" while no partial frame is held (most of an idle connection's
+        # life): a bytearray only while one is
+        self._buf: bytearray | bytes = b""
         self._max = max_message_size
-        # Compressed data can be slightly larger than what it inflates to; the real limit
-        # for compressed messages is enforced on the decompressed size.
-        self._wire_max = max_message_size + (max_message_size >> 10) + 64
         self._deflate = deflate
         self._require_mask = require_mask
         self._done = False
         self._frag_opcode = 0  # opcode of the fragmented message being received, 0 if none
         self._frag_compressed = False
         self._frag_size = 0  # payload bytes received so far for that message
-        self._frag_parts: list[bytes] = []
-        self._frag_text: list[str] = []
+        # the fragments so far, lists only while a fragmented message is open
+        self._frag_parts: list[bytes] | None = None
+        self._frag_text: list[str] | None = None
         self._utf8: codecs.IncrementalDecoder | None = None
 
     @property
@@ -587,10 +592,34 @@ class FrameDecoder:
         """Feed raw bytes from the socket; return the events they complete, in order."""
         if self._done:
             return []
+        if not self._buf and not self._frag_opcode and len(data) >= 6:
+            # The common case, one whole frame per read: a final, uncompressed,
+            # masked text frame with a 7- or 16-bit length. Decoded here
+            # without the buffer copy and the general parser; anything else
+            # (the mask bit missing makes b1 < 0x80) takes the long way.
+            b1 = data[1]
+            if data[0] == 0x81 and b1 >= 0x80:
+                length = b1 - 0x80
+                head = 6
+                if length == 126:
+                    length = (data[2] << 8) | data[3]
+                    head = 8
+                elif length == 127:
+                    length = -1  # a 64-bit length: the general parser
+                if len(data) == head + length and length <= self._max:
+                    try:
+                        payload = _unmask(data[head:], data[head - 4 : head])
+                        return [Message(payload.decode("utf-8"))]
+                    except UnicodeDecodeError:
+                        pass  # the general parser raises the proper error
         events: list[Event] = []
-        self._buf += data
+        buf = self._buf
+        if isinstance(buf, bytearray):
+            buf += data
+        else:
+            buf = self._buf = bytearray(data)
         try:
-            self._parse(events)
+            self._parse(events, buf)
         except WebSocketError as exc:
             self._fail()
             exc.events = events
@@ -602,13 +631,12 @@ class FrameDecoder:
 
     def _fail(self) -> None:
         self._done = True
-        self._buf = bytearray()
-        self._frag_parts = []
-        self._frag_text = []
+        self._buf = b""
+        self._frag_parts = None
+        self._frag_text = None
         self._utf8 = None
 
-    def _parse(self, events: list[Event]) -> None:
-        buf = self._buf
+    def _parse(self, events: list[Event], buf: bytearray) -> None:
         n = len(buf)
         pos = 0
         require_mask = self._require_mask
@@ -663,7 +691,7 @@ class FrameDecoder:
                 else:
                     total = self._frag_size + length
                     compressed = self._frag_compressed
-                if total > (self._wire_max if compressed else self._max):
+                if total > (_wire_max(self._max) if compressed else self._max):
                     raise WebSocketError(f"message larger than {self._max} bytes", CLOSE_TOO_BIG)
 
             if masked:
@@ -685,7 +713,7 @@ class FrameDecoder:
                 else:
                     events.append(_decode_close(payload))
                     self._done = True
-                    self._buf = bytearray()
+                    self._buf = b""
                     return
             elif opcode:
                 if fin:
@@ -695,12 +723,16 @@ class FrameDecoder:
             else:
                 self._frag_size += length
                 if self._utf8 is not None:
+                    assert self._frag_text is not None
                     self._frag_text.append(self._decode_fragment(payload, bool(fin)))
                 else:
+                    assert self._frag_parts is not None
                     self._frag_parts.append(payload)
                 if fin:
                     events.append(self._finish_fragmented())
-        if pos:
+        if pos == n:
+            self._buf = b""  # all consumed: let the bytearray go
+        elif pos:
             del buf[:pos]
 
     def _complete(self, opcode: int, compressed: bool, payload: bytes) -> Message:
@@ -737,10 +769,10 @@ class FrameDecoder:
         self._frag_opcode = 0
         self._frag_size = 0
         if self._utf8 is not None:
-            text = "".join(self._frag_text)
-            self._frag_text = []
+            text = "".join(self._frag_text or ())
+            self._frag_text = None
             self._utf8 = None
             return Message(text)
-        parts = self._frag_parts
-        self._frag_parts = []
+        parts = self._frag_parts or ()
+        self._frag_parts = None
         return self._complete(opcode, self._frag_compressed, b"".join(parts))

@@ -86,6 +86,10 @@ class NullHost:
         pass
 
 
+# stateless: one for every session still without a runtime host
+_NULL_HOST = NullHost()
+
+
 class State(enum.Enum):
     OPEN = "open"
     CLOSING = "closing"  # a close packet is waiting for the client's next GET
@@ -109,6 +113,35 @@ _CLOSE = Packet(PacketType.CLOSE)
 class EngineSession:
     """One Engine.IO client, whatever transport it is on right now."""
 
+    # one per connection, idle ones included: no per-instance __dict__
+    __slots__ = (
+        "_client_closed",
+        "_close_deadline",
+        "_interval",
+        "_noop_at",
+        "_noop_due",
+        "_ping_at",
+        "_poll_held",
+        "_pong_deadline",
+        "_probe",
+        "_probed",
+        "_queue",
+        "_queued_bytes",
+        "_timeout",
+        "_upgrade_deadline",
+        "_ws",
+        "close_reason",
+        "host",
+        "jsonp_index",
+        "server",
+        "sid",
+        "state",
+        "supports_binary",
+        "transport",
+        "upgraded",
+        "version",
+    )
+
     def __init__(
         self,
         server: EngineIOServer,
@@ -127,7 +160,7 @@ class EngineSession:
         self.state = State.OPEN
         self.supports_binary = supports_binary
         self.jsonp_index = jsonp_index
-        self.host: SessionHost = NullHost()
+        self.host: SessionHost = _NULL_HOST
         self.upgraded = False
         self.close_reason: str | None = None
         self._queue: list[OutPacket] = []
@@ -349,6 +382,11 @@ class EngineSession:
             self._on_probe_message(peer, data, now)
             return
         if peer is not self._ws or self.state is not State.OPEN:
+            return
+        if type(data) is str and data[:1] == "4":
+            # a text MESSAGE, nearly all the traffic: what decode_packet and
+            # _on_packet would do with it, without the Packet in between
+            self.server._session_message(self, data[1:])
             return
         try:
             packet = decode_packet(data, self.version)

@@ -83,7 +83,7 @@ class WebSocketLink:
         remote: str | None = None,
     ) -> None:
         self._engine = engine
-        self._accept = accept
+        self._accept: WebSocketAccept | None = accept
         self._clock = clock
         self.io = io
         self.version = accept.version
@@ -98,7 +98,9 @@ class WebSocketLink:
     def open(self) -> bool:
         """Call once the handshake response is written. False when the core
         refuses the connection (it is closed by then)."""
-        session = self._engine.websocket_opened(self._accept, self, self._clock())
+        accept, self._accept = self._accept, None  # not needed past this point
+        assert accept is not None
+        session = self._engine.websocket_opened(accept, self, self._clock())
         if session is None:
             self.close(1000)
             return False
@@ -142,7 +144,7 @@ class WebSocketLink:
             return
         session = self.session
         for event in events:
-            if isinstance(event, Message):
+            if type(event) is Message:  # the event classes are final: no isinstance
                 if session is not None:
                     session.on_ws_message(self, event.data, self._clock())
             elif isinstance(event, Ping):

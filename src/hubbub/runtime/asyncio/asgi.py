@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -46,13 +45,18 @@ def _request_from_scope(scope: Scope, body: bytes = b"", too_large: bool = False
 class _AsgiWebSocket:
     """The websocket peer of one session under an ASGI server."""
 
+    # one per connection, idle ones included: slots, and for the writer's
+    # wake-up a bare future made only while it waits (an asyncio.Event holds
+    # a deque, some 750 bytes even when nobody waits)
+    __slots__ = ("_out", "_send", "_size", "_wake", "closed", "max_size", "session", "version")
+
     def __init__(self, send: Send, version: int, max_size: int) -> None:
         self._send = send
         self.version = version
         self.max_size = max_size
-        self._out: deque[dict[str, Any]] = deque()
+        self._out: list[dict[str, Any]] = []
         self._size = 0
-        self._ready = asyncio.Event()
+        self._wake: asyncio.Future[None] | None = None
         self.closed = False
         self.session: WebSocketSession | None = None
 
@@ -65,7 +69,7 @@ class _AsgiWebSocket:
         else:
             self._out.append({"type": "websocket.send", "bytes": msg})
         self._size += len(msg)
-        self._ready.set()
+        self.wake_writer()
 
     def buffered_bytes(self) -> int:
         return self._size
@@ -75,21 +79,34 @@ class _AsgiWebSocket:
             return
         self.closed = True
         self._out.append({"type": "websocket.close", "code": code})
-        self._ready.set()
+        self.wake_writer()
+
+    def wake_writer(self) -> None:
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():
+                wake.set_result(None)
 
     async def writer(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                await self._ready.wait()
-                self._ready.clear()
-                while self._out:
-                    message = self._out.popleft()
+                out = self._out
+                if not out:
+                    if self.closed:  # the client went away: nothing more to send
+                        return
+                    wake = self._wake = loop.create_future()
+                    await wake
+                    continue
+                # what was queued so far goes in order; sends made meanwhile
+                # queue on a fresh list for the next round
+                self._out = []
+                for message in out:
                     self._size -= len(message.get("text") or message.get("bytes") or "")
                     await self._send(message)
                     if message["type"] == "websocket.close":
                         return
-                if self.closed:  # the client went away: nothing more to send
-                    return
         except (OSError, RuntimeError, asyncio.CancelledError):
             # the ASGI server reports a gone client by raising from send()
             self.closed = True
@@ -293,7 +310,7 @@ class ASGIApp:
             if not writer.done():
                 if not peer.closed:
                     peer.close(1000)
-                peer._ready.set()  # an idle writer must see the disconnect and end
+                peer.wake_writer()  # an idle writer must see the disconnect and end
                 try:
                     await asyncio.wait_for(writer, 5)
                 except (asyncio.TimeoutError, Exception):

@@ -7,8 +7,10 @@ sessions with the very same timer logic.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import inspect
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,24 +20,99 @@ from hubbub.session.engine import TimedSession
 log = logging.getLogger("hubbub.runtime")
 
 
+# A loop timer may fire a hair before its time (libuv counts milliseconds);
+# entries due within this are run then, rather than spinning on a timer
+# re-armed for a few microseconds. Below the sessions' own EPSILON, so a
+# session treats its deadline as reached.
+_EARLY = 0.001
+
+
+class _Entry:
+    """One scheduled session timer in a :class:`TimerQueue`; ``cancel()``
+    leaves it in the heap, dead, until its time comes (hosts move a timer
+    earlier only rarely)."""
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: AsyncioHost) -> None:
+        self.host: AsyncioHost | None = host
+
+    def cancel(self) -> None:
+        self.host = None
+
+    def __lt__(self, other: _Entry) -> bool:
+        return False  # only consulted for equal deadlines: any order will do
+
+
+class TimerQueue:
+    """Every session timer of one loop, on a single loop timer.
+
+    A loop timer per session (an asyncio or uvloop TimerHandle and its libuv
+    timer) costs over 500 bytes, kept by every idle connection for its next
+    heartbeat; an entry here is a tuple and a one-slot object.
+    """
+
+    __slots__ = ("_at", "_handle", "_heap", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._heap: list[tuple[float, _Entry]] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._at = math.inf  # when the loop timer fires
+
+    def add(self, when: float, host: AsyncioHost) -> _Entry:
+        entry = _Entry(host)
+        heapq.heappush(self._heap, (when, entry))
+        if when < self._at:
+            if self._handle is not None:
+                self._handle.cancel()
+            self._at = when
+            self._handle = self.loop.call_at(when, self._run)
+        return entry
+
+    def _run(self) -> None:
+        self._handle = None
+        heap = self._heap
+        due = self.loop.time() + _EARLY
+        fired: list[_Entry] = []
+        while heap and heap[0][0] <= due:
+            fired.append(heapq.heappop(heap)[1])
+        # fired after the heap is read: an entry one of them adds, however
+        # early, waits for the next loop timer (no busy loop in here)
+        for entry in fired:
+            host = entry.host
+            if host is not None:  # else cancelled meanwhile
+                entry.host = None
+                host._fire()
+        # the next loop timer, unless a _fire above already set an earlier one
+        if heap and self._handle is None:
+            self._at = heap[0][0]
+            self._handle = self.loop.call_at(self._at, self._run)
+        elif self._handle is None:
+            self._at = math.inf
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
 class AsyncioHost(TimerHost):
     """One session's timer and poll-wake door on an asyncio loop."""
 
-    __slots__ = ("loop",)
+    __slots__ = ("timers",)
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, session: TimedSession) -> None:
+    def __init__(self, timers: TimerQueue, session: TimedSession) -> None:
         super().__init__(session)
-        self.loop = loop
+        self.timers = timers
 
-    def _schedule(self, deadline: float) -> asyncio.TimerHandle:
-        return self.loop.call_at(deadline, self._fire)
+    def _schedule(self, deadline: float) -> _Entry:
+        return self.timers.add(deadline, self)
 
     def _now(self) -> float:
-        return self.loop.time()
+        return self.timers.loop.time()
 
     def _deliver(self, waiter: Callable[[], None]) -> None:
         # answer on the next tick so every send of this tick rides along
-        self.loop.call_soon(waiter)
+        self.timers.loop.call_soon(waiter)
 
 
 class AsyncioRuntime:
@@ -46,12 +123,13 @@ class AsyncioRuntime:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop or asyncio.get_running_loop()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.timers = TimerQueue(self.loop)
 
     def clock(self) -> float:
         return self.loop.time()
 
     def make_host(self, session: TimedSession) -> AsyncioHost:
-        return AsyncioHost(self.loop, session)
+        return AsyncioHost(self.timers, session)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
         return self.loop.call_later(delay, fn)
@@ -71,7 +149,9 @@ class AsyncioRuntime:
         except Exception:
             log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
             return
-        if inspect.isawaitable(result):
+        # a sync handler (and the whole sync dispatch chain) returns None:
+        # skip inspect.isawaitable, whose ABC instance check is costly
+        if result is not None and inspect.isawaitable(result):
             task = self.loop.create_task(_guard(result, fn))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

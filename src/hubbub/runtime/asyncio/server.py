@@ -14,7 +14,6 @@ import contextlib
 import logging
 import signal
 import socket
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import httptools
 
 from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
-from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head
+from hubbub.http import HttpRequest, HttpResponse, serialize_head
 from hubbub.legacy_server import StreamHold
 from hubbub.protocol.websocket import WebSocketError
 from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
@@ -49,6 +48,81 @@ class ServerLimits:
     websocket_close_timeout: float = 5.0
 
 
+# A connection's queued frames are written at once past this many bytes,
+# rather than at the end of the tick: it bounds what one tick holds, and
+# keeps the writes small enough that the kernel stops taking them from a
+# client that does not read, so the slow-consumer accounting sees a backlog
+# (one 256 KB write was swallowed whole, again and again, by loopback TCP).
+FLUSH_AT = 64 * 1024
+
+
+# what a websocket connection keeps in place of the HTTP head it parsed
+_NO_HEADERS: list[tuple[bytes, bytes]] = []
+_NO_QUEUE: list[tuple[HttpRequest, bool]] = []
+
+# The strings every request repeats (methods, paths, header names) are
+# decoded once and shared by all the requests that carry them: a websocket's
+# upgrade request lives as long as its connection (Client.request), so a
+# private copy each costs every idle connection some 400 bytes. Bounded, so
+# a client inventing names cannot grow them.
+_TOKENS: dict[bytes, str] = {}  # methods and paths, as they are
+_NAMES: dict[bytes, str] = {}  # header names, lower-cased
+_SHARED_MAX = 512
+
+
+def _shared_str(cache: dict[bytes, str], raw: bytes, lower: bool = False) -> str:
+    text = cache.get(raw)
+    if text is None:
+        text = raw.decode("latin-1")
+        if lower:
+            text = text.lower()
+        if len(cache) < _SHARED_MAX:
+            cache[raw] = text
+    return text
+
+
+# headers whose values repeat from one client to the next (the same browser,
+# the same site): their values are shared too. Not the per-client ones
+# (keys, cookies, ids).
+_REPEATING = frozenset(
+    {
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "user-agent",
+        "origin",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "pragma",
+    }
+)
+_VALUES: dict[bytes, str] = {}
+
+
+def _join_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """hubbub.http.join_headers (lower-cased names, repeats joined with
+    ", "), with the names, and the values of _REPEATING headers, shared
+    between requests."""
+    out: dict[str, str] = {}
+    names = _NAMES
+    values = _VALUES
+    for name, value in raw:
+        k = names.get(name) or _shared_str(names, name, lower=True)
+        if k in _REPEATING:
+            v = values.get(value) or _shared_str(values, value)
+        else:
+            v = value.decode("latin-1")
+        if k in out:
+            out[k] = out[k] + ", " + v
+        else:
+            out[k] = v
+    return out
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -61,7 +135,8 @@ class HttpProtocol(asyncio.Protocol):
         self.loop = server.loop
         self.limits = server.limits
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpRequestParser(self)
+        # None once a websocket took over the connection (_drop_http_state)
+        self.parser: Any = httptools.HttpRequestParser(self)
         self.remote: str | None = None
         self.secure = False
         # the request being parsed
@@ -80,7 +155,9 @@ class HttpProtocol(asyncio.Protocol):
         self._head_began = False
         self._head_raw = 0
         # requests parsed but not answered yet (pipelining), and the busy flag
-        self._queue: deque[tuple[HttpRequest, bool]] = deque()
+        # (a list: an empty deque allocates a 64-slot block, some 700 bytes
+        # per connection, and the queue is nearly always empty)
+        self._queue: list[tuple[HttpRequest, bool]] = []
         self._busy = False
         self._hold: PollHold | None = None
         self._stream: StreamHold | None = None
@@ -89,6 +166,11 @@ class HttpProtocol(asyncio.Protocol):
         self._upgrade: HttpRequest | None = None
         # websocket mode: this protocol is the link's LinkIO
         self.ws: WebSocketLink | None = None
+        # frames written during this loop tick, sent in one transport.write
+        # when the tick ends (EmbeddedServer._flush_writes): None when there
+        # are none, the frame itself when there is one, else a list
+        self._out: bytes | list[bytes] | None = None
+        self._out_bytes = 0
 
     # -- connection lifecycle ------------------------------------------------
 
@@ -105,6 +187,8 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self._disarm()
+        self._out = None
+        self._out_bytes = 0
         transport, self.transport = self.transport, None
         del transport
         hold, self._hold = self._hold, None
@@ -224,10 +308,10 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parsed = httptools.parse_url(self._url)
         req = HttpRequest(
-            method=self.parser.get_method().decode("ascii", "replace"),
-            path=parsed.path.decode("latin-1") if parsed.path else "/",
+            method=_shared_str(_TOKENS, self.parser.get_method()),
+            path=_shared_str(_TOKENS, parsed.path) if parsed.path else "/",
             query_string=parsed.query.decode("latin-1") if parsed.query else "",
-            headers=join_headers(self._headers),
+            headers=_join_headers(self._headers),
             body=b"".join(self._body),
             remote_addr=self.remote,
             secure=self.secure,
@@ -254,7 +338,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _next(self) -> None:
         while self._queue and not self._busy and self.transport is not None:
-            req, keepalive = self._queue.popleft()
+            req, keepalive = self._queue.pop(0)
             self._keepalive = keepalive
             self._dispatch(req)
         if not self._busy and self.transport is not None and not self._queue:
@@ -386,7 +470,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         try:
             handshake = accept_websocket(
-                server.engine, req, result, self, self.loop.time, self.remote
+                server.engine, req, result, self, server.clock, self.remote
             )
         except WebSocketError as exc:
             log.info("%s: bad websocket handshake (%s)", self.remote, exc)
@@ -395,19 +479,68 @@ class HttpProtocol(asyncio.Protocol):
         assert self.transport is not None
         self.transport.write(handshake.response)
         self.ws = handshake.link
+        self._drop_http_state()
         if handshake.link.open() and rest:
             handshake.link.feed(rest)
+
+    def _drop_http_state(self) -> None:
+        # After the upgrade no HTTP is parsed on this connection again: let go
+        # of the parser and the upgrade request's head, about 1.8 KB that
+        # would otherwise stay for the life of every websocket. _NO_HEADERS
+        # is shared and never appended to (only the parser's callbacks do).
+        self.parser = None
+        self._url = b""
+        self._headers = _NO_HEADERS
+        self._body = _NO_HEADERS  # type: ignore[assignment]
+        self._queue = _NO_QUEUE  # empty: it is only filled between requests
 
     # -- LinkIO: what the websocket link asks of this connection ---------------------
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None:
-            self.transport.write(data)
+        # Queued until the end of this loop tick: a burst of broadcasts (all
+        # the triggers read in one tick) reaches each client in one write,
+        # one syscall, instead of one per frame. The first frame of a tick is
+        # kept as is, so a connection that gets one frame per tick allocates
+        # nothing for this.
+        out = self._out
+        if out is None:
+            transport = self.transport
+            if transport is None:
+                return
+            if len(data) >= FLUSH_AT:
+                transport.write(data)  # nothing queued before it: no reordering
+                return
+            self._out = data
+            self._out_bytes = len(data)
+            dirty = self.server._dirty
+            if not dirty:
+                self.loop.call_soon(self.server._flush_writes)
+            dirty.append(self)
+            return
+        if isinstance(out, bytes):
+            self._out = [out, data]
+        else:
+            out.append(data)
+        self._out_bytes += len(data)
+        if self._out_bytes >= FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what this tick queued, in order, in one transport.write."""
+        out = self._out
+        if out is None:
+            return
+        self._out = None
+        self._out_bytes = 0
+        transport = self.transport
+        if transport is not None:
+            transport.write(out if isinstance(out, bytes) else b"".join(out))
 
     def close(self, graceful: bool) -> None:
         transport = self.transport
         if transport is None:
             return
+        self.flush()  # the frames queued so far (a close frame last) go first
         if graceful:
             # give the client a moment to answer the close, then drop the socket
             self.loop.call_later(self.limits.websocket_close_timeout, transport.close)
@@ -416,7 +549,9 @@ class HttpProtocol(asyncio.Protocol):
 
     def buffered_bytes(self) -> int:
         transport = self.transport
-        return transport.get_write_buffer_size() if transport is not None else 0
+        if transport is None:
+            return 0
+        return self._out_bytes + transport.get_write_buffer_size()
 
 
 class EmbeddedServer:
@@ -437,14 +572,19 @@ class EmbeddedServer:
         self.connections: set[HttpProtocol] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.scope_extra: dict[str, Any] = {}
+        # connections with frames queued this tick, flushed by one callback
+        self._dirty: list[HttpProtocol] = []
         self._server: asyncio.Server | None = None
         self.runtime: AsyncioRuntime | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self.clock: Callable[[], float]  # the loop's clock, set by start()
 
     async def start(
         self, host: str = "127.0.0.1", port: int = 8000, *, sock: socket.socket | None = None
     ) -> None:
         self.loop = asyncio.get_running_loop()
+        # one bound method for every websocket link (each a 64-byte object)
+        self.clock = self.loop.time
         self.runtime = runtime_for(self.engine)
         start = getattr(self.app, "_on_runtime_start", None)
         if callable(start):
@@ -455,6 +595,25 @@ class EmbeddedServer:
             self._server = await self.loop.create_server(
                 lambda: HttpProtocol(self), host, port, reuse_address=True, backlog=2048
             )
+
+    def _flush_writes(self) -> None:
+        # One loop callback per tick for every connection with frames queued
+        # (HttpProtocol.write schedules it), not one each. The loop runs it
+        # after this tick's I/O callbacks, so all they queued rides along.
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            out = conn._out
+            if out is None:  # flushed early (FLUSH_AT, close)
+                continue
+            conn._out = None
+            conn._out_bytes = 0
+            transport = conn.transport
+            if transport is not None:
+                try:
+                    transport.write(out if isinstance(out, bytes) else b"".join(out))
+                except Exception:  # pragma: no cover - one broken transport must not
+                    # leave the connections after it in the list unflushed
+                    log.exception("%s: write failed", conn.remote)
 
     @property
     def sockets(self) -> list[socket.socket]:

@@ -9,7 +9,9 @@ anything that calls user code is spawned.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket as stdlib_socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,15 +65,163 @@ class GeventHost(TimerHost):
 
 class GeventGreenletTimer:
     """``call_later`` for user-level callbacks: they run in a greenlet of
-    their own, so an ack-timeout callback may block."""
+    their own, so an ack-timeout callback may block. The greenlet is made
+    when the timer fires: until then (and after a cancel, at once) only a
+    libev timer is held. gevent.spawn_later held a scheduled Greenlet, some
+    1.4 KB, for every connection's connect timeout until it expired, even
+    when cancelled."""
 
-    __slots__ = ("_greenlet",)
+    __slots__ = ("_watcher",)
 
-    def __init__(self, delay: float, fn: Callable[[], None]) -> None:
-        self._greenlet = gevent.spawn_later(delay, _guarded, fn)
+    def __init__(self, delay: float, fn: Callable[[], None], hub: Any = None) -> None:
+        self._watcher = (hub or gevent.get_hub()).loop.timer(max(delay, 0.0), 0)
+        self._watcher.start(self._run, fn)
+
+    def _run(self, fn: Callable[[], None]) -> None:
+        self._watcher.close()
+        gevent.spawn(_guarded, fn)
 
     def cancel(self) -> None:
-        self._greenlet.kill(block=False)
+        self._watcher.stop()
+        self._watcher.close()
+
+
+class SocketLinkIO:
+    """The websocket link's LinkIO on a gevent socket, without a greenlet.
+
+    ``write`` never blocks: the frames written during one turn of the hub
+    are joined and sent by one loop callback at the end of the turn, with a
+    non-blocking send. What the kernel does not take waits for a write
+    watcher, so a slow client never blocks a sender. An idle connection
+    holds nothing here: a writer greenlet per websocket cost some 6 KB (the
+    Greenlet and the stack it saves while it waits).
+
+    ``close(graceful)`` sends what is queued, then shuts the socket down: at
+    once, or (graceful) after ``close_timeout`` unless the peer's close frame
+    comes first (``close(False)`` again). ``finish()``, from the reader when
+    it is done, waits for the queue to go out (at most ``close_timeout``).
+    ``dead`` tells the reader the socket is shut down.
+    """
+
+    __slots__ = (
+        "_closing",
+        "_done",
+        "_flushing",
+        "_out",
+        "_pending",
+        "_queued",
+        "_timer",
+        "_watcher",
+        "close_timeout",
+        "dead",
+        "hub",
+        "sock",
+    )
+
+    def __init__(self, sock: Any, close_timeout: float, hub: Any = None) -> None:
+        self.sock = sock
+        self.close_timeout = close_timeout
+        self.hub = hub or gevent.get_hub()
+        self._out: list[bytes] = []
+        self._queued = 0
+        # the part of the last chunk the kernel has not taken yet
+        self._pending: bytes | memoryview = b""
+        self._closing: bool | None = None  # None: open; else graceful or not
+        self.dead = False
+        self._flushing: Any = None  # the loop callback of this turn
+        self._watcher: Any = None  # the write watcher, while the kernel is full
+        self._timer: Any = None  # a graceful close's wait for the peer
+        self._done: gevent.event.Event | None = None  # finish() waiting
+
+    def write(self, data: bytes) -> None:
+        if self.dead or self._closing is not None:
+            return
+        self._out.append(data)
+        self._queued += len(data)
+        if self._flushing is None and self._watcher is None:
+            self._flushing = self.hub.loop.run_callback(self._flush)
+
+    def close(self, graceful: bool) -> None:
+        if self.dead:
+            return
+        if self._closing is None:
+            self._closing = graceful
+        elif not graceful:
+            self._closing = False
+            if self._timer is not None:  # the peer answered a graceful close
+                self._timer.stop()
+                self._timer.close()
+                self._timer = None
+        if self._flushing is None and self._watcher is None:
+            self._flushing = self.hub.loop.run_callback(self._flush)
+
+    def buffered_bytes(self) -> int:
+        return self._queued + len(self._pending)
+
+    def _flush(self) -> None:
+        # in the hub (a loop callback or the write watcher): never blocks
+        self._flushing = None
+        if self.dead:
+            return
+        sock = self.sock
+        try:
+            while True:
+                pending = self._pending
+                if not pending:
+                    out = self._out
+                    if not out:
+                        break
+                    pending = b"".join(out) if len(out) > 1 else out[0]
+                    self._out = []
+                    self._queued = 0
+                sent = sock.send(pending, 0, 0.0)  # timeout 0: EAGAIN raises
+                self._pending = memoryview(pending)[sent:] if sent < len(pending) else b""
+        except BlockingIOError:
+            if self._watcher is None:
+                self._watcher = self.hub.loop.io(sock.fileno(), 2)  # 2: writable
+                self._watcher.start(self._writable)
+            return
+        except OSError:
+            self._shutdown()
+            return
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher.close()
+            self._watcher = None
+        if self._done is not None:
+            self._done.set()
+        if self._closing is False:
+            self._shutdown()
+        elif self._closing and self._timer is None:
+            self._timer = self.hub.loop.timer(self.close_timeout, 0)
+            self._timer.start(self._shutdown)
+
+    def _writable(self) -> None:
+        self._flush()
+
+    def _shutdown(self) -> None:
+        self.dead = True
+        for watcher in (self._watcher, self._timer):
+            if watcher is not None:
+                watcher.stop()
+                watcher.close()
+        self._watcher = self._timer = None
+        self._out = []
+        self._queued = 0
+        self._pending = b""
+        if self._done is not None:
+            self._done.set()
+        with contextlib.suppress(OSError):  # already gone
+            self.sock.shutdown(stdlib_socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        """The reader is done: send what is queued (a close frame, say),
+        then shut the socket down; the WSGI server closes it."""
+        self.close(graceful=False)
+        if not self.dead:
+            done = self._done = gevent.event.Event()
+            done.wait(self.close_timeout)  # a client that stopped reading
+        self._shutdown()
 
 
 class GeventRuntime:
@@ -89,7 +239,7 @@ class GeventRuntime:
         return GeventHost(self.hub, session)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> GeventGreenletTimer:
-        return GeventGreenletTimer(delay, fn)
+        return GeventGreenletTimer(delay, fn, self.hub)
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
         self.hub.loop.run_callback_threadsafe(gevent.spawn, _guarded, fn)

@@ -1,0 +1,87 @@
+"""The asyncio runtime's TimerQueue: every session timer of a loop on one
+loop timer. Order, cancellation, re-arming from inside a firing timer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hubbub.runtime.asyncio.core import AsyncioHost, TimerQueue
+
+
+class _Session:
+    """A TimedSession that records when it fired and re-arms as told."""
+
+    def __init__(self, name: str, log: list[str], queue: TimerQueue) -> None:
+        self.sid = name
+        self.log = log
+        self.queue = queue
+        self.then: float | None = None  # the deadline after the next firing
+        self.host = AsyncioHost(queue, self)
+
+    @property
+    def deadline(self) -> float | None:
+        return self.then
+
+    def on_timer(self, now: float) -> None:
+        self.log.append(self.sid)
+        then, self.then = self.then, None
+        if then is not None:
+            self.host.rearm(then)
+
+
+def test_timers_fire_in_deadline_order_on_one_loop_timer() -> None:
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        queue = TimerQueue(loop)
+        log: list[str] = []
+        now = loop.time()
+        sessions = {n: _Session(n, log, queue) for n in "abcd"}
+        sessions["c"].host.rearm(now + 0.03)
+        sessions["a"].host.rearm(now + 0.01)
+        sessions["d"].host.rearm(now + 0.03)  # a tie with c
+        sessions["b"].host.rearm(now + 0.02)
+        await asyncio.sleep(0.08)
+        assert len(queue) == 0
+        return log
+
+    log = asyncio.run(main())
+    assert log[:2] == ["a", "b"] and sorted(log[2:]) == ["c", "d"]
+
+
+def test_cancel_and_move_earlier() -> None:
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        queue = TimerQueue(loop)
+        log: list[str] = []
+        now = loop.time()
+        a, b = _Session("a", log, queue), _Session("b", log, queue)
+        a.host.rearm(now + 0.05)
+        a.host.rearm(now + 0.01)  # earlier: the first entry is left dead
+        a.host.rearm(now + 0.04)  # later: ignored, the earlier one stands
+        b.host.rearm(now + 0.02)
+        b.host.rearm(None)  # cancelled
+        await asyncio.sleep(0.08)
+        return log
+
+    assert asyncio.run(main()) == ["a"]
+
+
+def test_rearm_from_inside_a_firing_timer_and_past_deadlines() -> None:
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        queue = TimerQueue(loop)
+        log: list[str] = []
+        now = loop.time()
+        a = _Session("a", log, queue)
+        a.then = now - 1.0  # re-arms for a time already past: fires next tick
+        a.host.rearm(now + 0.01)
+        b = _Session("b", log, queue)
+        b.then = now + 0.03
+        b.host.rearm(now + 0.01)
+        await asyncio.sleep(0.08)
+        return log
+
+    log = asyncio.run(main())
+    assert sorted(log) == ["a", "a", "b", "b"]
+    assert log.index("b") < len(log) - 1  # b's second firing came last
+    assert log[-1] == "b"
