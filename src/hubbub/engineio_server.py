@@ -218,6 +218,8 @@ class EngineIOServer:
             for fn in self.registered_handlers():
                 runtime.check_handler(fn)
         self.runtime = runtime
+        # the runtime's own spawn from now on: one call less per event
+        self.call_handler = runtime.spawn  # type: ignore[method-assign]
 
     def registered_handlers(self) -> Iterator[Callable[..., Any]]:
         yield from self._handlers.values()

@@ -11,6 +11,7 @@ import inspect
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 from hubbub.adapters.base import BroadcastOptions
@@ -300,7 +301,7 @@ class ServerNamespace:
                     await result
             instance = self._instantiate(socket)
             if instance is not None:
-                result = instance.on_connect(socket.handshake.auth)
+                result = instance.on_connect(socket.auth)
                 if inspect.isawaitable(result):
                     result = await result
                 if result is False:
@@ -319,7 +320,7 @@ class ServerNamespace:
     def _finish_connect(self, socket: Socket, client: Client) -> None:
         try:
             instance = self._instantiate(socket)
-            if instance is not None and instance.on_connect(socket.handshake.auth) is False:
+            if instance is not None and instance.on_connect(socket.auth) is False:
                 raise ConnectionRefusedError()
             for h in self._all_handlers("connect"):
                 if _connect_call(h, socket) is False:
@@ -408,7 +409,7 @@ class ServerNamespace:
         handlers = self._all_handlers(event) if event not in LIFECYCLE else []
         if handlers:
             spec = handlers[0]
-            return spec, _bind_socket(spec.fn, socket)
+            return spec, partial(spec.fn, socket)  # C: no Python frame of its own
         return None, None
 
     def _dispatch(
@@ -418,10 +419,11 @@ class ServerNamespace:
         coroutine when something on the way is async (the runtime runs it)."""
         spec, fn = self._resolve(socket, event)
         catch_alls = self._all_any()
+        middlewares = socket._middlewares
         needs_async = (
             (spec is not None and spec.is_async)
-            or any(m.is_async for m in socket._middlewares)
-            or any(a.is_async for a in catch_alls)
+            or (middlewares and any(m.is_async for m in middlewares))
+            or (catch_alls and any(a.is_async for a in catch_alls))
         )
         if needs_async:
             return self._dispatch_async(socket, event, args, ack, spec, fn, catch_alls)
@@ -431,7 +433,8 @@ class ServerNamespace:
         except Exception as exc:
             self._refused_event(socket, event, exc)
             return None
-        self._catch_all_listeners(socket, event, args)
+        if socket._any_in or socket.instance is not None:
+            self._catch_all_listeners(socket, event, args)
         for a in catch_alls:
             try:
                 a.fn(socket, event, *args)
@@ -451,7 +454,9 @@ class ServerNamespace:
         except Exception:
             log.exception("handler for %r on %s raised", event, self.name)
             return None
-        if inspect.isawaitable(result):
+        # isawaitable is an ABC instance check: not for the plain values
+        # sync handlers return
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             return self._finish_async(result, ack)
         _answer(ack, result)
         return None
@@ -535,12 +540,16 @@ class ServerNamespace:
             socket._error("Internal server error", None, event)
 
 
+# what sync handlers return; never awaitable
+_PLAIN = frozenset({type(None), str, int, float, bool, list, dict, tuple, bytes})
+
+
 def _connect_call(spec: HandlerSpec, socket: Socket) -> Any:
     """A 'connect' handler gets ``(socket, auth)``, or ``(socket)`` if that
     is all it takes."""
     if spec.max_args == 0:
         return spec.fn(socket)
-    return spec.fn(socket, socket.handshake.auth)
+    return spec.fn(socket, socket.auth)
 
 
 def _answer_server_side(

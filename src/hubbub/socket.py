@@ -57,6 +57,12 @@ class Handshake:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# shared by every socket without its own handlers or listeners; replaced,
+# never appended to
+_NONE: list[Any] = []
+_NO_HANDLERS: dict[str, list[HandlerSpec]] = {}
+
+
 class Socket:
     def __init__(
         self,
@@ -85,25 +91,21 @@ class Socket:
                 self.id = client.session.sid
             self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
             self.data = {}
-        req = client.request
-        self.handshake = Handshake(
-            headers=dict(req.headers),
-            query=dict(req.query if query is None else query),
-            auth=auth,
-            address=req.remote_addr,
-            time=formatdate(usegmt=True),
-            issued=int(time.time() * 1000),
-            secure=req.secure,
-            xdomain="origin" in req.headers,
-            url=req.url,
-        )
+        # the handshake is built when first asked for (most apps never do):
+        # an idle socket keeps no copies of the request's headers and query
+        self.auth = auth
+        self._query = query
+        self._issued = int(time.time() * 1000)
+        self._handshake: Handshake | None = None
         self.connected = False
         self.acks: dict[int, Callable[[list[Any]], None]] = {}
         self._ack_id = 0
-        self._middlewares: list[HandlerSpec] = []
-        self._handlers: dict[str, list[HandlerSpec]] = {}
-        self._any_in: list[Callable[..., Any]] = []
-        self._any_out: list[Callable[..., Any]] = []
+        # per-socket handlers and listeners are rare: the shared empty ones
+        # below (never written to) until the first is registered
+        self._middlewares: list[HandlerSpec] = _NONE
+        self._handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
+        self._any_in: list[Callable[..., Any]] = _NONE
+        self._any_out: list[Callable[..., Any]] = _NONE
         self._pending: list[Packet] | None = []  # emits made before CONNECT went out
         self.instance: Namespace | None = None
         self._previous = previous
@@ -115,6 +117,27 @@ class Socket:
         return f"<Socket {self.id} nsp={self.nsp.name}>"
 
     # -- properties --------------------------------------------------------------
+
+    @property
+    def handshake(self) -> Handshake:
+        """What the client sent when it connected (Node's ``socket.handshake``)."""
+        handshake = self._handshake
+        if handshake is None:
+            req = self.client.request
+            query = self._query
+            handshake = self._handshake = Handshake(
+                headers=dict(req.headers),
+                query=dict(req.query if query is None else query),
+                auth=self.auth,
+                address=req.remote_addr,
+                time=formatdate(self._issued / 1000, usegmt=True),
+                issued=self._issued,
+                secure=req.secure,
+                xdomain="origin" in req.headers,
+                url=req.url,
+            )
+            self._query = None
+        return handshake
 
     @property
     def sid(self) -> str:
@@ -278,6 +301,8 @@ class Socket:
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.server.check_handler(fn)
+            if self._handlers is _NO_HANDLERS:
+                self._handlers = {}
             self._handlers.setdefault(event, []).append(HandlerSpec(fn))
             return fn
 
@@ -287,17 +312,17 @@ class Socket:
         """Per-packet middleware ``fn(socket, event, args)``; raise (e.g.
         EventRefusedError) to drop the event and answer 'error'."""
         self.server.check_handler(middleware)
-        self._middlewares.append(HandlerSpec(middleware))
+        self._middlewares = [*self._middlewares, HandlerSpec(middleware)]
         return middleware
 
     def on_any(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn(event, *args)`` for every incoming event."""
-        self._any_in.append(fn)
+        self._any_in = [*self._any_in, fn]
         return fn
 
     def on_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn(event, *args)`` for every event sent to this client."""
-        self._any_out.append(fn)
+        self._any_out = [*self._any_out, fn]
         return fn
 
     # -- disconnecting ------------------------------------------------------------------
@@ -361,7 +386,7 @@ class Socket:
         ptype = packet.type
         if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
             data = packet.data
-            event, args = data[0], list(data[1:])
+            event, args = data[0], data[1:]  # a new list already
             if not isinstance(event, str):
                 event = str(event)
             ack = self._ack_sender(packet.id) if packet.id is not None else None
@@ -395,7 +420,7 @@ class Socket:
                 kind = event_kind(event, args)
             self.server.spawn(instance.receive_packet, kind, event, args, ack)
             return
-        self.server.spawn(self.nsp._dispatch, self, event, args, ack)
+        self.server.engine.call_handler(self.nsp._dispatch, self, event, args, ack)
 
     def _ack_sender(self, ack_id: int) -> Callable[..., None]:
         sent = False

@@ -8,6 +8,7 @@ app (then in views mode: its views call ``socketio_manage``).
 
 from __future__ import annotations
 
+import io
 import logging
 import signal
 from collections.abc import Callable
@@ -29,6 +30,7 @@ class SocketHandoff:
     its own and closes the connection when the app returns."""
 
     socket: Any
+    rfile: Any
     environ: dict[str, Any]
     close_connection: bool
     headers_sent: bool
@@ -46,6 +48,17 @@ class SocketHandoff:
         # pywsgi its headers are out, and log the request as an upgrade
         self.headers_sent = True
         self.status = self._orig_status = "101 Switching Protocols"
+        # From here the app reads the socket itself: let go of the request
+        # reader and its 8 KB buffer, which the environ (kept by the
+        # connection's HttpRequest) would otherwise hold through wsgi.input
+        # for the life of the websocket.
+        empty = io.BytesIO()
+        rfile, self.rfile = self.rfile, empty
+        wsgi_input = getattr(self, "wsgi_input", None)
+        if wsgi_input is not None:
+            wsgi_input.rfile = empty
+        if self.environ.get("wsgi.input") is rfile:  # a GET: the reader itself
+            self.environ["wsgi.input"] = empty
         return self.socket
 
 

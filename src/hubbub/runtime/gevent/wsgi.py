@@ -15,7 +15,6 @@ gevent-socketio.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import logging
@@ -30,7 +29,7 @@ from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, en
 from hubbub.http import REASONS, HttpRequest, HttpResponse
 from hubbub.legacy_server import StreamHold
 from hubbub.protocol.websocket import WebSocketError
-from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, runtime_for
+from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
 from hubbub.session.websocket_link import accept_websocket
 from hubbub.views import ENVIRON_KEY, ViewBinding
 
@@ -94,78 +93,6 @@ def _read_body(environ: Environ, limit: int) -> tuple[bytes, bool]:
 
 def _status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
-
-
-class _SocketIO:
-    """The websocket link's LinkIO on a gevent socket: writes are queued and
-    a writer greenlet sends them, so a slow client never blocks the sender."""
-
-    def __init__(self, sock: stdlib_socket.socket, close_timeout: float) -> None:
-        self.sock = sock
-        self.close_timeout = close_timeout
-        self._out: list[bytes] = []
-        self._queued = 0
-        self._in_flight = 0
-        self._ready = gevent.event.Event()
-        self._closing: bool | None = None  # None: open; else graceful or not
-        self.dead = False
-        self._writer = gevent.spawn(self._drain)
-
-    def write(self, data: bytes) -> None:
-        if self.dead or self._closing is not None:
-            return
-        self._out.append(data)
-        self._queued += len(data)
-        self._ready.set()
-
-    def close(self, graceful: bool) -> None:
-        if self._closing is None:
-            self._closing = graceful
-        elif not graceful:
-            self._closing = False
-        self._ready.set()
-
-    def buffered_bytes(self) -> int:
-        return self._queued + self._in_flight
-
-    def _drain(self) -> None:
-        sock = self.sock
-        try:
-            while True:
-                self._ready.wait()
-                self._ready.clear()
-                while self._out:
-                    chunk = b"".join(self._out) if len(self._out) > 1 else self._out[0]
-                    self._out = []
-                    self._in_flight, self._queued = self._queued, 0
-                    sock.sendall(chunk)
-                    self._in_flight = 0
-                if self._closing is not None:
-                    break
-        except OSError:
-            self.dead = True
-            self._shutdown()
-            return
-        if self._closing:
-            # a graceful close waits a while for the client's close frame,
-            # which ends the wait through close(graceful=False)
-            self._ready.clear()
-            self._ready.wait(self.close_timeout)
-        self._shutdown()
-
-    def _shutdown(self) -> None:
-        self.dead = True
-        with contextlib.suppress(OSError):  # already gone
-            self.sock.shutdown(stdlib_socket.SHUT_RDWR)
-
-    def finish(self) -> None:
-        """The reader is done: flush what is queued (a close frame, say),
-        then let the socket go; the WSGI server closes it when we return."""
-        self.close(graceful=False)
-        self._writer.join(self.close_timeout)
-        if not self._writer.dead:  # a client that stopped reading
-            self._writer.kill(block=False)
-        self._shutdown()
 
 
 class WSGIApp:
@@ -275,7 +202,7 @@ class WSGIApp:
                                                          b"websocket not available here"))
         clock = self.runtime.clock
         sock: stdlib_socket.socket = take()
-        link_io = _SocketIO(sock, self.websocket_close_timeout)
+        link_io = SocketLinkIO(sock, self.websocket_close_timeout, self.runtime.hub)
         try:
             handshake = accept_websocket(self.engine, req, accept, link_io, clock,
                                          req.remote_addr)
@@ -296,7 +223,7 @@ class WSGIApp:
         return []
 
     @staticmethod
-    def _read_frames(sock: stdlib_socket.socket, link_io: _SocketIO, link: Any) -> None:
+    def _read_frames(sock: stdlib_socket.socket, link_io: SocketLinkIO, link: Any) -> None:
         while not link_io.dead:
             try:
                 data = sock.recv(READ_SIZE)
