@@ -81,12 +81,64 @@ REASONS: dict[int, str] = {
 }
 
 
+# The strings every request repeats (header names, and the values of the
+# headers below) are decoded once and shared by all the requests that carry
+# them: a websocket's upgrade request lives as long as its connection
+# (Client.request), so a private copy each costs every idle connection some
+# hundreds of bytes. Bounded, so a client inventing names cannot grow them.
+_SHARED_MAX = 512
+_NAMES: dict[bytes, str] = {}  # header names, lower-cased
+_VALUES: dict[bytes, str] = {}
+# headers whose values repeat from one client to the next (the same browser,
+# the same site); not the per-client ones (keys, cookies, ids)
+_REPEATING = frozenset(
+    {
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "user-agent",
+        "origin",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "pragma",
+    }
+)
+
+
+def shared_str(cache: dict[bytes, str], raw: bytes, lower: bool = False) -> str:
+    """``raw`` decoded (latin-1), the same str object for the same bytes
+    while the bounded ``cache`` has room."""
+    text = cache.get(raw)
+    if text is None:
+        text = raw.decode("latin-1")
+        if lower:
+            text = text.lower()
+        if len(cache) < _SHARED_MAX:
+            cache[raw] = text
+    return text
+
+
 def join_headers(raw: Iterable[tuple[bytes | str, bytes | str]]) -> dict[str, str]:
-    """Lower-case header names and join repeats, as RFC 9110 allows for lists."""
+    """Lower-case header names and join repeats, as RFC 9110 allows for lists.
+    Names, and the values of headers that repeat across clients, are shared."""
     out: dict[str, str] = {}
+    names = _NAMES
+    values = _VALUES
     for name, value in raw:
-        k = (name.decode("latin-1") if isinstance(name, bytes) else name).lower()
-        v = value.decode("latin-1") if isinstance(value, bytes) else value
+        if isinstance(name, bytes):
+            k = names.get(name) or shared_str(names, name, lower=True)
+        else:
+            k = name.lower()
+        if isinstance(value, str):
+            v = value
+        elif k in _REPEATING:
+            v = values.get(value) or shared_str(values, value)
+        else:
+            v = value.decode("latin-1")
         if k in out:
             out[k] = out[k] + ", " + v
         else:

@@ -306,8 +306,10 @@ class Server:
     # -- the Engine.IO listener ------------------------------------------------------------
 
     def on_connect(self, session: EngineSession, request: HttpRequest) -> None:
-        client = Client(self, session, request)
-        self.clients[session.sid] = client
+        self._start_client(Client(self, session, request))
+
+    def _start_client(self, client: Client) -> None:
+        self.clients[client.session.sid] = client
         if self.client_hook is not None:
             self.client_hook(client)
         client.start()
@@ -317,7 +319,7 @@ class Server:
         if client is not None:
             client.on_data(data)
 
-    def on_disconnect(self, session: EngineSession, reason: str) -> None:
+    def on_disconnect(self, session: EngineSession | LegacySession, reason: str) -> None:
         client = self.clients.pop(session.sid, None)
         if client is not None:
             client.on_close(reason)
@@ -328,18 +330,12 @@ class Server:
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 
     def on_legacy_open(self, session: LegacySession, request: HttpRequest) -> None:
-        client = LegacyClient(self, session, request)
-        self.clients[session.sid] = client
-        if self.client_hook is not None:
-            self.client_hook(client)
-        client.start()
+        self._start_client(LegacyClient(self, session, request))
 
     def on_legacy_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
         client = self.clients.get(session.sid)
         if isinstance(client, LegacyClient):
             client.on_packet(packet)
 
-    def on_legacy_close(self, session: LegacySession, reason: str) -> None:
-        client = self.clients.pop(session.sid, None)
-        if client is not None:
-            client.on_close(reason)
+    # a 0.9 session ends as an Engine.IO one does
+    on_legacy_close = on_disconnect

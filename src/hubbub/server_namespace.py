@@ -569,13 +569,6 @@ def _answer_server_side(
     return None
 
 
-def _bind_socket(fn: Callable[..., Any], socket: Socket) -> Callable[..., Any]:
-    def bound(*args: Any) -> Any:
-        return fn(socket, *args)
-
-    return bound
-
-
 def _answer(ack: Callable[..., None] | None, result: Any) -> None:
     if ack is None:
         return

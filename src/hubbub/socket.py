@@ -418,7 +418,8 @@ class Socket:
         if instance is not None and instance.receives_packets:
             if kind is None:
                 kind = event_kind(event, args)
-            self.server.spawn(instance.receive_packet, kind, event, args, ack)
+            fn: Callable[..., Any] = instance.receive_packet
+            self.server.engine.call_handler(fn, kind, event, args, ack)
             return
         self.server.engine.call_handler(self.nsp._dispatch, self, event, args, ack)
 

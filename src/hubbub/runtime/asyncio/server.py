@@ -21,7 +21,7 @@ from typing import Any
 import httptools
 
 from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
-from hubbub.http import HttpRequest, HttpResponse, serialize_head
+from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
 from hubbub.legacy_server import StreamHold
 from hubbub.protocol.websocket import WebSocketError
 from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
@@ -60,67 +60,9 @@ FLUSH_AT = 64 * 1024
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
 _NO_QUEUE: list[tuple[HttpRequest, bool]] = []
 
-# The strings every request repeats (methods, paths, header names) are
-# decoded once and shared by all the requests that carry them: a websocket's
-# upgrade request lives as long as its connection (Client.request), so a
-# private copy each costs every idle connection some 400 bytes. Bounded, so
-# a client inventing names cannot grow them.
-_TOKENS: dict[bytes, str] = {}  # methods and paths, as they are
-_NAMES: dict[bytes, str] = {}  # header names, lower-cased
-_SHARED_MAX = 512
-
-
-def _shared_str(cache: dict[bytes, str], raw: bytes, lower: bool = False) -> str:
-    text = cache.get(raw)
-    if text is None:
-        text = raw.decode("latin-1")
-        if lower:
-            text = text.lower()
-        if len(cache) < _SHARED_MAX:
-            cache[raw] = text
-    return text
-
-
-# headers whose values repeat from one client to the next (the same browser,
-# the same site): their values are shared too. Not the per-client ones
-# (keys, cookies, ids).
-_REPEATING = frozenset(
-    {
-        "host",
-        "upgrade",
-        "connection",
-        "sec-websocket-version",
-        "sec-websocket-extensions",
-        "user-agent",
-        "origin",
-        "accept",
-        "accept-encoding",
-        "accept-language",
-        "cache-control",
-        "pragma",
-    }
-)
-_VALUES: dict[bytes, str] = {}
-
-
-def _join_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """hubbub.http.join_headers (lower-cased names, repeats joined with
-    ", "), with the names, and the values of _REPEATING headers, shared
-    between requests."""
-    out: dict[str, str] = {}
-    names = _NAMES
-    values = _VALUES
-    for name, value in raw:
-        k = names.get(name) or _shared_str(names, name, lower=True)
-        if k in _REPEATING:
-            v = values.get(value) or _shared_str(values, value)
-        else:
-            v = value.decode("latin-1")
-        if k in out:
-            out[k] = out[k] + ", " + v
-        else:
-            out[k] = v
-    return out
+# methods and paths, decoded once and shared by the requests that carry them
+# (see hubbub.http.shared_str)
+_TOKENS: dict[bytes, str] = {}
 
 
 class _BadRequest(Exception):
@@ -308,10 +250,10 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parsed = httptools.parse_url(self._url)
         req = HttpRequest(
-            method=_shared_str(_TOKENS, self.parser.get_method()),
-            path=_shared_str(_TOKENS, parsed.path) if parsed.path else "/",
+            method=shared_str(_TOKENS, self.parser.get_method()),
+            path=shared_str(_TOKENS, parsed.path) if parsed.path else "/",
             query_string=parsed.query.decode("latin-1") if parsed.query else "",
-            headers=_join_headers(self._headers),
+            headers=join_headers(self._headers),
             body=b"".join(self._body),
             remote_addr=self.remote,
             secure=self.secure,
@@ -602,18 +544,11 @@ class EmbeddedServer:
         # after this tick's I/O callbacks, so all they queued rides along.
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
-            out = conn._out
-            if out is None:  # flushed early (FLUSH_AT, close)
-                continue
-            conn._out = None
-            conn._out_bytes = 0
-            transport = conn.transport
-            if transport is not None:
-                try:
-                    transport.write(out if isinstance(out, bytes) else b"".join(out))
-                except Exception:  # pragma: no cover - one broken transport must not
-                    # leave the connections after it in the list unflushed
-                    log.exception("%s: write failed", conn.remote)
+            try:
+                conn.flush()  # nothing to do if flushed early (FLUSH_AT, close)
+            except Exception:  # pragma: no cover - one broken transport must not
+                # leave the connections after it in the list unflushed
+                log.exception("%s: write failed", conn.remote)
 
     @property
     def sockets(self) -> list[socket.socket]:

@@ -179,7 +179,7 @@ class SocketLinkIO:
         except BlockingIOError:
             if self._watcher is None:
                 self._watcher = self.hub.loop.io(sock.fileno(), 2)  # 2: writable
-                self._watcher.start(self._writable)
+                self._watcher.start(self._flush)
             return
         except OSError:
             self._shutdown()
@@ -195,9 +195,6 @@ class SocketLinkIO:
         elif self._closing and self._timer is None:
             self._timer = self.hub.loop.timer(self.close_timeout, 0)
             self._timer.start(self._shutdown)
-
-    def _writable(self) -> None:
-        self._flush()
 
     def _shutdown(self) -> None:
         self.dead = True
