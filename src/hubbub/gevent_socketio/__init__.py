@@ -52,16 +52,16 @@ def socketio_manage(
         return views.socketio_manage(environ, namespaces, request)
     socket = socket_for(binding.client)
     environ["socketio"] = socket
-    socket._set_environ(environ)
-    socket._set_namespaces(namespaces)
+    socket.environ = environ
+    socket.namespaces = namespaces
     if request is not None:
-        socket._set_request(request)
+        socket.request = request
     if error_handler is not None:
-        socket._set_error_handler(error_handler)
+        socket.error_handler = error_handler
     if json_loads is not None:
-        socket._set_json_loads(json_loads)
+        socket.json_loads = json_loads
     if json_dumps is not None:
-        socket._set_json_dumps(json_dumps)
+        socket.json_dumps = json_dumps
     bound: dict[str, type[BaseNamespace]] = dict(namespaces)
     if "" not in bound and "/" not in bound:
         # 0.9 and 2.x clients are in the global namespace from the start

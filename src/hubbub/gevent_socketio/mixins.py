@@ -27,7 +27,6 @@ class RoomsMixin:
 
     if TYPE_CHECKING:
         session: dict[str, Any]
-        ns_name: str
         socket: VirtualSocket
         _socket: HubbubSocket
 
@@ -43,9 +42,6 @@ class RoomsMixin:
     def leave(self, room: str) -> None:
         """Leave ``room`` (KeyError if not in it)."""
         BaseNamespace.leave(self, room)  # type: ignore[arg-type]
-
-    def _get_room_name(self, room: str) -> str:
-        return self.ns_name + "_" + room
 
     def emit_to_room(self, room: str, event: str, *args: Any) -> None:
         """Everyone in ``room`` of this namespace but this connection."""

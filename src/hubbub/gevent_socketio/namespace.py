@@ -33,6 +33,8 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import types
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
@@ -86,7 +88,7 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
     ns_name: str
     allowed_methods: set[str] | list[str] | None
     jobs: list[gevent.Greenlet]
-    _ended: bool  # recv_disconnect was called, or disconnect()
+    _ended: bool = False  # recv_disconnect was called, or disconnect()
 
     # the relocated handlers of events named as hubbub's hooks, per class
     _gs_events: ClassVar[dict[str, Callable[..., Any]]] = {}
@@ -116,7 +118,6 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
         virt._hub[ns_name] = hub
         instance = cls.__new__(cls)
         instance._socket = hub
-        instance._ended = False
         try:
             instance.__init__(virt.environ, ns_name, request=virt.request)  # type: ignore[misc]
             instance._initialize_mro()
@@ -135,8 +136,6 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
         #: the ACL: None allows every method; a list or set allows those
         self.allowed_methods = None
         self.jobs = []
-        if not hasattr(self, "_ended"):
-            self._ended = False
         self.reset_acl()
         # not hubbub.Namespace.__init__ (it takes the socket and calls
         # initialize): the classes after it in the MRO, the mixins, as
@@ -410,16 +409,8 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
     ) -> None:
         """A 0.9 message (``json=True``: a JSON message); for newer clients
         the event "message". ``callback()`` runs when the client acknowledges."""
-        pkt: dict[str, Any] = {
-            "type": "json" if json else "message",
-            "data": message,
-            "endpoint": self.ns_name,
-        }
-        if callback:
-            pkt["ack"] = True
-            pkt["id"] = msgid = self.socket._get_next_msgid()
-            self.socket._save_ack_callback(msgid, callback)
-        self.socket.send_packet(pkt)
+        pkt = {"type": "json" if json else "message", "data": message, "endpoint": self.ns_name}
+        self._send_packet(pkt, callback, True)
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
         """Send the event to this client; ``callback=fn`` gets the client's
@@ -431,17 +422,20 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
                 "compatible with the Socket.IO protocol. You can "
                 "however pass in a dictionary as the first argument"
             )
-        pkt: dict[str, Any] = {
-            "type": "event",
-            "name": event,
-            "args": list(args),
-            "endpoint": self.ns_name,
-        }
+        pkt = {"type": "event", "name": event, "args": list(args), "endpoint": self.ns_name}
+        self._send_packet(pkt, callback, "data")
+
+    def _send_packet(
+        self, pkt: dict[str, Any], callback: Callable[..., Any] | None, ack: bool | str
+    ) -> None:
+        """Send ``pkt``; ``callback`` gets the client's ack (``ack``: True
+        for a plain id, "data" for one answered with values)."""
+        socket = self.socket
         if callback:
-            pkt["ack"] = "data"
-            pkt["id"] = msgid = self.socket._get_next_msgid()
-            self.socket._save_ack_callback(msgid, callback)
-        self.socket.send_packet(pkt)
+            pkt["ack"] = ack
+            pkt["id"] = msgid = socket._get_next_msgid()
+            socket._save_ack_callback(msgid, callback)
+        socket.send_packet(pkt)
 
     # -- rooms (RoomsMixin's, here so that the mixin's place in the bases does not matter) ------
 
@@ -483,11 +477,8 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
 
     def kill_local_jobs(self) -> None:
         """Kill the greenlets of :meth:`spawn` (a job that calls this ends too)."""
-        current = gevent.getcurrent()
         jobs, self.jobs = self.jobs, []
-        gevent.killall([job for job in jobs if job is not current])
-        if any(job is current for job in jobs):
-            raise gevent.GreenletExit
+        virtsocket.kill_jobs(jobs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.ns_name or '(global)'}>"
@@ -510,17 +501,36 @@ for _name, _value in list(vars(Namespace).items()):
         setattr(BaseNamespace, _name, _Settable(_value.fget))
 
 
-def _positional_params(method: Callable[..., Any]) -> list[str] | None:
+# function -> its _positional_params: getfullargspec (~9 us) costs more than
+# the rest of an event's dispatch
+_params_of: weakref.WeakKeyDictionary[Callable[..., Any], tuple[str, ...] | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _positional_params(method: Callable[..., Any]) -> tuple[str, ...] | None:
     """The positional parameter names, ``self`` included for a bound method,
     as gevent-socketio's ``getargspec`` read them; None when there is
     nothing to check (no signature, or ``*args`` only)."""
+    fn = getattr(method, "__func__", method)
+    if not isinstance(fn, types.FunctionType):
+        return _read_params(method)
+    try:
+        return _params_of[fn]
+    except KeyError:
+        # a bound method's spec is its function's (getfullargspec keeps self)
+        params = _params_of[fn] = _read_params(fn)
+        return params
+
+
+def _read_params(method: Callable[..., Any]) -> tuple[str, ...] | None:
     try:
         spec = inspect.getfullargspec(method)
     except TypeError:
         return None
     if not spec.args and spec.varargs is not None:
         return None
-    return list(spec.args)
+    return tuple(spec.args)
 
 
 class _GlobalPlaceholder(BaseNamespace):

@@ -28,7 +28,7 @@ from gevent import pywsgi
 from hubbub.engineio_server import EngineOptions
 from hubbub.gevent_socketio.policyserver import FlashPolicyServer
 from hubbub.gevent_socketio.virtsocket import Socket, _socketio_servers, sockets_of
-from hubbub.runtime.gevent.paste import as_bool, server_options
+from hubbub.runtime.gevent.paste import as_bool, server_options, transport_names
 from hubbub.runtime.gevent.server import HubbubHandler, SocketHandoff, as_wsgi_app
 from hubbub.server import Server
 
@@ -167,7 +167,7 @@ def serve(app: Any, **kw: Any) -> None:
     port = int(kw.pop("port", 6543))
     transports = kw.pop("transports", None)
     if isinstance(transports, str):
-        transports = [name.strip() for name in transports.split(",") if name.strip()]
+        transports = transport_names(transports)
     policy_server = as_bool(kw.pop("policy_server", False))
     policy_host = kw.pop("policy_listener_host", host)
     policy_port = int(kw.pop("policy_listener_port", 10843))

@@ -26,6 +26,7 @@ from gevent.queue import Queue
 
 from hubbub import jsonmod
 from hubbub.gevent_socketio.defaultjson import default_json_dumps, default_json_loads
+from hubbub.gevent_socketio.packet import decode
 
 if TYPE_CHECKING:
     from hubbub.client import Client
@@ -144,6 +145,17 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
+def kill_jobs(jobs: list[gevent.Greenlet]) -> None:
+    """Kill ``jobs``; when the current greenlet is one of them, it ends
+    too (GreenletExit), after the others: a job that ends its socket or
+    namespace ends with it."""
+    current = gevent.getcurrent()
+    others = [job for job in jobs if job is not current]
+    gevent.killall(others)
+    if len(others) < len(jobs):
+        raise gevent.GreenletExit
+
+
 class Socket:
     """One connection's state, as gevent-socketio's namespaces see it."""
 
@@ -192,8 +204,6 @@ class Socket:
         self.ack_callbacks: dict[int, Callable[..., Any]] = {}
         self.ack_counter = 0
         self.state = self.STATE_CONNECTED
-        self._custom_loads = False
-        self._custom_dumps = False
         # endpoint -> hubbub socket, from the moment a namespace instance is
         # built, so what it sends while connecting (initialize, recv_connect) goes out
         self._hub: dict[str, HubbubSocket] = {}
@@ -201,35 +211,12 @@ class Socket:
         self._answers: dict[int, Callable[..., None]] = {}
         self._answer_ids = 0
         self._queue: Queue | None = None
-        self._receiver: gevent.Greenlet | None = None
         self._closed = False
         if client is not None:
             sockets_of(client.server)[self.sessid] = self
 
     def __repr__(self) -> str:
         return f"<virtsocket sessid={self.sessid} {self.state.lower()}>"
-
-    # -- what socketio_manage sets -------------------------------------------------------
-
-    def _set_namespaces(self, namespaces: Mapping[str, type]) -> None:
-        self.namespaces = namespaces
-
-    def _set_request(self, request: Any) -> None:
-        self.request = request
-
-    def _set_environ(self, environ: dict[str, Any]) -> None:
-        self.environ = environ
-
-    def _set_error_handler(self, error_handler: ErrorHandler) -> None:
-        self.error_handler = error_handler
-
-    def _set_json_loads(self, json_loads: Callable[[str], Any]) -> None:
-        self.json_loads = json_loads
-        self._custom_loads = True
-
-    def _set_json_dumps(self, json_dumps: Callable[[Any], str]) -> None:
-        self.json_dumps = json_dumps
-        self._custom_dumps = True
 
     # -- the server, namespaces, state ---------------------------------------------------------
 
@@ -324,13 +311,13 @@ class Socket:
         becomes a number, as gevent-socketio's default encoder made it, and
         a custom ``json_dumps`` decides for every value."""
         values = list(args)
-        if self._custom_dumps or not _is_plain(values):
+        if self.json_dumps is not default_json_dumps or not _is_plain(values):
             values = jsonmod.loads(self.json_dumps(values))
         return values
 
     def _incoming(self, args: list[Any]) -> list[Any]:
         """Values as a custom ``json_loads`` would have read them."""
-        if not self._custom_loads:
+        if self.json_loads is default_json_loads:
             return args
         loaded = self.json_loads(jsonmod.dumps(args))
         return list(loaded) if isinstance(loaded, (list, tuple)) else args
@@ -376,8 +363,6 @@ class Socket:
     def put_client_msg(self, msg: str | bytes) -> None:
         """An encoded 0.9 packet for the client (decoded, then sent as
         :meth:`send_packet` would)."""
-        from hubbub.gevent_socketio.packet import decode
-
         self.send_packet(decode(msg, self.json_loads))
 
     # -- greenlets -------------------------------------------------------------------------------
@@ -398,7 +383,7 @@ class Socket:
         queue = self._queue
         if queue is None:
             queue = self._queue = Queue()
-            self._receiver = self.spawn(self._receiver_loop, queue)
+            self.spawn(self._receiver_loop, queue)
         queue.put((fn, args, must_run))
 
     def _receiver_loop(self, queue: Queue) -> None:
@@ -462,11 +447,8 @@ class Socket:
                 del registry[self.sessid]
 
     def _kill_jobs(self) -> None:
-        current = gevent.getcurrent()
         jobs, self.jobs = self.jobs, []
-        gevent.killall([job for job in jobs if job is not current])
-        if any(job is current for job in jobs):
-            raise gevent.GreenletExit  # a job that ends its socket ends with it
+        kill_jobs(jobs)
 
     def _connection_closed(self) -> None:
         """The connection is gone: stop the receiver (running the

@@ -76,26 +76,24 @@ def transport_names(value: str | Iterable[str]) -> list[str]:
 
 def engine_transports(value: str | Iterable[str]) -> tuple[str, ...]:
     """The Engine.IO transports that gevent-socketio's transport names allow."""
-    out: list[str] = []
-    for name in transport_names(value):
-        mapped = TRANSPORTS[name]
-        if mapped not in out:
-            out.append(mapped)
-    return tuple(out)
+    return tuple(dict.fromkeys(TRANSPORTS[name] for name in transport_names(value)))
 
 
 def legacy_transports(value: str | Iterable[str]) -> tuple[str, ...]:
     """The Socket.IO 0.9 transports that gevent-socketio's names allow."""
-    out: list[str] = []
-    for name in transport_names(value):
-        if name == "xhr-multipart":
-            log.warning("transport 'xhr-multipart' is not offered: no released client speaks it")
-        for mapped in LEGACY_TRANSPORTS[name]:
-            if mapped not in out:
-                out.append(mapped)
+    names = transport_names(value)
+    if "xhr-multipart" in names:
+        log.warning("transport 'xhr-multipart' is not offered: no released client speaks it")
+    out = tuple(dict.fromkeys(mapped for name in names for mapped in LEGACY_TRANSPORTS[name]))
     if not out:
         raise ValueError("no Socket.IO 0.9 transport left to offer (xhr-multipart is not served)")
-    return tuple(out)
+    return out
+
+
+def _seconds(conf: Mapping[str, Any], name: str) -> float | None:
+    """A number of seconds from the options; None when unset or empty."""
+    value = conf.get(name)
+    return None if value is None or value == "" else float(value)
 
 
 def server_options(conf: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,13 +112,12 @@ def server_options(conf: Mapping[str, Any]) -> dict[str, Any]:
     if transports:
         options["transports"] = engine_transports(transports)
         options["legacy_transports"] = legacy_transports(transports)
-    interval = conf.get("heartbeat_interval")
-    if interval is not None and interval != "":
-        options["ping_interval"] = float(interval)
-    timeout = conf.get("heartbeat_timeout")
-    if timeout is not None and timeout != "":
-        ping_interval = options.get("ping_interval", EngineOptions.ping_interval)
-        heartbeat_timeout = float(timeout)
+    interval = _seconds(conf, "heartbeat_interval")
+    if interval is not None:
+        options["ping_interval"] = interval
+    heartbeat_timeout = _seconds(conf, "heartbeat_timeout")
+    if heartbeat_timeout is not None:
+        ping_interval = EngineOptions.ping_interval if interval is None else interval
         if heartbeat_timeout > ping_interval:
             options["ping_timeout"] = heartbeat_timeout - ping_interval
         else:
@@ -132,11 +129,11 @@ def server_options(conf: Mapping[str, Any]) -> dict[str, Any]:
                 ping_interval + heartbeat_timeout,
             )
             options["ping_timeout"] = heartbeat_timeout
-    close_timeout = conf.get("close_timeout")
-    if close_timeout is not None and close_timeout != "":
+    close_timeout = _seconds(conf, "close_timeout")
+    if close_timeout is not None:
         # Engine.IO has no close timeout; it is the reconnect grace period of
         # Socket.IO 0.9 sessions
-        options["close_timeout"] = float(close_timeout)
+        options["close_timeout"] = close_timeout
     if "legacy" in conf:
         options["legacy"] = as_bool(conf["legacy"])
     return options
