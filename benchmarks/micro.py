@@ -57,9 +57,10 @@ UPGRADE = (
 class FakeTransport:
     """Stands in for the loop's transport: counts what is written."""
 
-    __slots__ = ("bytes", "closed", "keep_last", "last", "port", "writes")
+    __slots__ = ("bytes", "closed", "keep_last", "last", "port", "protocol", "writes")
 
     def __init__(self, port: int, keep_last: bool = True) -> None:
+        self.protocol: asyncio.Protocol | None = None
         self.port = port
         self.writes = 0
         self.bytes = 0
@@ -93,6 +94,10 @@ class FakeTransport:
     def close(self) -> None:
         self.closed = True
 
+    def set_protocol(self, protocol: asyncio.Protocol) -> None:
+        # after the websocket upgrade HttpProtocol hands the connection over
+        self.protocol = protocol
+
     def pause_reading(self) -> None:
         pass
 
@@ -121,12 +126,15 @@ async def _start(server: EmbeddedServer) -> None:
 
 def connect(
     server: EmbeddedServer, port: int, keep_last: bool = True
-) -> tuple[HttpProtocol, FakeTransport]:
-    """One websocket client connected to '/' (handshake, upgrade, CONNECT)."""
-    proto = HttpProtocol(server)
+) -> tuple[asyncio.Protocol, FakeTransport]:
+    """One websocket client connected to '/' (handshake, upgrade, CONNECT).
+    The protocol returned is the one the transport has after the upgrade."""
+    http = HttpProtocol(server)
     transport = FakeTransport(port, keep_last)
-    proto.connection_made(transport)  # type: ignore[arg-type]
-    proto.data_received(UPGRADE)
+    transport.protocol = http
+    http.connection_made(transport)  # type: ignore[arg-type]
+    http.data_received(UPGRADE)
+    proto = transport.protocol
     proto.data_received(client_frame("40"))
     return proto, transport
 

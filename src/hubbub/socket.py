@@ -61,6 +61,8 @@ class Handshake:
 # never appended to
 _NONE: list[Any] = []
 _NO_HANDLERS: dict[str, list[HandlerSpec]] = {}
+# what Socket._data holds until the app's data is asked for or set
+_NO_DATA: Any = object()
 
 
 class Socket:
@@ -79,7 +81,7 @@ class Socket:
         if previous is not None:
             self.id = previous.sid
             self.pid: str | None = previous.pid
-            self.data: Any = previous.data
+            self._data: Any = previous.data
         else:
             protocol = client.protocol
             if protocol >= 5:
@@ -90,7 +92,7 @@ class Socket:
             else:  # 0.9: the session id in every namespace, as gevent-socketio's sessid
                 self.id = client.session.sid
             self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
-            self.data = {}
+            self._data = _NO_DATA  # {} once asked for (see data)
         # the handshake is built when first asked for (most apps never do):
         # an idle socket keeps no copies of the request's headers and query
         self.auth = auth
@@ -98,7 +100,8 @@ class Socket:
         self._issued = int(time.time() * 1000)
         self._handshake: Handshake | None = None
         self.connected = False
-        self.acks: dict[int, Callable[[list[Any]], None]] = {}
+        # ack callbacks by id: None until the first (see acks)
+        self._acks: dict[int, Callable[[list[Any]], None]] | None = None
         self._ack_id = 0
         # per-socket handlers and listeners are rare: the shared empty ones
         # below (never written to) until the first is registered
@@ -142,6 +145,30 @@ class Socket:
     @property
     def sid(self) -> str:
         return self.id
+
+    # ``data`` and ``acks`` are dicts made when first asked for: most sockets
+    # never use either, and two empty dicts are 128 bytes per connection.
+
+    @property
+    def data(self) -> Any:
+        """The app's own data for this socket (Node's ``socket.data``), ``{}``
+        unless set."""
+        data = self._data
+        if data is _NO_DATA:
+            data = self._data = {}
+        return data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+
+    @property
+    def acks(self) -> dict[int, Callable[[list[Any]], None]]:
+        """The callbacks waiting for this client's acks, by ack id."""
+        acks = self._acks
+        if acks is None:
+            acks = self._acks = {}
+        return acks
 
     @property
     def namespace(self) -> str:
@@ -377,7 +404,8 @@ class Socket:
         self.nsp._remove(self)
         self.client._remove(self)
         self.connected = False
-        self.acks.clear()
+        if self._acks:
+            self._acks.clear()
         self.nsp._on_socket_disconnect(self, reason)
 
     # -- incoming packets --------------------------------------------------------------------
@@ -392,7 +420,8 @@ class Socket:
             ack = self._ack_sender(packet.id) if packet.id is not None else None
             self._receive(event, args, ack)
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
-            fn = self.acks.pop(packet.id, None) if packet.id is not None else None
+            acks = self._acks
+            fn = acks.pop(packet.id, None) if acks and packet.id is not None else None
             if fn is None:
                 log.debug("%s: ack %s for nothing", self, packet.id)
                 return

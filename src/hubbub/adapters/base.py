@@ -13,14 +13,21 @@ Operations that must wait for other processes return the runtime's waitable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hubbub.protocol.socketio import Packet
     from hubbub.server_namespace import ServerNamespace
     from hubbub.socket import Socket
+
+
+class _Own(Enum):
+    """What Adapter._sids holds for a socket in its own room and no other."""
+
+    ONLY = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +62,13 @@ class Adapter:
 
     def __init__(self, nsp: ServerNamespace) -> None:
         self.nsp = nsp
-        self.rooms: dict[str, set[str]] = {}
-        self.sids: dict[str, set[str]] = {}
+        # Membership, both ways. A socket's own room (named by its id, joined
+        # at connect) is implicit while the socket is its only member: it is
+        # in neither map, and _sids holds _Own.ONLY for a socket in no other
+        # room. Stored, it would cost every idle connection two one-member
+        # sets (some 480 bytes). ``rooms`` and ``sids`` show it as stored.
+        self._rooms: dict[str, set[str]] = {}
+        self._sids: dict[str, set[str] | _Own] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -71,42 +83,125 @@ class Adapter:
 
     # -- membership ---------------------------------------------------------
 
+    @property
+    def rooms(self) -> dict[str, set[str]]:
+        """Every local room and its members, the sockets' own rooms included
+        (a copy: change membership with add_all and delete)."""
+        out = {room: set(members) for room, members in self._rooms.items()}
+        for sid, mine in self._sids.items():
+            if sid not in out and (mine is _Own.ONLY or sid in mine):
+                out[sid] = {sid}
+        return out
+
+    @property
+    def sids(self) -> dict[str, set[str]]:
+        """Every local socket and its rooms (a copy, as ``rooms``)."""
+        return {
+            sid: {sid} if mine is _Own.ONLY else set(mine) for sid, mine in self._sids.items()
+        }
+
+    def room_names(self) -> set[str]:
+        """The names of every local room (``rooms`` without the members)."""
+        names = set(self._rooms)
+        names.update(sid for sid, mine in self._sids.items() if mine is _Own.ONLY or sid in mine)
+        return names
+
+    def has_room(self, room: str) -> bool:
+        """Whether a local socket is in ``room``."""
+        return room in self._rooms or self._in_own_room(room)
+
+    def _in_own_room(self, sid: str) -> bool:
+        mine = self._sids.get(sid)
+        return mine is _Own.ONLY or (mine is not None and sid in mine)
+
+    def _members(self, room: str) -> Collection[str] | None:
+        members = self._rooms.get(room)
+        if members is None and self._in_own_room(room):
+            return (room,)  # implicit: the socket alone in its own room
+        return members
+
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
-        mine = self.sids.get(sid)
-        if mine is None:
-            mine = self.sids[sid] = set()
+        sids = self._sids
+        stored = self._rooms
+        mine = sids.get(sid)
         for room in rooms:
-            mine.add(room)
-            members = self.rooms.get(room)
-            if members is None:
-                members = self.rooms[room] = set()
+            if room == sid and room not in stored:
+                # its own room, implicit (see __init__)
+                if mine is _Own.ONLY or (mine is not None and sid in mine):
+                    continue
+                if not mine:  # in no other room yet: the common case, at connect
+                    mine = _Own.ONLY
+                else:
+                    mine.add(sid)
+                sids[sid] = mine
                 self.on_create_room(room)
+                self.on_join_room(room, sid)
+                continue
+            if mine is None:
+                mine = sids[sid] = set()
+            elif mine is _Own.ONLY:
+                mine = sids[sid] = {sid}
+            mine.add(room)
+            members = stored.get(room)
+            if members is None:
+                if self._in_own_room(room):
+                    # another socket joins one's own room: stored from now on,
+                    # and the room existed already (no create-room)
+                    members = stored[room] = {room}
+                else:
+                    members = stored[room] = set()
+                    self.on_create_room(room)
             if sid not in members:
                 members.add(sid)
                 self.on_join_room(room, sid)
+        if mine is None:
+            sids[sid] = set()
 
     def delete(self, sid: str, room: str) -> None:
-        mine = self.sids.get(sid)
-        if mine is not None:
+        mine = self._sids.get(sid)
+        if mine is _Own.ONLY:
+            if room != sid:
+                return
+            mine = self._sids[sid] = set()
+            if room not in self._rooms:
+                self._implicit_gone(sid)
+                return
+        elif mine is not None:
+            if room == sid and room not in self._rooms:
+                if sid in mine:
+                    mine.discard(sid)
+                    self._implicit_gone(sid)
+                return
             mine.discard(room)
         self._del_member(room, sid)
 
     def del_all(self, sid: str) -> None:
-        mine = self.sids.pop(sid, None)
+        mine = self._sids.pop(sid, None)
         if mine is None:
             return
-        for room in mine:
-            self._del_member(room, sid)
+        for room in (sid,) if mine is _Own.ONLY else mine:
+            if room == sid and room not in self._rooms:
+                self._implicit_gone(sid)
+            else:
+                self._del_member(room, sid)
+
+    def _implicit_gone(self, sid: str) -> None:
+        # a socket left its own room, which it was alone in
+        self.on_leave_room(sid, sid)
+        self.on_delete_room(sid)
 
     def _del_member(self, room: str, sid: str) -> None:
-        members = self.rooms.get(room)
+        members = self._rooms.get(room)
         if members is None or sid not in members:
             return
         members.discard(sid)
         self.on_leave_room(room, sid)
         if not members:
-            del self.rooms[room]
+            del self._rooms[room]
             self.on_delete_room(room)
+        elif len(members) == 1 and room in members and self._in_own_room(room):
+            # the others left a socket's own room: it is implicit again
+            del self._rooms[room]
 
     # hooks for the server's room events (create-room, join-room, ...)
     def on_create_room(self, room: str) -> None:
@@ -122,7 +217,8 @@ class Adapter:
         self.nsp._room_event("leave-room", room, sid)
 
     def socket_rooms(self, sid: str) -> set[str] | None:
-        return self.sids.get(sid)
+        mine = self._sids.get(sid)
+        return {sid} if mine is _Own.ONLY else mine
 
     def sockets(self, rooms: Iterable[str] = ()) -> set[str]:
         """Ids of the local sockets in any of ``rooms`` (all when empty)."""
@@ -133,14 +229,14 @@ class Adapter:
         without duplicates and in a stable order."""
         except_ids: set[str] = set()
         for room in opts.except_:
-            members = self.rooms.get(room)
+            members = self._members(room)
             if members:
-                except_ids |= members
+                except_ids.update(members)
         if opts.rooms:
             out: list[str] = []
             seen: set[str] = set()
             for room in opts.rooms:
-                members = self.rooms.get(room)
+                members = self._members(room)
                 if not members:
                     continue
                 for sid in members:
@@ -148,7 +244,7 @@ class Adapter:
                         seen.add(sid)
                         out.append(sid)
             return out
-        return [sid for sid in self.sids if sid not in except_ids]
+        return [sid for sid in self._sids if sid not in except_ids]
 
     def local_sockets(self, opts: BroadcastOptions) -> list[Socket]:
         sockets = self.nsp.sockets

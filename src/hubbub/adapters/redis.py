@@ -150,7 +150,7 @@ class RedisAdapter(Adapter):
 
     def _on_broadcast(self, channel: str, data: bytes) -> None:
         room = self.channels.room_of(channel)
-        if room is None or (room and room not in self.rooms):
+        if room is None or (room and not self.has_room(room)):
             return  # a room nobody here is in: nothing to deliver
         try:
             uid, packet, opts = decode_broadcast(data, self.nsp.name)
@@ -290,7 +290,7 @@ class RedisAdapter(Adapter):
         elif rtype == RequestType.ALL_ROOMS:
             if rid in self._requests:
                 return
-            self._respond(request, {"requestId": rid, "rooms": sorted(self.rooms)})
+            self._respond(request, {"requestId": rid, "rooms": sorted(self.room_names())})
         elif rtype in (
             RequestType.REMOTE_JOIN,
             RequestType.REMOTE_LEAVE,

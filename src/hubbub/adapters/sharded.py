@@ -69,7 +69,7 @@ class ShardedRedisAdapter(ClusterAdapter):
     def close(self) -> None:
         self.link.unsubscribe(self.channel)
         self.link.unsubscribe(self.response_channel)
-        for room in list(self.rooms):
+        for room in self.room_names():
             if self._separate_channel(room):
                 self.link.unsubscribe(self._dynamic(room))
 
@@ -87,7 +87,7 @@ class ShardedRedisAdapter(ClusterAdapter):
     def _separate_channel(self, room: str) -> bool:
         if self.mode == "dynamic-private":
             return True
-        return self.mode == "dynamic" and room not in self.sids
+        return self.mode == "dynamic" and room not in self._sids  # not a socket's own room
 
     def on_create_room(self, room: str) -> None:
         if self._separate_channel(room):

@@ -63,6 +63,8 @@ _NO_QUEUE: list[tuple[HttpRequest, bool]] = []
 # methods and paths, decoded once and shared by the requests that carry them
 # (see hubbub.http.shared_str)
 _TOKENS: dict[bytes, str] = {}
+# and the query strings of websocket connects, when they repeat
+_QUERIES: dict[bytes, str] = {}
 
 
 class _BadRequest(Exception):
@@ -106,13 +108,9 @@ class HttpProtocol(asyncio.Protocol):
         self._keepalive = True
         self._timer: asyncio.TimerHandle | None = None
         self._upgrade: HttpRequest | None = None
-        # websocket mode: this protocol is the link's LinkIO
-        self.ws: WebSocketLink | None = None
-        # frames written during this loop tick, sent in one transport.write
-        # when the tick ends (EmbeddedServer._flush_writes): None when there
-        # are none, the frame itself when there is one, else a list
-        self._out: bytes | list[bytes] | None = None
-        self._out_bytes = 0
+        # set once a websocket took over the connection: it gets what arrives
+        # here (when the transport could not be handed over to it)
+        self.ws: WebSocketProtocol | None = None
 
     # -- connection lifecycle ------------------------------------------------
 
@@ -129,8 +127,6 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self._disarm()
-        self._out = None
-        self._out_bytes = 0
         transport, self.transport = self.transport, None
         del transport
         hold, self._hold = self._hold, None
@@ -143,7 +139,7 @@ class HttpProtocol(asyncio.Protocol):
         if stream is not None:
             self.server.engine.legacy_stream_aborted(stream, self.loop.time())
         if self.ws is not None:
-            self.ws.lost()
+            self.ws.connection_lost(exc)
 
     def _arm(self, delay: float) -> None:
         self._disarm()
@@ -169,7 +165,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.ws is not None:
-            self.ws.feed(data)
+            self.ws.data_received(data)
             return
         self._head_began = False
         try:
@@ -249,10 +245,21 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         parsed = httptools.parse_url(self._url)
+        upgrade = self.parser.should_upgrade()
+        query = parsed.query
+        if not query:
+            query_string = ""
+        elif upgrade and b"sid=" not in query:
+            # a new websocket's query (EIO=4&transport=websocket, and the
+            # app's own parameters) repeats from one client to the next, and
+            # its request lives as long as the connection: shared, as paths
+            query_string = shared_str(_QUERIES, query)
+        else:
+            query_string = query.decode("latin-1")
         req = HttpRequest(
             method=shared_str(_TOKENS, self.parser.get_method()),
             path=shared_str(_TOKENS, parsed.path) if parsed.path else "/",
-            query_string=parsed.query.decode("latin-1") if parsed.query else "",
+            query_string=query_string,
             headers=join_headers(self._headers),
             body=b"".join(self._body),
             remote_addr=self.remote,
@@ -260,7 +267,7 @@ class HttpProtocol(asyncio.Protocol):
             body_too_large=self._too_large,
         )
         self._body = []
-        if self.parser.should_upgrade():
+        if upgrade:
             self._upgrade = req
             return
         self._queue.append((req, self.parser.should_keep_alive()))
@@ -410,20 +417,47 @@ class HttpProtocol(asyncio.Protocol):
         if not isinstance(result, WebSocketAccept):
             self._write_simple(400, b"Bad Request", close=True)
             return
+        transport = self.transport
+        assert transport is not None
+        conn = WebSocketProtocol(server, transport)
         try:
             handshake = accept_websocket(
-                server.engine, req, result, self, server.clock, self.remote
+                server.engine, req, result, conn, server.clock, self.remote
             )
         except WebSocketError as exc:
             log.info("%s: bad websocket handshake (%s)", self.remote, exc)
             self._write_simple(exc.http_status, str(exc).encode(), close=True)
             return
-        assert self.transport is not None
-        self.transport.write(handshake.response)
-        self.ws = handshake.link
+        transport.write(handshake.response)
+        conn.link = handshake.link
+        self.ws = conn
         self._drop_http_state()
-        if handshake.link.open() and rest:
-            handshake.link.feed(rest)
+        self._hand_over(conn)
+        link = handshake.link
+        if link.open():
+            # the parsed query was for the handshake (the session's options,
+            # the sid): the request lives on with the connection
+            # (Client.request), the parsed copy need not (query parses anew)
+            req.release()
+            if rest:
+                link.feed(rest)
+
+    def _hand_over(self, conn: WebSocketProtocol) -> None:
+        """Make ``conn`` the transport's protocol: this one, with its parser
+        state and HTTP attributes, is then let go (some 250 bytes per
+        websocket). Not while a request is still being answered on the
+        connection (a client that pipelined its upgrade): that one still
+        needs this protocol, which then passes the websocket's bytes on."""
+        transport = self.transport
+        if self._busy or transport is None:
+            return
+        try:
+            transport.set_protocol(conn)
+        except (AttributeError, NotImplementedError):  # a transport that cannot
+            return
+        connections = self.server.connections
+        connections.discard(self)
+        connections.add(conn)
 
     def _drop_http_state(self) -> None:
         # After the upgrade no HTTP is parsed on this connection again: let go
@@ -435,6 +469,40 @@ class HttpProtocol(asyncio.Protocol):
         self._headers = _NO_HEADERS
         self._body = _NO_HEADERS  # type: ignore[assignment]
         self._queue = _NO_QUEUE  # empty: it is only filled between requests
+
+
+class WebSocketProtocol(asyncio.Protocol):
+    """A connection after its websocket upgrade: the link's LinkIO, and the
+    transport's protocol once HttpProtocol hands the transport over.
+
+    Slotted and small: it lives as long as the websocket, every idle one."""
+
+    __slots__ = ("_out", "_out_bytes", "link", "server", "transport")
+
+    link: WebSocketLink  # set right after the handshake is accepted
+
+    def __init__(self, server: EmbeddedServer, transport: asyncio.Transport) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = transport
+        # frames written during this loop tick, sent in one transport.write
+        # when the tick ends (EmbeddedServer._flush_writes): None when there
+        # are none, the frame itself when there is one, else a list
+        self._out: bytes | list[bytes] | None = None
+        self._out_bytes = 0
+
+    @property
+    def remote(self) -> str | None:
+        return self.link.remote
+
+    def data_received(self, data: bytes) -> None:
+        self.link.feed(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self._out = None
+        self._out_bytes = 0
+        self.transport = None
+        self.link.lost()
 
     # -- LinkIO: what the websocket link asks of this connection ---------------------
 
@@ -454,9 +522,10 @@ class HttpProtocol(asyncio.Protocol):
                 return
             self._out = data
             self._out_bytes = len(data)
-            dirty = self.server._dirty
+            server = self.server
+            dirty = server._dirty
             if not dirty:
-                self.loop.call_soon(self.server._flush_writes)
+                server.loop.call_soon(server._flush_writes)
             dirty.append(self)
             return
         if isinstance(out, bytes):
@@ -485,7 +554,8 @@ class HttpProtocol(asyncio.Protocol):
         self.flush()  # the frames queued so far (a close frame last) go first
         if graceful:
             # give the client a moment to answer the close, then drop the socket
-            self.loop.call_later(self.limits.websocket_close_timeout, transport.close)
+            server = self.server
+            server.loop.call_later(server.limits.websocket_close_timeout, transport.close)
         else:
             transport.close()
 
@@ -511,11 +581,11 @@ class EmbeddedServer:
         self.asgi_app = asgi_app
         self.limits = limits or ServerLimits()
         self.engine_path = self.engine.options.path
-        self.connections: set[HttpProtocol] = set()
+        self.connections: set[HttpProtocol | WebSocketProtocol] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.scope_extra: dict[str, Any] = {}
         # connections with frames queued this tick, flushed by one callback
-        self._dirty: list[HttpProtocol] = []
+        self._dirty: list[WebSocketProtocol] = []
         self._server: asyncio.Server | None = None
         self.runtime: AsyncioRuntime | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
@@ -564,7 +634,9 @@ class EmbeddedServer:
             self._server.close()
         self.engine.close_all("server shutting down")
         deadline = self.loop.time() + grace
-        while self.loop.time() < deadline and any(c._busy for c in self.connections):
+        while self.loop.time() < deadline and any(
+            isinstance(c, HttpProtocol) and c._busy for c in self.connections
+        ):
             await asyncio.sleep(0.02)
         for conn in list(self.connections):
             if conn.transport is not None:
