@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
-from hubbub.encoded import EncodedPacket
+from hubbub.encoded import EncodedPacket, packet_bytes, wire_bound
 from hubbub.protocol.engineio import PacketType as EnginePacketType
 from hubbub.protocol.socketio import Packet, PacketType, SocketIODecodeError
 from hubbub.session.outgoing import OutPacket
@@ -52,6 +52,14 @@ class Client:
         self.decoder = self.parser.decoder()
         self.sockets: dict[str, Socket] = {}
         self.closed = False
+        # An upper bound of what the session holds unsent: the last measured
+        # buffered_bytes plus the wire_bound of every packet written since.
+        # The buffer only grows through writes, so while the bound is under a
+        # limit the real figure is too, and the slow-consumer check needs no
+        # measurement (four calls down to the transport) per packet; see
+        # _admit. (Engine.IO's own pings and pongs, a few bytes each, are not
+        # counted.)
+        self._bound = 0
         self._timer: Any = None
         # set when a framework view decides this connection's namespaces
         self.view: ViewBinding | None = None
@@ -162,33 +170,57 @@ class Client:
 
     def send_packet(self, packet: Packet, volatile: bool = False) -> None:
         """One packet for this client only: encoded straight to the session."""
-        if not self._admit(volatile):
+        if self.closed:
             return
-        session = self.session
-        for part in self.parser.encode(packet):
-            session.send_packet(OutPacket(EnginePacketType.MESSAGE, part, volatile))
+        encoded = self.parser.encode(packet)
+        if len(encoded) == 1:  # no binary attachments: the common case, kept short
+            part = encoded[0]
+            if self._admit(volatile, wire_bound(part)):
+                self.session.send_packet(OutPacket(EnginePacketType.MESSAGE, part, volatile))
+            return
+        parts = [OutPacket(EnginePacketType.MESSAGE, part, volatile) for part in encoded]
+        if self._admit(volatile, packet_bytes(parts)):
+            session = self.session
+            for out in parts:
+                session.send_packet(out)
 
     def write(self, encoded: EncodedPacket) -> None:
-        """A packet shared with other clients (a broadcast), encoded once."""
-        if not self._admit(encoded.volatile):
+        """A packet shared with other clients (a broadcast), encoded once.
+        (ServerNamespace._deliver inlines this for many clients.)"""
+        parts, size = encoded.parts_and_size(self.parser)
+        if not self._admit(encoded.volatile, size):
             return
         session = self.session
-        for part in encoded.parts(self.parser):
+        for part in parts:
             session.send_packet(part)
 
-    def _admit(self, volatile: bool) -> bool:
-        """False when the packet must not be queued: the connection is closed,
-        or the client is falling behind (volatile packets are dropped first;
-        past max_buffered_bytes the client is disconnected)."""
+    def _admit(self, volatile: bool, size: int) -> bool:
+        """False when a packet of ``size`` bytes must not be queued: the
+        connection is closed, or the client is falling behind (volatile
+        packets are dropped first; past max_buffered_bytes the client is
+        disconnected)."""
         if self.closed:
             return False
-        limit = self.server.max_buffered_bytes
-        if not limit:
+        server = self.server
+        bound = self._bound
+        if volatile:
+            if bound <= server.volatile_threshold:
+                self._bound = bound + size
+                return True
+        elif bound <= server.max_buffered_bytes or not server.max_buffered_bytes:
+            self._bound = bound + size
             return True
+        return self._admit_measured(volatile, size)
+
+    def _admit_measured(self, volatile: bool, size: int) -> bool:
+        """_admit once the bound passed a limit: measure what is really queued."""
+        server = self.server
+        limit = server.max_buffered_bytes
         buffered = self.session.buffered_bytes
-        if volatile and buffered > self.server.volatile_threshold:
+        self._bound = buffered
+        if volatile and buffered > server.volatile_threshold:
             return False
-        if buffered > limit:
+        if limit and buffered > limit:
             log.warning(
                 "%s: %d bytes queued (over max_buffered_bytes); disconnecting a slow consumer",
                 self,
@@ -196,6 +228,7 @@ class Client:
             )
             self.session.close("slow consumer")
             return False
+        self._bound = buffered + size
         return True
 
     # -- closing --------------------------------------------------------------------------

@@ -13,22 +13,36 @@ from hubbub.protocol.socketio import Packet, Parser
 from hubbub.session.outgoing import OutPacket
 
 
+def wire_bound(data: str | bytes) -> int:
+    """The most one Engine.IO message of ``data`` can add to a client's
+    buffer: up to 4 UTF-8 bytes per character, the packet type, up to 10
+    bytes of websocket frame header. The slow-consumer check (Client._admit)
+    counts with it, so what it counts never falls short of what is queued."""
+    return (len(data) << 2 if isinstance(data, str) else len(data)) + 15
+
+
+def packet_bytes(parts: list[OutPacket]) -> int:
+    """wire_bound over all the parts of one Socket.IO packet."""
+    return sum([wire_bound(part.data) for part in parts])
+
+
 class EncodedPacket:
     __slots__ = ("_cache", "packet", "volatile")
 
     def __init__(self, packet: Packet, volatile: bool = False) -> None:
         self.packet = packet
         self.volatile = volatile
-        self._cache: dict[int, list[OutPacket]] = {}
+        self._cache: dict[int, tuple[list[OutPacket], int]] = {}
 
-    def parts(self, parser: Parser) -> list[OutPacket]:
+    def parts_and_size(self, parser: Parser) -> tuple[list[OutPacket], int]:
+        """The Engine.IO packets for ``parser``'s clients and their size in bytes."""
         key = id(parser)
-        parts = self._cache.get(key)
-        if parts is None:
+        cached = self._cache.get(key)
+        if cached is None:
             volatile = self.volatile
             parts = [
                 OutPacket(EnginePacketType.MESSAGE, part, volatile)
                 for part in parser.encode(self.packet)
             ]
-            self._cache[key] = parts
-        return parts
+            cached = self._cache[key] = (parts, packet_bytes(parts))
+        return cached

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, overload
@@ -19,7 +20,8 @@ from hubbub.broadcast import BroadcastOperator
 from hubbub.encoded import EncodedPacket
 from hubbub.errors import ConnectionRefusedError, EventRefusedError
 from hubbub.handlers import HandlerSpec, HandlerT, class_handlers
-from hubbub.protocol.socketio import Packet
+from hubbub.protocol.socketio import Packet, Parser
+from hubbub.session.outgoing import OutPacket
 from hubbub.socket import Socket
 
 if TYPE_CHECKING:
@@ -228,8 +230,20 @@ class ServerNamespace:
             packet.id = self._ack_id
             self._ack_id += 1
         ack_id = packet.id
-        encoded = EncodedPacket(packet, opts.flags.volatile)
+        volatile = opts.flags.volatile
+        encoded = EncodedPacket(packet, volatile)
         data = packet.data
+        # Client.write inlined, with its slow-consumer check's fast path: this
+        # loop runs once per recipient, and a broadcast to a big room spends
+        # most of its time here. Most recipients share one parser, so the
+        # encoded parts are looked up once per run of them.
+        server = self.server
+        limit = server.volatile_threshold if volatile else server.max_buffered_bytes
+        if not limit and not volatile:
+            limit = sys.maxsize
+        last_parser: Parser | None = None
+        parts: list[OutPacket] = []
+        size = 0
         for socket in sockets:
             if not socket.connected:
                 if socket._early is not None:
@@ -239,7 +253,21 @@ class ServerNamespace:
                 socket.acks[ack_id] = ack
             if socket._any_out or socket.instance is not None:
                 socket._notify_outgoing(data)
-            socket.client.write(encoded)
+            client = socket.client
+            if client.closed:
+                continue
+            parser = client.parser
+            if parser is not last_parser:
+                parts, size = encoded.parts_and_size(parser)
+                last_parser = parser
+            bound = client._bound
+            if bound <= limit:
+                client._bound = bound + size
+            elif not client._admit_measured(volatile, size):
+                continue
+            session = client.session
+            for part in parts:
+                session.send_packet(part)
 
     # -- connecting --------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 * :func:`run` runs a coroutine on a fresh event loop (``asyncio.run`` with
   a time limit), so plain sync tests can drive async code.
 * :class:`RawClient` is a bare Socket.IO client on a :class:`RecordingPeer`:
-  a websocket peer whose ``buffered_bytes`` the test sets and which keeps
+  a websocket peer that counts what it holds unread (or as the test sets it) and keeps
   every ``OutPacket`` object it was given (to check packet identity).
 """
 
@@ -50,18 +50,22 @@ async def eventually(cond: Callable[[], bool], timeout: float = 2.0) -> None:
 
 
 class RecordingPeer:
-    """A websocket peer that keeps what it is sent and reports a settable
-    number of buffered bytes."""
+    """A websocket peer that keeps what it is sent. Its ``buffered_bytes`` is
+    what a transport whose client stopped reading holds: every frame sent
+    while ``reading`` is False stays counted."""
 
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []
         self.closed = False
         self.close_code: int | None = None
         self.buffered = 0
+        self.reading = True
 
     def send(self, packet: OutPacket) -> None:
         if not self.closed:
             self.sent.append(packet)
+            if not self.reading:
+                self.buffered += len(packet.ws_frame(4))
 
     def close(self, code: int = 1000) -> None:
         self.closed = True

@@ -1168,28 +1168,33 @@ def test_slow_consumer_loses_volatile_packets_then_the_connection() -> None:
             assert slow.packets()[0].type is PacketType.CONNECT
             (slow_socket,) = [s for s in sio.sockets.sockets.values() if s.id != healthy.sid]
 
-            slow.peer.buffered = 500  # under both limits
-            sio.volatile.emit("v", 1)
-            sio.emit("n", 1)
-            slow.peer.buffered = 5_000  # over the volatile threshold
+            slow.peer.reading = False  # from here on, what it is sent stays buffered
+            sio.volatile.emit("v", 1)  # under both limits
+            sio.emit("n", "x" * 2_000)  # delivered; now over the volatile threshold
             sio.volatile.emit("v", 2)
             slow_socket.volatile.emit("v", 3)
             sio.emit("n", 2)
             slow_socket.emit("n", 3)
             assert not slow.peer.closed
-            slow.peer.buffered = 50_000  # over max_buffered_bytes
+            assert 1_000 < slow.peer.buffered < 10_000
+            sio.emit("n", "y" * 9_000)  # delivered: it was under max_buffered_bytes before
+            assert not slow.peer.closed
+            assert slow.peer.buffered > 10_000
             sio.emit("n", 4)
             await settle()
-            assert slow.events() == [["v", 1], ["n", 1], ["n", 2], ["n", 3]]
+            assert slow.events() == [
+                ["v", 1], ["n", "x" * 2_000], ["n", 2], ["n", 3], ["n", "y" * 9_000]
+            ]
             assert slow.peer.closed
             assert slow.session.close_reason == "slow consumer"
             assert reasons == ["slow consumer"]
             # the others are not held back
             assert [e for e in healthy.events if e[0] in ("v", "n")] == [
                 ("v", [1]),
-                ("n", [1]),
+                ("n", ["x" * 2_000]),
                 ("v", [2]),
                 ("n", [2]),
+                ("n", ["y" * 9_000]),
                 ("n", [4]),
             ]
             assert healthy.connected

@@ -24,8 +24,9 @@ class OutPacket:
         self.data = data
         self.volatile = volatile
         self._text: str | None = None
-        # index 0: EIO3, 1: EIO4, 2: Socket.IO 0.9 (the data alone, no type digit)
-        self._frames: list[bytes | None] = [None, None, None]
+        # indexed by the session's version: 1 Socket.IO 0.9 (the data alone,
+        # no type digit), 3 EIO3, 4 EIO4; a peer reads its slot directly
+        self._frames: list[bytes | None] = [None, None, None, None, None]
 
     @property
     def is_binary(self) -> bool:
@@ -53,23 +54,21 @@ class OutPacket:
         return self.text()
 
     def ws_frame(self, version: int) -> bytes:
-        """The complete unmasked server frame, cached per protocol generation."""
-        idx = 1 if version >= 4 else (0 if version == 3 else 2)
-        frame = self._frames[idx]
+        """The complete unmasked server frame, cached per protocol generation
+        (version 1, 3 or 4)."""
+        frames = self._frames
+        frame = frames[version]
         if frame is None:
             data = self.data
-            if idx == 2:
-                frame = self._frames[2] = (
-                    binary_frame(data) if isinstance(data, bytes) else text_frame(data)
-                )
-                return frame
-            if isinstance(data, bytes):
+            if version == LEGACY_VERSION:
+                frame = binary_frame(data) if isinstance(data, bytes) else text_frame(data)
+                frames[version] = frame
+            elif isinstance(data, bytes):
                 frame = binary_frame(data if version >= 4 else bytes((int(self.type),)) + data)
-                self._frames[idx] = frame
+                frames[version] = frame
             else:
                 # text frames are the same bytes for both generations
-                frame = text_frame(self.text())
-                self._frames[0] = self._frames[1] = frame
+                frame = frames[3] = frames[4] = text_frame(self.text())
         return frame
 
     def __len__(self) -> int:

@@ -113,7 +113,8 @@ class WebSocketLink:
         if self.closing:
             return
         if self.deflate is None:
-            self.io.write(packet.ws_frame(self.version))
+            # the frame cache read inline: this runs once per recipient
+            self.io.write(packet._frames[self.version] or packet.ws_frame(self.version))
             return
         msg = packet.ws_message(self.version)
         if isinstance(msg, str):
