@@ -145,6 +145,62 @@ def _ratio_table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+# The optimisation targets: (what, scenario, metric, reference server or None
+# for a fixed figure, factor or the figure, True when hubbub must reach at
+# least reference x factor, False when it must stay at most at the figure).
+TARGETS: list[tuple[str, str, str, str | None, float, bool]] = [
+    ("echo: at least 1.5x Node's acks/s", "echo", "acks_per_s", "node", 1.5, True),
+    ("echo: at least 5x python-socketio's", "echo", "acks_per_s", "python-socketio", 5, True),
+    ("fan-out 1,000: at least Node's", "fanout-1k", "deliveries_per_s", "node", 1, True),
+    ("fan-out 10,000: at least Node's", "fanout-10k", "deliveries_per_s", "node", 1, True),
+    ("fan-out 1,000: at least half the ceiling's", "fanout-1k", "deliveries_per_s",
+     "ceiling", 0.5, True),
+    ("fan-out 10,000: at least half the ceiling's", "fanout-10k", "deliveries_per_s",
+     "ceiling", 0.5, True),
+    ("fan-out 1,000: at least 5x python-socketio's", "fanout-1k", "deliveries_per_s",
+     "python-socketio", 5, True),
+    ("fan-out 10,000: at least 5x python-socketio's", "fanout-10k", "deliveries_per_s",
+     "python-socketio", 5, True),
+    ("idle: at most 4 KB per websocket connection", "idle-10k", "rss_per_conn_bytes",
+     None, 4096, False),
+]
+
+
+def _targets(doc: dict[str, Any]) -> list[str]:
+    """Each target against the best hubbub runtime in it."""
+    lines = [
+        "| target | best hubbub runtime | hubbub | reference | needed | met |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    labels = {s["key"]: s["label"] for s in doc["servers"]}
+    for what, scenario, fld, ref, factor, at_least in TARGETS:
+        if scenario not in doc["summary"]:
+            continue
+        m = _metric(doc, scenario, fld)
+        mine = [
+            (v, srv["label"])
+            for srv in _servers(doc, "hubbub")
+            if (v := _median(doc, scenario, srv["key"], fld)) is not None
+        ]
+        if not mine:
+            continue
+        best = max(mine) if m["higher_is_better"] else min(mine)
+        if ref is None:
+            reference, needed = "-", factor
+        else:
+            ref_value = _median(doc, scenario, ref, fld)
+            if ref_value is None:
+                continue
+            reference = f"{labels.get(ref, ref)} {_fmt(ref_value, m['fmt'])}"
+            needed = ref_value * factor
+        met = best[0] >= needed if at_least else best[0] <= needed
+        lines.append(
+            f"| {what} | {best[1]} | {_fmt(best[0], m['fmt'])} | {reference} | "
+            f"{_fmt(needed, m['fmt'])} | {'yes' if met else '**no**'} |"
+        )
+    return lines
+
+
 def _generator_check(doc: dict[str, Any]) -> list[str]:
     lines = [
         "| scenario | ceiling | best Socket.IO server | ceiling / best | load generator CPU "
@@ -231,6 +287,13 @@ def render(doc: dict[str, Any], chart_name: str | None) -> str:
                 "",
             ]
     out += ["## Ratios", "", *_ratio_table(doc), ""]
+    out += ["## Targets", "", *_targets(doc), ""]
+    bounds = BENCH_DIR / "bounds.md"
+    if bounds.exists():
+        # written by hand from profiles of the run (the figures it quotes are
+        # from the report it was written for): what holds hubbub back where a
+        # target is not met
+        out += [bounds.read_text().rstrip(), ""]
     out += [
         "## Is the load generator the bottleneck?",
         "",

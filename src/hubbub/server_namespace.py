@@ -243,6 +243,7 @@ class ServerNamespace:
             limit = sys.maxsize
         last_parser: Parser | None = None
         parts: list[OutPacket] = []
+        single: OutPacket | None = None  # parts[0] when it is the only part
         size = 0
         for socket in sockets:
             if not socket.connected:
@@ -259,15 +260,19 @@ class ServerNamespace:
             parser = client.parser
             if parser is not last_parser:
                 parts, size = encoded.parts_and_size(parser)
+                single = parts[0] if len(parts) == 1 else None
                 last_parser = parser
             bound = client._bound
             if bound <= limit:
                 client._bound = bound + size
             elif not client._admit_measured(volatile, size):
                 continue
-            session = client.session
-            for part in parts:
-                session.send_packet(part)
+            if single is not None:
+                client.session.send_packet(single)
+            else:
+                session = client.session
+                for part in parts:
+                    session.send_packet(part)
 
     # -- connecting --------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ unanswered (to test timeouts)."""
 class _VirtualPeer:
     """The server-side end of the virtual websocket."""
 
+    sink = None  # no frames: packets go through send
+
     def __init__(self, client: TestClient) -> None:
         self.client = client
         self.closed = False

@@ -54,6 +54,8 @@ class RecordingPeer:
     what a transport whose client stopped reading holds: every frame sent
     while ``reading`` is False stays counted."""
 
+    sink = None  # every packet through send, to be recorded
+
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []
         self.closed = False

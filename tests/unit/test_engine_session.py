@@ -91,6 +91,8 @@ class FakeRuntime:
 class FakePeer:
     """A websocket connection as the session sees it."""
 
+    sink = None  # every packet through send, to be recorded
+
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []
         self.closes: list[int] = []

@@ -517,6 +517,8 @@ def wait_until(cond: Callable[[], bool], timeout: float = 3.0) -> None:
 class Peer:
     """The server end of a virtual websocket: keeps what it is sent."""
 
+    sink = None  # every packet through send, to be recorded
+
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []
         self.closed = False

@@ -6,7 +6,7 @@ These properties drive a client that reads now and then, or never, with
 broadcasts and single emits of text of any script and of binary data, and
 hold every decision to the rule measured before each packet: volatile
 packets are dropped over volatile_threshold, and past max_buffered_bytes
-the client is disconnected.
+the client is disconnected (by the next packet that is not volatile).
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ def _outcome(steps: list[tuple[str, Any, bool, bool]]) -> tuple[list[Any], bool,
                 continue
             # the rule, measured before the packet
             if not closed:
-                if peer.buffered > LIMIT:
+                if volatile and peer.buffered > VOLATILE:
+                    pass  # dropped (a volatile packet never closes the connection)
+                elif peer.buffered > LIMIT:
                     closed = True
-                elif not (volatile and peer.buffered > VOLATILE):
+                else:
                     expected.append(i)
             target: Any = sio if broadcast else socket
             if volatile:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from hubbub.protocol.engineio import (
@@ -54,6 +55,13 @@ class SessionHost(Protocol):
 
 
 class WebSocketPeer(Protocol):
+    @property
+    def sink(self) -> Callable[[bytes], None] | None:
+        """Takes a finished server frame for the peer, when it can (no
+        compression, not closing): the session writes cached frames to it
+        without the call to send. None: every packet goes through send."""
+        ...
+
     def send(self, packet: OutPacket) -> None: ...
     def close(self, code: int = 1000) -> None: ...
     def buffered_bytes(self) -> int: ...
@@ -227,11 +235,19 @@ class EngineSession:
 
     def send_packet(self, packet: OutPacket) -> None:
         """Queue a packet for the client. Never blocks, never raises."""
-        if self.state is not State.OPEN:
-            return
         ws = self._ws
-        if ws is not None and self._probe is None:
-            ws.send(packet)
+        if ws is not None:
+            # an attached websocket means OPEN, no upgrade under way (_fail and
+            # _finish detach it before the state changes; a probe is only
+            # taken by a polling session)
+            sink = ws.sink
+            if sink is not None:
+                version = self.version
+                sink(packet._frames[version] or packet.ws_frame(version))
+            else:
+                ws.send(packet)
+            return
+        if self.state is not State.OPEN:
             return
         self._queue.append(packet)
         self._queued_bytes += len(packet)

@@ -71,7 +71,7 @@ class WebSocketLink:
     """The websocket peer of one Engine.IO session (any runtime)."""
 
     __slots__ = ("_accept", "_clock", "_engine", "closing", "decoder", "deflate", "io", "remote",
-                 "session", "version")
+                 "session", "sink", "version")
 
     def __init__(
         self,
@@ -94,6 +94,9 @@ class WebSocketLink:
         )
         self.session: WebSocketSession | None = None
         self.closing = False
+        # the WebSocketPeer door for cached frames: none once closing, and
+        # none with compression (frames are compressed per connection)
+        self.sink: Callable[[bytes], None] | None = io.write if deflate is None else None
 
     def open(self) -> bool:
         """Call once the handshake response is written. False when the core
@@ -126,6 +129,7 @@ class WebSocketLink:
         if self.closing:
             return
         self.closing = True
+        self.sink = None
         self.io.write(close_frame(code))
         # a normal close waits for the client's close frame; an error drops it
         self.io.close(graceful=code == 1000)
@@ -154,6 +158,7 @@ class WebSocketLink:
             elif isinstance(event, Close):
                 if not self.closing:
                     self.closing = True
+                    self.sink = None
                     self.io.write(close_frame(event.code if event.code is not None else 1000))
                 self.io.close(graceful=False)
                 self.lost()
@@ -162,6 +167,7 @@ class WebSocketLink:
     def lost(self) -> None:
         """The stream ended (or the link gave up on it)."""
         self.closing = True
+        self.sink = None
         session, self.session = self.session, None
         if session is not None:
             session.on_ws_closed(self, self._clock())

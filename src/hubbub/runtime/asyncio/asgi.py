@@ -49,6 +49,7 @@ class _AsgiWebSocket:
     # wake-up a bare future made only while it waits (an asyncio.Event holds
     # a deque, some 750 bytes even when nobody waits)
     __slots__ = ("_out", "_send", "_size", "_wake", "closed", "max_size", "session", "version")
+    sink = None  # the ASGI server frames messages itself: packets go through send
 
     def __init__(self, send: Send, version: int, max_size: int) -> None:
         self._send = send
