@@ -41,6 +41,10 @@ class Connection(Protocol):
 
 
 class Client:
+    # slotted: one per connection, and an idle one should cost little
+    __slots__ = ("_bound", "_timer", "closed", "decoder", "extra", "parser", "protocol",
+                 "request", "server", "session", "sockets", "view")
+
     def __init__(self, server: Server, session: Connection, request: HttpRequest) -> None:
         self.server = server
         self.session = session
