@@ -8,6 +8,7 @@ client may leave queued.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
@@ -207,11 +208,10 @@ class Client:
             return False
         server = self.server
         bound = self._bound
-        if volatile:
-            if bound <= server.volatile_threshold:
-                self._bound = bound + size
-                return True
-        elif bound <= server.max_buffered_bytes or not server.max_buffered_bytes:
+        # max_buffered_bytes 0: no limit (_deliver computes the same limit)
+        if bound <= (
+            server.volatile_threshold if volatile else server.max_buffered_bytes or sys.maxsize
+        ):
             self._bound = bound + size
             return True
         return self._admit_measured(volatile, size)

@@ -238,9 +238,7 @@ class ServerNamespace:
         # most of its time here. Most recipients share one parser, so the
         # encoded parts are looked up once per run of them.
         server = self.server
-        limit = server.volatile_threshold if volatile else server.max_buffered_bytes
-        if not limit and not volatile:
-            limit = sys.maxsize
+        limit = server.volatile_threshold if volatile else server.max_buffered_bytes or sys.maxsize
         last_parser: Parser | None = None
         parts: list[OutPacket] = []
         single: OutPacket | None = None  # parts[0] when it is the only part

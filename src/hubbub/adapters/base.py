@@ -30,6 +30,11 @@ class _Own(Enum):
     ONLY = 0
 
 
+def _in_own(sid: str, mine: set[str] | _Own | None) -> bool:
+    """Whether a socket whose _sids entry is ``mine`` is in its own room."""
+    return mine is _Own.ONLY or (mine is not None and sid in mine)
+
+
 @dataclass(frozen=True, slots=True)
 class BroadcastFlags:
     local: bool = False
@@ -89,7 +94,7 @@ class Adapter:
         (a copy: change membership with add_all and delete)."""
         out = {room: set(members) for room, members in self._rooms.items()}
         for sid, mine in self._sids.items():
-            if sid not in out and (mine is _Own.ONLY or sid in mine):
+            if sid not in out and _in_own(sid, mine):
                 out[sid] = {sid}
         return out
 
@@ -103,7 +108,7 @@ class Adapter:
     def room_names(self) -> set[str]:
         """The names of every local room (``rooms`` without the members)."""
         names = set(self._rooms)
-        names.update(sid for sid, mine in self._sids.items() if mine is _Own.ONLY or sid in mine)
+        names.update(sid for sid, mine in self._sids.items() if _in_own(sid, mine))
         return names
 
     def has_room(self, room: str) -> bool:
@@ -111,8 +116,7 @@ class Adapter:
         return room in self._rooms or self._in_own_room(room)
 
     def _in_own_room(self, sid: str) -> bool:
-        mine = self._sids.get(sid)
-        return mine is _Own.ONLY or (mine is not None and sid in mine)
+        return _in_own(sid, self._sids.get(sid))
 
     def _members(self, room: str) -> Collection[str] | None:
         members = self._rooms.get(room)
@@ -127,12 +131,12 @@ class Adapter:
         for room in rooms:
             if room == sid and room not in stored:
                 # its own room, implicit (see __init__)
-                if mine is _Own.ONLY or (mine is not None and sid in mine):
+                if _in_own(sid, mine):
                     continue
-                if not mine:  # in no other room yet: the common case, at connect
-                    mine = _Own.ONLY
-                else:
+                if isinstance(mine, set) and mine:
                     mine.add(sid)
+                else:  # in no other room yet: the common case, at connect
+                    mine = _Own.ONLY
                 sids[sid] = mine
                 self.on_create_room(room)
                 self.on_join_room(room, sid)

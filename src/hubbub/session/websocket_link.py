@@ -116,7 +116,8 @@ class WebSocketLink:
         if self.closing:
             return
         if self.deflate is None:
-            # the frame cache read inline: this runs once per recipient
+            # the frame cache read inline (Engine.IO sessions write through
+            # the sink instead; 0.9 sessions come here once per packet)
             self.io.write(packet._frames[self.version] or packet.ws_frame(self.version))
             return
         msg = packet.ws_message(self.version)
@@ -128,8 +129,7 @@ class WebSocketLink:
     def close(self, code: int = 1000) -> None:
         if self.closing:
             return
-        self.closing = True
-        self.sink = None
+        self._stop_sending()
         self.io.write(close_frame(code))
         # a normal close waits for the client's close frame; an error drops it
         self.io.close(graceful=code == 1000)
@@ -157,17 +157,20 @@ class WebSocketLink:
                     self.io.write(pong_frame(event.payload))
             elif isinstance(event, Close):
                 if not self.closing:
-                    self.closing = True
-                    self.sink = None
+                    self._stop_sending()
                     self.io.write(close_frame(event.code if event.code is not None else 1000))
                 self.io.close(graceful=False)
                 self.lost()
                 return
 
-    def lost(self) -> None:
-        """The stream ended (or the link gave up on it)."""
+    def _stop_sending(self) -> None:
+        # closing: no frame may follow the close frame, so no sink either
         self.closing = True
         self.sink = None
+
+    def lost(self) -> None:
+        """The stream ended (or the link gave up on it)."""
+        self._stop_sending()
         session, self.session = self.session, None
         if session is not None:
             session.on_ws_closed(self, self._clock())

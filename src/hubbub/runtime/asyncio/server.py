@@ -462,7 +462,11 @@ class HttpProtocol(asyncio.Protocol):
     def _drop_http_state(self) -> None:
         # After the upgrade no HTTP is parsed on this connection again: let go
         # of the parser and the upgrade request's head, about 1.8 KB that
-        # would otherwise stay for the life of every websocket. _NO_HEADERS
+        # would otherwise stay for the life of the websocket when this
+        # protocol stays (_hand_over could not hand over). When it does hand
+        # over, dropping the parser (which refers back to this protocol)
+        # breaks their cycle, so both are freed at once, not by a later
+        # cyclic GC pass. _NO_HEADERS
         # is shared and never appended to (only the parser's callbacks do).
         self.parser = None
         self._url = b""
@@ -610,7 +614,7 @@ class EmbeddedServer:
 
     def _flush_writes(self) -> None:
         # One loop callback per tick for every connection with frames queued
-        # (HttpProtocol.write schedules it), not one each. The loop runs it
+        # (WebSocketProtocol.write schedules it), not one each. The loop runs it
         # after this tick's I/O callbacks, so all they queued rides along.
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
