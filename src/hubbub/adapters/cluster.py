@@ -22,7 +22,6 @@ from hubbub.adapters.requests import (
     Pending,
     PendingRequests,
     reply_with_items,
-    request_id,
 )
 from hubbub.protocol.broadcast_wire import (
     ClusterDecodeError,
@@ -32,7 +31,7 @@ from hubbub.protocol.broadcast_wire import (
     packet_to_wire,
 )
 from hubbub.protocol.cluster_wire import RESPONSE_TYPES, MessageType
-from hubbub.protocol.socketio import Packet, PacketType
+from hubbub.protocol.socketio import Packet
 
 if TYPE_CHECKING:
     from hubbub.server_namespace import ServerNamespace
@@ -111,10 +110,6 @@ class ClusterAdapter(Adapter):
         """A broadcast from another server, to this process's sockets."""
         Adapter.broadcast(self, packet, opts)
 
-    @staticmethod
-    def _recoverable(packet: Packet, opts: BroadcastOptions) -> bool:
-        return packet.type is PacketType.EVENT and packet.id is None and not opts.flags.volatile
-
     # -- operations on matching sockets --------------------------------------------------------
 
     def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
@@ -144,16 +139,14 @@ class ClusterAdapter(Adapter):
             done(local)
             return
 
+        def send(rid: str) -> None:
+            self._publish(MessageType.FETCH_SOCKETS, {"opts": opts_to_wire(opts), "requestId": rid})
+
         def with_count(count: int) -> None:
-            if count <= 1:
-                done(local)
-                return
-            rid = request_id()
             pending = Pending(
                 MessageType.FETCH_SOCKETS, count - 1, lambda p, _t: done(p.items), local
             )
-            self._requests.add(rid, pending, opts.flags.timeout or self.requests_timeout)
-            self._publish(MessageType.FETCH_SOCKETS, {"opts": opts_to_wire(opts), "requestId": rid})
+            self._requests.ask(pending, opts.flags.timeout or self.requests_timeout, send)
 
         self._fresh_server_count(with_count)
 
@@ -161,16 +154,14 @@ class ClusterAdapter(Adapter):
         if ack is None:
             self._publish(MessageType.SERVER_SIDE_EMIT, {"packet": packet})
             return
-        reply = ack
+        finish = reply_with_items(ack)
+
+        def send(rid: str) -> None:
+            self._publish(MessageType.SERVER_SIDE_EMIT, {"requestId": rid, "packet": packet})
 
         def with_count(count: int) -> None:
-            if count <= 1:
-                reply(None, [])
-                return
-            rid = request_id()
-            pending = Pending(MessageType.SERVER_SIDE_EMIT, count - 1, reply_with_items(reply))
-            self._requests.add(rid, pending, self.requests_timeout)
-            self._publish(MessageType.SERVER_SIDE_EMIT, {"requestId": rid, "packet": packet})
+            pending = Pending(MessageType.SERVER_SIDE_EMIT, count - 1, finish)
+            self._requests.ask(pending, self.requests_timeout, send)
 
         self._fresh_server_count(with_count)
 

@@ -33,7 +33,6 @@ from hubbub.adapters.requests import (
     Pending,
     PendingRequests,
     reply_with_items,
-    request_id,
 )
 from hubbub.protocol.broadcast_wire import (
     ClusterDecodeError,
@@ -206,18 +205,7 @@ class RedisAdapter(Adapter):
             done(local)
             return
 
-        def with_count(count: int) -> None:
-            if count <= 1:
-                done(local)
-                return
-            rid = request_id()
-
-            def finish(pending: Pending, timed_out: bool) -> None:
-                done(pending.items)
-
-            # this server is one of the answers already, as in Node
-            pending = Pending(RequestType.REMOTE_FETCH, count, finish, local, received=1)
-            self._requests.add(rid, pending, opts.flags.timeout or self.requests_timeout)
+        def send(rid: str) -> None:
             self._publish_request(
                 {
                     "uid": self.uid,
@@ -227,6 +215,13 @@ class RedisAdapter(Adapter):
                 }
             )
 
+        def with_count(count: int) -> None:
+            # this server is one of the answers already, as in Node
+            pending = Pending(
+                RequestType.REMOTE_FETCH, count, lambda p, _t: done(p.items), local, received=1
+            )
+            self._requests.ask(pending, opts.flags.timeout or self.requests_timeout, send)
+
         self._fresh_server_count(with_count)
 
     def server_side_emit(self, packet: list[Any], ack: Callable[..., None] | None = None) -> None:
@@ -235,16 +230,9 @@ class RedisAdapter(Adapter):
                 {"uid": self.uid, "type": RequestType.SERVER_SIDE_EMIT, "data": packet}
             )
             return
-        reply = ack
+        finish = reply_with_items(ack)
 
-        def with_count(count: int) -> None:
-            others = count - 1
-            if others <= 0:
-                reply(None, [])
-                return
-            rid = request_id()
-            pending = Pending(RequestType.SERVER_SIDE_EMIT, others, reply_with_items(reply))
-            self._requests.add(rid, pending, self.requests_timeout)
+        def send(rid: str) -> None:
             self._publish_request(
                 {
                     "uid": self.uid,
@@ -253,6 +241,10 @@ class RedisAdapter(Adapter):
                     "data": packet,
                 }
             )
+
+        def with_count(count: int) -> None:
+            pending = Pending(RequestType.SERVER_SIDE_EMIT, count - 1, finish)
+            self._requests.ask(pending, self.requests_timeout, send)
 
         self._fresh_server_count(with_count)
 

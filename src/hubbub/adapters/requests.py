@@ -71,7 +71,13 @@ class _ById(Generic[T]):
 
 
 class PendingRequests(_ById[Pending]):
-    def add(self, rid: str, pending: Pending, timeout: float) -> None:
+    def ask(self, pending: Pending, timeout: float, send: Callable[[str], None]) -> None:
+        """Send the request (``send(request_id)``) and collect its answers in
+        ``pending``; with none to wait for (no other server), finish at once."""
+        if pending.received >= pending.expected:
+            pending.finish(pending, False)
+            return
+        rid = request_id()
         self._requests[rid] = pending
 
         def expire() -> None:
@@ -85,6 +91,7 @@ class PendingRequests(_ById[Pending]):
                 pending.finish(pending, True)
 
         pending.timer = self.server.runtime_call_later(timeout, expire)
+        send(rid)
 
     def answered(self, rid: object, pending: Pending) -> None:
         """One more answer; finishes the request when it has them all."""

@@ -31,7 +31,7 @@ import base64
 import logging
 import re
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ from hubbub.protocol.cluster_wire import (
     parse_stream_id,
 )
 from hubbub.protocol.notepack import pack, unpack
-from hubbub.protocol.socketio import Packet
+from hubbub.protocol.socketio import Packet, PacketType
 
 if TYPE_CHECKING:
     import redis
@@ -68,6 +68,11 @@ log = logging.getLogger("hubbub.redis")
 _OFFSET = re.compile(r"^[0-9]+-[0-9]+$")
 _MAX_XRANGE_CALLS = 100
 _RECENT_SECONDS = 30.0  # how long delivered stream broadcasts are kept for restores
+
+
+def _recoverable(packet: Packet, opts: BroadcastOptions) -> bool:
+    """Whether a broadcast gets an offset (as the memory adapter's record_packet)."""
+    return packet.type is PacketType.EVENT and packet.id is None and not opts.flags.volatile
 
 
 class RedisStreamsAdapterFactory:
@@ -119,8 +124,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.session_prefix = session_key_prefix
         self.requests_timeout = requests_timeout
         self.public_channel = f"{channel_prefix}#{nsp.name}#"
-        self.private_channel = f"{channel_prefix}#{nsp.name}#{self.uid}#"
-        self._channel_prefix = channel_prefix
+        self.private_channel = f"{self.public_channel}{self.uid}#"
         recovery = nsp.server.recovery
         self.recovery = recovery is not None
         self.max_disconnection = recovery.max_disconnection_duration if recovery else 0.0
@@ -129,7 +133,8 @@ class RedisStreamsAdapter(ClusterAdapter):
             deque()
         )
         # restored socket id -> the last stream entry its missed packets covered
-        self._covered: dict[str, tuple[tuple[int, int], float]] = {}
+        # and when (oldest first, so that pruning stops at the first fresh one)
+        self._covered: OrderedDict[str, tuple[tuple[int, int], float]] = OrderedDict()
 
     @classmethod
     def factory(
@@ -170,8 +175,7 @@ class RedisStreamsAdapter(ClusterAdapter):
             self.link.execute(self._xadd(message))
 
     def _do_publish_response(self, requester: str, response: dict[str, Any]) -> None:
-        channel = f"{self._channel_prefix}#{self.nsp.name}#{requester}#"
-        self.link.publish(channel, encode_msgpack(response))
+        self.link.publish(f"{self.public_channel}{requester}#", encode_msgpack(response))
 
     def _on_pubsub(self, channel: str, data: bytes) -> None:
         try:
@@ -204,7 +208,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         if offset is None:
             Adapter.broadcast(self, packet, opts)
             return
-        if self.recovery and self._recoverable(packet, opts):
+        if self.recovery and _recoverable(packet, opts):
             packet.data.append(offset)
         try:
             position = parse_stream_id(offset)
@@ -231,9 +235,9 @@ class RedisStreamsAdapter(ClusterAdapter):
         recent.append((position, offset, packet.data, opts, now))
         while recent and (recent[0][4] < now - _RECENT_SECONDS or len(recent) > 10_000):
             recent.popleft()
-        if self._covered:
-            for sid in [s for s, (_p, t) in self._covered.items() if t < now - _RECENT_SECONDS]:
-                del self._covered[sid]
+        covered = self._covered
+        while covered and next(iter(covered.values()))[1] < now - _RECENT_SECONDS:
+            covered.popitem(last=False)
 
     # -- connection state recovery -----------------------------------------------------------------
 
@@ -342,5 +346,6 @@ class RedisStreamsAdapter(ClusterAdapter):
         # entries up to ``last`` still on their way here are in ``missed``: the
         # live delivery skips this socket for them
         self._covered[session.sid] = (last, time.monotonic())
+        self._covered.move_to_end(session.sid)
         session.missed_packets = missed
         return session
