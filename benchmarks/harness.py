@@ -69,7 +69,6 @@ def _hubbub_has_module(name: str) -> str | None:
     return None
 
 
-GEVENT_DIR = ROOT / "src" / "hubbub" / "runtime" / "gevent"
 HUBBUB_RUN = "-m hubbub run benchmarks.servers.hubbub_app:sio --host 127.0.0.1 --log-level warning"
 # the same uvicorn settings for hubbub's ASGIApp and for python-socketio
 UVICORN = (
@@ -120,11 +119,7 @@ SERVERS: list[ServerSpec] = [
             str(port),
         ],
         _hubbub_env,
-        lambda p: (
-            None
-            if GEVENT_DIR.is_dir()
-            else "hubbub's gevent runtime (src/hubbub/runtime/gevent) does not exist yet"
-        ),
+        lambda p: _hubbub_has_module("gevent"),
         v09=True,
     ),
     ServerSpec(
@@ -216,6 +211,14 @@ class Config:
 
 
 THROUGHPUT = Metric("server_cpu_pct", "server CPU %", fmt=".0f")
+# echo with ack, over every transport
+ECHO_METRICS = (
+    Metric("acks_per_s", "acks/s"),
+    Metric("p50_ms", "p50 ms", False, ".2f"),
+    Metric("p99_ms", "p99 ms", False, ".2f"),
+    THROUGHPUT,
+)
+FANOUT_METRICS = (Metric("deliveries_per_s", "deliveries/s"), THROUGHPUT)
 
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -224,12 +227,7 @@ SCENARIOS: list[Scenario] = [
         "ws",
         "echo",
         100,
-        (
-            Metric("acks_per_s", "acks/s"),
-            Metric("p50_ms", "p50 ms", False, ".2f"),
-            Metric("p99_ms", "p99 ms", False, ".2f"),
-            THROUGHPUT,
-        ),
+        ECHO_METRICS,
     ),
     Scenario(
         "fanout-1k",
@@ -237,7 +235,7 @@ SCENARIOS: list[Scenario] = [
         "ws",
         "fanout",
         1_000,
-        (Metric("deliveries_per_s", "deliveries/s"), THROUGHPUT),
+        FANOUT_METRICS,
     ),
     Scenario(
         "fanout-10k",
@@ -245,7 +243,7 @@ SCENARIOS: list[Scenario] = [
         "ws",
         "fanout",
         10_000,
-        (Metric("deliveries_per_s", "deliveries/s"), THROUGHPUT),
+        FANOUT_METRICS,
     ),
     Scenario(
         "idle-10k",
@@ -282,12 +280,7 @@ SCENARIOS: list[Scenario] = [
         "polling",
         "echo",
         200,
-        (
-            Metric("acks_per_s", "acks/s"),
-            Metric("p50_ms", "p50 ms", False, ".2f"),
-            Metric("p99_ms", "p99 ms", False, ".2f"),
-            THROUGHPUT,
-        ),
+        ECHO_METRICS,
     ),
     Scenario(
         "v09-echo",
@@ -295,12 +288,7 @@ SCENARIOS: list[Scenario] = [
         "v09",
         "echo",
         100,
-        (
-            Metric("acks_per_s", "acks/s"),
-            Metric("p50_ms", "p50 ms", False, ".2f"),
-            Metric("p99_ms", "p99 ms", False, ".2f"),
-            THROUGHPUT,
-        ),
+        ECHO_METRICS,
     ),
 ]
 
@@ -384,9 +372,14 @@ def server_pid(proc: subprocess.Popen[bytes]) -> int:
     return proc.pid
 
 
+def scenario_clients(sc: Scenario, cfg: Config) -> int:
+    """The clients a scenario opens: idle-max's come from the open-files limit."""
+    return cfg.max_clients if sc.key == "idle-max" else sc.clients
+
+
 def loadgen_args(sc: Scenario, spec: ServerSpec, cfg: Config, port: int) -> list[str]:
     proto = {"ws": spec.ws_proto, "polling": "polling", "v09": "v09"}[sc.transport]
-    clients = cfg.max_clients if sc.key == "idle-max" else sc.clients
+    clients = scenario_clients(sc, cfg)
     duration = cfg.idle_hold if sc.idle else cfg.duration
     args = (
         f"--port {port} --proto {proto} --scenario {sc.loadgen} --clients {clients} --quiet "
@@ -649,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "key": s.key,
                 "title": s.title,
-                "clients": cfg.max_clients if s.key == "idle-max" else s.clients,
+                "clients": scenario_clients(s, cfg),
                 "transport": s.transport,
                 "skip_reason": s.skip_reason,
                 "metrics": [m.__dict__ for m in s.metrics],

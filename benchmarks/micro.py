@@ -105,23 +105,20 @@ class FakeTransport:
         pass
 
 
-def _server() -> tuple[EmbeddedServer, Any]:
+async def _server() -> EmbeddedServer:
+    """The benchmark app's embedded server, started as EmbeddedServer.start
+    starts it, without listening."""
     from benchmarks.servers.hubbub_app import sio
-
-    server = EmbeddedServer(sio)
-    return server, sio
-
-
-async def _start(server: EmbeddedServer) -> None:
-    # what EmbeddedServer.start does, without listening
     from hubbub.runtime.asyncio.core import runtime_for
 
+    server = EmbeddedServer(sio)
     server.loop = asyncio.get_running_loop()
     server.clock = server.loop.time
     server.runtime = runtime_for(server.engine)
     start = getattr(server.app, "_on_runtime_start", None)
     if callable(start):
         start(server.runtime)
+    return server
 
 
 def connect(
@@ -146,8 +143,7 @@ async def _tick() -> None:
 
 
 async def echo(n: int) -> dict[str, Any]:
-    server, _ = _server()
-    await _start(server)
+    server = await _server()
     proto, transport = connect(server, 10000)
     frames = [client_frame(f'42{i}["echo","{PAYLOAD}"]') for i in range(10)]
     await _tick()
@@ -165,8 +161,7 @@ async def echo(n: int) -> dict[str, Any]:
 
 
 async def fanout(n: int, clients: int) -> dict[str, Any]:
-    server, _ = _server()
-    await _start(server)
+    server = await _server()
     conns = [connect(server, 10000 + i) for i in range(clients)]
     join = client_frame('420["join","bench"]')
     for proto, _ in conns:
@@ -192,8 +187,7 @@ async def fanout(n: int, clients: int) -> dict[str, Any]:
 
 
 async def idle(clients: int) -> dict[str, Any]:
-    server, _ = _server()
-    await _start(server)
+    server = await _server()
     keep: list[Any] = [connect(server, 9000 + i) for i in range(20)]  # warm caches
     await _tick()
     gc.collect()

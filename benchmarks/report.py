@@ -3,8 +3,10 @@ and have the peers venv's matplotlib draw the chart beside it."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -345,9 +347,6 @@ def write(doc: dict[str, Any], out: Path, peers_python: Path | None) -> None:
     chart = out.with_suffix(".png")
     drawn = False
     if peers_python is not None and peers_python.exists():
-        import json
-        import tempfile
-
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
             json.dump(doc, tmp)
         res = subprocess.run(
@@ -360,8 +359,8 @@ def write(doc: dict[str, Any], out: Path, peers_python: Path | None) -> None:
         drawn = res.returncode == 0
         if not drawn:
             print(f"benchmarks: chart failed: {res.stderr[-800:]}", file=sys.stderr)
-    out.write_text(render(doc, chart.name if drawn else None))
-    text = out.read_text()
+    text = render(doc, chart.name if drawn else None)
+    out.write_text(text)
     print(text)
     try:
         shown = out.resolve().relative_to(ROOT)

@@ -505,6 +505,25 @@ static void on_echo_reply(struct client *cl, const char *p, size_t n) {
     if (phase == 1 || phase == 2) send_echo(cl);
 }
 
+static int is_delivery(const char *p, size_t n) {
+    return n >= delivery_prefix_len && memcmp(p, delivery_prefix, delivery_prefix_len) == 0;
+}
+
+static void on_delivery(const char *p, size_t n) {
+    if (is_delivery(p, n))
+        st.deliveries++;
+    else
+        st.proto_errors++;
+}
+
+/* an ack: to the join while joining, else to the echo in flight */
+static void on_answer(struct client *cl, const char *p, size_t n) {
+    if (cl->state == C_JOINING)
+        on_ready(cl);
+    else
+        on_echo_reply(cl, p, n);
+}
+
 static void after_connected(struct client *cl) {
     if (opt.scenario == S_FANOUT) {
         cl->state = C_JOINING;
@@ -563,16 +582,10 @@ static void on_eio_packet(struct client *cl, const char *p, size_t n) {
         if (cl->state == C_NSCONNECT) after_connected(cl);
         return;
     case '2':
-        if (n >= delivery_prefix_len && memcmp(p, delivery_prefix, delivery_prefix_len) == 0)
-            st.deliveries++;
-        else
-            st.proto_errors++;
+        on_delivery(p, n);
         return;
     case '3':
-        if (cl->state == C_JOINING)
-            on_ready(cl);
-        else
-            on_echo_reply(cl, p, n);
+        on_answer(cl, p, n);
         return;
     case '1':
     case '4':
@@ -599,16 +612,10 @@ static void on_v09_packet(struct client *cl, const char *p, size_t n) {
     case '8':
         return;
     case '5':
-        if (n >= delivery_prefix_len && memcmp(p, delivery_prefix, delivery_prefix_len) == 0)
-            st.deliveries++;
-        else
-            st.proto_errors++;
+        on_delivery(p, n);
         return;
     case '6':
-        if (cl->state == C_JOINING)
-            on_ready(cl);
-        else
-            on_echo_reply(cl, p, n);
+        on_answer(cl, p, n);
         return;
     case '0':
     case '7':
@@ -629,7 +636,7 @@ static void on_ws_message(struct client *cl, const char *p, size_t n) {
         on_eio_packet(cl, p, n);
         return;
     }
-    if (n >= delivery_prefix_len && memcmp(p, delivery_prefix, delivery_prefix_len) == 0) {
+    if (is_delivery(p, n)) {
         st.deliveries++;
     } else if (cl->state == C_JOINING) {
         on_ready(cl);
@@ -731,6 +738,27 @@ static ssize_t dechunk(char *body, size_t avail, size_t *consumed) {
     }
 }
 
+/* the body of an HTTP response whose head is hlen bytes: its length in *blen,
+   head and body in *used; 1 when complete, 0 while not, -1 if not delimited */
+static int http_body(char *data, size_t len, size_t hlen, size_t *blen, size_t *used) {
+    const char *cl_h = find_header(data, hlen, "content-length");
+    const char *te = find_header(data, hlen, "transfer-encoding");
+    if (cl_h) {
+        *blen = strtoul(cl_h, NULL, 10);
+        if (len - hlen < *blen) return 0;
+        *used = hlen + *blen;
+    } else if (te && strncasecmp(te, "chunked", 7) == 0) { /* Node 0.9 answers chunked */
+        size_t consumed;
+        ssize_t r = dechunk(data + hlen, len - hlen, &consumed);
+        if (r == -2) return 0;
+        *blen = (size_t)r;
+        *used = hlen + consumed;
+    } else {
+        return -1; /* a body delimited by close is not something Engine.IO servers send */
+    }
+    return 1;
+}
+
 static void polling_get(struct client *cl) {
     if (cl->state != C_DEAD && phase != 3) polling_request(cl->ws, "GET", NULL, 0);
 }
@@ -742,23 +770,10 @@ static ssize_t parse_http(struct conn *c, char *data, size_t len) {
     size_t hlen = (size_t)(eoh - data) + 4;
     if (len < 12 || memcmp(data, "HTTP/1.", 7) != 0) return -1;
     int status = atoi(data + 9);
-    const char *cl_h = find_header(data, hlen, "content-length");
-    const char *te = find_header(data, hlen, "transfer-encoding");
     char *body = data + hlen;
     size_t blen, used;
-    if (cl_h) {
-        blen = strtoul(cl_h, NULL, 10);
-        if (len - hlen < blen) return 0;
-        used = hlen + blen;
-    } else if (te && strncasecmp(te, "chunked", 7) == 0) {
-        size_t consumed;
-        ssize_t r = dechunk(body, len - hlen, &consumed);
-        if (r == -2) return 0;
-        blen = (size_t)r;
-        used = hlen + consumed;
-    } else {
-        return -1; /* a body delimited by close is not something Engine.IO servers send */
-    }
+    int complete = http_body(data, len, hlen, &blen, &used);
+    if (complete <= 0) return complete;
     struct client *cl = c->cl;
     if (status != 200) {
         logf_("polling %s answered %d: %.*s", c->is_post ? "POST" : "GET", status,
@@ -828,26 +843,13 @@ static ssize_t parse_v09_handshake(struct conn *c, char *data, size_t len) {
     char *eoh = memmem(data, len, "\r\n\r\n", 4);
     if (!eoh) return 0;
     size_t hlen = (size_t)(eoh - data) + 4;
-    const char *cl_h = find_header(data, hlen, "content-length");
-    const char *te = find_header(data, hlen, "transfer-encoding");
     if (len < 12 || memcmp(data + 9, "200", 3) != 0) {
         logf_("0.9 handshake refused: %.*s", (int)(eoh - data), data);
         return -1;
     }
     size_t blen, used;
-    if (cl_h) {
-        blen = strtoul(cl_h, NULL, 10);
-        if (len - hlen < blen) return 0;
-        used = hlen + blen;
-    } else if (te && strncasecmp(te, "chunked", 7) == 0) { /* Node 0.9 answers chunked */
-        size_t consumed;
-        ssize_t r = dechunk(data + hlen, len - hlen, &consumed);
-        if (r == -2) return 0;
-        blen = (size_t)r;
-        used = hlen + consumed;
-    } else {
-        return -1;
-    }
+    int complete = http_body(data, len, hlen, &blen, &used);
+    if (complete <= 0) return complete;
     struct client *cl = c->cl;
     size_t i = 0;
     while (i < blen && data[hlen + i] != ':' && i < sizeof cl->sid - 1) {
@@ -875,12 +877,7 @@ static ssize_t process_input(struct conn *c, char *data, size_t len) {
         if (opt.proto == P_V09) {
             /* stays C_OPENING until the server's "1::" */
         } else if (opt.proto == P_RAW) {
-            if (opt.scenario == S_FANOUT) {
-                cl->state = C_JOINING;
-                send_pre(cl, &pre_join);
-            } else {
-                on_ready(cl);
-            }
+            after_connected(cl);
         } else {
             cl->state = C_OPENING;
         }
@@ -1170,7 +1167,6 @@ int main(int argc, char **argv) {
     t_start = now_ns();
     uint64_t next_log = t_start + 2000000000ull;
     uint64_t t_rss = 0, t_end = 0;
-    uint64_t batch_deliveries = (uint64_t)opt.batch * (uint64_t)opt.clients;
 
     for (;;) {
         uint64_t t = now_ns();
@@ -1239,7 +1235,7 @@ int main(int argc, char **argv) {
             if (opt.scenario == S_FANOUT) {
                 /* keep at most `window` batches undelivered; the driver is client 0,
                    or the first live client if 0 went away */
-                batch_deliveries = (uint64_t)opt.batch * st.ready;
+                uint64_t batch_deliveries = (uint64_t)opt.batch * st.ready;
                 while (st.triggers < (uint64_t)opt.window ||
                        st.deliveries >= (st.triggers - (uint64_t)opt.window) * batch_deliveries) {
                     struct client *drv = NULL;

@@ -82,14 +82,14 @@ class TimerQueue:
         for entry in fired:
             host = entry.host
             if host is not None:  # else cancelled meanwhile
-                entry.host = None
                 host._fire()
         # the next loop timer, unless a _fire above already set an earlier one
-        if heap and self._handle is None:
-            self._at = heap[0][0]
-            self._handle = self.loop.call_at(self._at, self._run)
-        elif self._handle is None:
-            self._at = math.inf
+        if self._handle is None:
+            if heap:
+                self._at = heap[0][0]
+                self._handle = self.loop.call_at(self._at, self._run)
+            else:
+                self._at = math.inf
 
     def __len__(self) -> int:
         return len(self._heap)

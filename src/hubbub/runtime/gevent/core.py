@@ -27,17 +27,18 @@ log = logging.getLogger("hubbub.runtime")
 
 
 class _LoopTimer:
-    """A libev timer with the ``cancel()`` the core expects."""
+    """A libev timer with the ``cancel()`` the core expects: ``fn(*args)``
+    runs in the hub after ``delay``."""
 
     __slots__ = ("_watcher",)
 
-    def __init__(self, hub: Any, delay: float, fn: Callable[[], None]) -> None:
+    def __init__(self, hub: Any, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         self._watcher = hub.loop.timer(max(delay, 0.0), 0)
-        self._watcher.start(self._run, fn)
+        self._watcher.start(self._run, fn, *args)
 
-    def _run(self, fn: Callable[[], None]) -> None:
+    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
         self._watcher.close()
-        fn()
+        fn(*args)
 
     def cancel(self) -> None:
         self._watcher.stop()
@@ -63,7 +64,7 @@ class GeventHost(TimerHost):
     # on the hub's next turn, after every send of this turn
 
 
-class GeventGreenletTimer:
+class GeventGreenletTimer(_LoopTimer):
     """``call_later`` for user-level callbacks: they run in a greenlet of
     their own, so an ack-timeout callback may block. The greenlet is made
     when the timer fires: until then (and after a cancel, at once) only a
@@ -71,19 +72,10 @@ class GeventGreenletTimer:
     1.4 KB, for every connection's connect timeout until it expired, even
     when cancelled."""
 
-    __slots__ = ("_watcher",)
+    __slots__ = ()
 
     def __init__(self, delay: float, fn: Callable[[], None], hub: Any = None) -> None:
-        self._watcher = (hub or gevent.get_hub()).loop.timer(max(delay, 0.0), 0)
-        self._watcher.start(self._run, fn)
-
-    def _run(self, fn: Callable[[], None]) -> None:
-        self._watcher.close()
-        gevent.spawn(_guarded, fn)
-
-    def cancel(self) -> None:
-        self._watcher.stop()
-        self._watcher.close()
+        super().__init__(hub or gevent.get_hub(), delay, gevent.spawn, _guarded, fn)
 
 
 class SocketLinkIO:

@@ -95,6 +95,13 @@ def _status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
 
 
+def _wait_for_wake(host: GeventHost) -> None:
+    """Block this greenlet until the session's host wakes it (a held GET)."""
+    ready = gevent.event.Event()
+    host.waiter = ready.set
+    ready.wait()
+
+
 class WSGIApp:
     """Serve a hubbub server under WSGI (gevent), beside another WSGI app.
 
@@ -169,9 +176,7 @@ class WSGIApp:
         try:
             yield hold.head.body
             while True:
-                ready = gevent.event.Event()
-                host.waiter = ready.set
-                ready.wait()
+                _wait_for_wake(host)
                 chunk, finished = self.engine.legacy_stream_more(hold, self.runtime.clock())
                 if chunk:
                     yield chunk
@@ -185,9 +190,7 @@ class WSGIApp:
     def _hold(self, hold: PollHold) -> HttpResponse:
         host = hold.session.host
         assert isinstance(host, GeventHost)
-        ready = gevent.event.Event()
-        host.waiter = ready.set
-        ready.wait()
+        _wait_for_wake(host)
         return self.engine.finish_poll(hold, self.runtime.clock())
 
     def _websocket(
