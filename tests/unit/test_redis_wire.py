@@ -110,6 +110,12 @@ def test_requests_are_json_unless_binary_or_an_ack_type() -> None:
     assert decode_request(node) == {"uid": "QzP2w2", "type": 6, "data": ["hello", 1]}
     with pytest.raises(ClusterDecodeError):
         decode_request(b"[1,2]")
+    # a request id that is not a string: malformed (an unhashable one would
+    # otherwise raise in the adapters' request tables)
+    for bad in (b'{"type":0,"requestId":["r"]}', b'{"type":0,"requestId":{"a":1}}',
+                b'{"type":0,"requestId":7}'):
+        with pytest.raises(ClusterDecodeError):
+            decode_request(bad)
 
 
 def test_options_and_flags() -> None:

@@ -141,4 +141,9 @@ def decode_request(data: bytes) -> dict[str, Any]:
         raise ClusterDecodeError(f"undecodable request: {exc}") from exc
     if not isinstance(message, dict):
         raise ClusterDecodeError("a request is not an object")
+    rid = message.get("requestId")
+    if rid is not None and not isinstance(rid, str):
+        # ids are strings (request_id()); any other value would reach the
+        # adapters' request tables (an unhashable one raising there)
+        raise ClusterDecodeError("a request id is not a string")
     return message
