@@ -106,18 +106,12 @@ class FakeTransport:
 
 
 async def _server() -> EmbeddedServer:
-    """The benchmark app's embedded server, started as EmbeddedServer.start
-    starts it, without listening."""
+    """The benchmark app's embedded server, attached to the loop as
+    EmbeddedServer.start attaches it, without listening."""
     from benchmarks.servers.hubbub_app import sio
-    from hubbub.runtime.asyncio.core import runtime_for
 
     server = EmbeddedServer(sio)
-    server.loop = asyncio.get_running_loop()
-    server.clock = server.loop.time
-    server.runtime = runtime_for(server.engine)
-    start = getattr(server.app, "_on_runtime_start", None)
-    if callable(start):
-        start(server.runtime)
+    server.attach_loop()
     return server
 
 

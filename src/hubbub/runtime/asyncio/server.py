@@ -598,6 +598,18 @@ class EmbeddedServer:
     async def start(
         self, host: str = "127.0.0.1", port: int = 8000, *, sock: socket.socket | None = None
     ) -> None:
+        self.attach_loop()
+        if sock is not None:
+            self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock)
+        else:
+            self._server = await self.loop.create_server(
+                lambda: HttpProtocol(self), host, port, reuse_address=True, backlog=2048
+            )
+
+    def attach_loop(self) -> None:
+        """Bind the server to the running loop and the app to its runtime,
+        without listening: start() begins with it, and an in-process driver
+        (benchmarks/micro.py) feeds connections to HttpProtocol after it."""
         self.loop = asyncio.get_running_loop()
         # one bound method for every websocket link (each a 64-byte object)
         self.clock = self.loop.time
@@ -605,12 +617,6 @@ class EmbeddedServer:
         start = getattr(self.app, "_on_runtime_start", None)
         if callable(start):
             start(self.runtime)
-        if sock is not None:
-            self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock)
-        else:
-            self._server = await self.loop.create_server(
-                lambda: HttpProtocol(self), host, port, reuse_address=True, backlog=2048
-            )
 
     def _flush_writes(self) -> None:
         # One loop callback per tick for every connection with frames queued
