@@ -27,9 +27,9 @@ from hubbub import jsonmod
 from hubbub.engineio_server import PollHold, RequestResult, WebSocketAccept
 from hubbub.http import HttpRequest, HttpResponse
 from hubbub.protocol.engineio import PacketType, js_string_literal
-from hubbub.protocol.legacy import LegacyPacket
 from hubbub.session.engine import WebSocketPeer
 from hubbub.session.legacy import (
+    ERROR_NOT_HANDSHAKEN,
     HTML_TYPE,
     JS_TYPE,
     STREAMING,
@@ -37,6 +37,7 @@ from hubbub.session.legacy import (
     LegacyListener,
     LegacySession,
     State,
+    poll_body,
 )
 from hubbub.session.outgoing import LEGACY_VERSION, OutPacket
 
@@ -171,7 +172,7 @@ class LegacyEndpoint:
             jsonp = index if index.isdigit() else "0"
         if session is None:
             log.info("sid=%s: unknown 0.9 session; the client should reconnect", sid)
-            body, ctype = LegacySession._format(["7:::1+0"], jsonp)
+            body, ctype = poll_body([ERROR_NOT_HANDSHAKEN], jsonp)
             return HttpResponse(200, [("Content-Type", ctype), *cors], body)
         answer = session.on_poll(transport, jsonp, req, now)
         if answer is None:
@@ -264,7 +265,7 @@ class LegacyEndpoint:
         session = self.sessions.get(accept.sid)
         if session is None or session.state not in (State.HANDSHAKEN, State.OPEN):
             log.info("sid=%s: websocket for an unknown 0.9 session", accept.sid)
-            peer.send(OutPacket(PacketType.MESSAGE, "7:::1+0"))
+            peer.send(OutPacket(PacketType.MESSAGE, ERROR_NOT_HANDSHAKEN))
             return None
         session.attach_websocket(peer, accept.transport, accept.request, now)
         return session
@@ -273,16 +274,7 @@ class LegacyEndpoint:
         for session in list(self.sessions.values()):
             session.close(reason)
 
-    # -- the sessions' calls ---------------------------------------------------------
-
-    def session_opened(self, session: LegacySession, request: HttpRequest) -> None:
-        self.listener.on_legacy_open(session, request)
-
-    def session_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
-        self.listener.on_legacy_packet(session, packet)
-
-    def session_closed(self, session: LegacySession, reason: str) -> None:
-        self.listener.on_legacy_close(session, reason)
+    # -- the sessions' call (they tell the listener the rest themselves) ----------------
 
     def session_gone(self, session: LegacySession) -> None:
         if self.sessions.get(session.sid) is session:

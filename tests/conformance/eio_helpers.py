@@ -57,7 +57,7 @@ def query(**params: Any) -> str:
     return PATH + "?" + urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def _hostport(base: str) -> tuple[str, int]:
+def hostport(base: str) -> tuple[str, int]:
     parts = urlsplit(base)
     assert parts.hostname is not None and parts.port is not None
     return parts.hostname, parts.port
@@ -74,7 +74,7 @@ def request(
 ) -> Resp:
     own = conn is None
     if conn is None:
-        host, port = _hostport(base)
+        host, port = hostport(base)
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         if isinstance(body, str):
@@ -164,8 +164,8 @@ def in_thread(fn: Callable[[], Any]) -> Future[Any]:
 
 def raw_request(base: str, method: str, path: str, body: bytes = b"") -> socket.socket:
     """Send one request on a raw socket and return the (open) socket."""
-    sock = socket.create_connection(_hostport(base), timeout=5)
-    host, port = _hostport(base)
+    sock = socket.create_connection(hostport(base), timeout=5)
+    host, port = hostport(base)
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n\r\n"
     sock.sendall(head.encode("latin-1") + body)
     return sock

@@ -24,7 +24,6 @@ socket.io-spec at 13381ec) and from what socket.io 0.9.17 answers:
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import re
 import socket
@@ -34,9 +33,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
+import eio_helpers
 import pytest
+from eio_helpers import hostport
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -123,24 +124,9 @@ def wait_until(cond: Callable[[], bool], timeout: float = 3.0) -> bool:
 # -- HTTP --------------------------------------------------------------------------
 
 
-@dataclass
-class Resp:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
+class Resp(eio_helpers.Resp):
     def header(self, name: str) -> str:
         return self.headers.get(name) or ""
-
-
-def hostport(base: str) -> tuple[str, int]:
-    parts = urlsplit(base)
-    assert parts.hostname is not None and parts.port is not None
-    return parts.hostname, parts.port
 
 
 def request(
@@ -151,15 +137,8 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float = 8.0,
 ) -> Resp:
-    conn = http.client.HTTPConnection(*hostport(base), timeout=timeout)
-    try:
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return Resp(r.status, r.headers, r.read())
-    finally:
-        conn.close()
+    r = eio_helpers.request(base, method, path, body, headers, timeout=timeout)
+    return Resp(r.status, r.headers, r.body)
 
 
 def handshake(base: str, query: str = "") -> tuple[str, list[str]]:

@@ -25,39 +25,20 @@ start may take a while on a fresh checkout.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
+from test_chat_browser import CHROMIUM, check_tools
 
 from conftest import JS_DIR, run_example
 
-CHROMIUM = os.environ.get("HUBBUB_CHROMIUM", "/usr/bin/chromium")
 SCRIPT = JS_DIR / "legacy_browser.mjs"
 TRANSPORTS = ["websocket", "xhr-polling", "jsonp-polling"]
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def check_tools() -> str:
-    """The node binary; fails (never skips) when something scripts/test installs is missing."""
-    node = shutil.which("node")
-    missing = []
-    if node is None:
-        missing.append("node is not installed")
-    if not Path(CHROMIUM).is_file():
-        missing.append(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    if not (JS_DIR / "node_modules" / "playwright-core").is_dir():
-        missing.append("playwright-core is not installed: run `npm ci` in tests/js")
-    if missing:
-        pytest.fail("the browser test needs what scripts/test installs: " + "; ".join(missing))
-    assert node is not None
-    return node
 
 
 def run_browser(url: str, app: str, transport: str) -> dict[str, Any]:

@@ -24,7 +24,8 @@
 // fires. playwright-core drives the system's Chromium: it downloads nothing.
 
 import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
+
+import { launchChromium } from "./chromium.mjs";
 
 const args = process.argv.slice(2);
 function option(name, fallback) {
@@ -114,21 +115,7 @@ async function waitForText(page, selector, text) {
 }
 
 async function main() {
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    timeout: 15000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium(executablePath);
   result.browserVersion = browser.version();
   step("launched");
   // two tabs of one browser window, like a person testing the chat by hand

@@ -24,7 +24,8 @@
 // "ok": true), 1 on a failed step ("ok": false and "error").
 
 import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
+
+import { launchChromium } from "./chromium.mjs";
 
 const args = process.argv.slice(2);
 function option(name, fallback) {
@@ -116,21 +117,7 @@ async function load(context, who) {
 }
 
 async function launch() {
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    timeout: 15000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium(executablePath);
   result.browserVersion = browser.version();
   step("launched");
   return browser.newContext({ viewport: { width: 900, height: 700 } });

@@ -56,6 +56,8 @@ HTML_TYPE = "text/html; charset=UTF-8"
 HEARTBEAT = "2::"
 NOOP = "8::"
 DISCONNECT = "0::"
+# error "client not handshaken", advice "reconnect": an unknown or ended session
+ERROR_NOT_HANDSHAKEN = "7:::1+0"
 
 # the htmlfile document's start: a function the frames call, then padding
 # so that old browsers start running scripts before the first frame
@@ -97,6 +99,7 @@ class LegacySession:
         loads: Callable[[str], Any] = jsonmod.loads,
     ) -> None:
         self.endpoint = endpoint
+        self.listener = endpoint.listener
         self.sid = sid
         self.handshake = handshake
         self.loads = loads
@@ -158,9 +161,7 @@ class LegacySession:
             return
         was_open = self.state is State.OPEN
         if self._ws is not None:
-            self._ws.send(OutPacket(PacketType.MESSAGE, DISCONNECT))
-            self._ws.close(1000)
-            self._ws = None
+            self._close_ws(farewell=True)
             self._finish(reason, notify and was_open)
             return
         self._queue = [DISCONNECT]
@@ -176,7 +177,7 @@ class LegacySession:
             self._close_deadline = self.endpoint.clock() + self._close_timeout
         self.host.rearm(self.deadline)
         if notify and was_open:
-            self.endpoint.session_closed(self, reason)
+            self.listener.on_legacy_close(self, reason)
 
     # -- a transport connection arrives ----------------------------------------------
 
@@ -191,7 +192,7 @@ class LegacySession:
             self._heartbeat_at = self._heartbeat_deadline = None
         if self.state is State.HANDSHAKEN:
             self.state = State.OPEN
-            self.endpoint.session_opened(self, request)
+            self.listener.on_legacy_open(self, request)
 
     def on_poll(
         self, transport: str, jsonp: str | None, request: HttpRequest, now: float
@@ -199,7 +200,7 @@ class LegacySession:
         """A polling GET. Returns (body, content type) to answer at once, or
         None to hold it until :meth:`collect_poll` (after host.wake())."""
         if self.state is State.CLOSED:
-            return self._format([_error_not_handshaken()], jsonp)
+            return poll_body([ERROR_NOT_HANDSHAKEN], jsonp)
         self._drop_transport()
         self._poll_jsonp = jsonp
         if self.state is State.CLOSING:
@@ -227,7 +228,7 @@ class LegacySession:
         """Answer the held GET (the runtime calls this after host.wake())."""
         if self._superseded:
             self._superseded -= 1
-            return self._format([NOOP], self._poll_jsonp)
+            return poll_body([NOOP], self._poll_jsonp)
         self._poll_held = False
         self._poll_deadline = None
         if self.state is State.OPEN:
@@ -236,7 +237,7 @@ class LegacySession:
             self._close_deadline = now
         self.host.rearm(self.deadline)
         if not self._queue:
-            return self._format([NOOP], self._poll_jsonp)
+            return poll_body([NOOP], self._poll_jsonp)
         return self._take(self._poll_jsonp)
 
     def poll_aborted(self, now: float) -> None:
@@ -252,18 +253,14 @@ class LegacySession:
                 self._close_deadline = now + self._close_timeout
             self.host.rearm(self.deadline)
 
-    def _take(self, jsonp: str | None) -> tuple[bytes, str]:
+    def _drain(self) -> list[str]:
+        """What is queued, taken out of the queue."""
         queue, self._queue = self._queue, []
         self._queued_bytes = 0
-        return self._format(queue or [NOOP], jsonp)
+        return queue
 
-    @staticmethod
-    def _format(messages: list[str], jsonp: str | None) -> tuple[bytes, str]:
-        payload = encode_payload(messages)
-        if jsonp is not None:
-            body = "io.j[" + jsonp + "](" + js_string_literal(payload) + ");"
-            return body.encode("utf-8"), JS_TYPE
-        return payload.encode("utf-8"), TEXT_TYPE
+    def _take(self, jsonp: str | None) -> tuple[bytes, str]:
+        return poll_body(self._drain() or [NOOP], jsonp)
 
     # -- htmlfile: one streamed response ---------------------------------------------------
 
@@ -275,7 +272,7 @@ class LegacySession:
         self._stream_gen += 1
         gen = self._stream_gen
         if self.state is State.CLOSED:
-            return (HTMLFILE_HEAD + _script(_error_not_handshaken())).encode("utf-8"), -1
+            return (HTMLFILE_HEAD + _script(ERROR_NOT_HANDSHAKEN)).encode("utf-8"), -1
         if self.state is State.CLOSING:
             self._close_deadline = now
             self.host.rearm(self.deadline)
@@ -304,9 +301,7 @@ class LegacySession:
     def _take_scripts(self) -> str:
         if not self._queue:
             return ""
-        queue, self._queue = self._queue, []
-        self._queued_bytes = 0
-        return _script(encode_payload(queue))
+        return _script(encode_payload(self._drain()))
 
     # -- websocket / flashsocket -----------------------------------------------------------
 
@@ -315,8 +310,7 @@ class LegacySession:
     ) -> None:
         self._drop_transport()
         self._ws = peer
-        queue, self._queue = self._queue, []
-        self._queued_bytes = 0
+        queue = self._drain()
         if queue:
             peer.send(OutPacket(PacketType.MESSAGE, encode_payload(queue)))
         self._opened(transport, request, now)
@@ -385,7 +379,7 @@ class LegacySession:
             elif ptype is LegacyType.DISCONNECT and not packet.endpoint:
                 self._gone("client namespace disconnect")
             else:
-                self.endpoint.session_packet(self, packet)
+                self.listener.on_legacy_packet(self, packet)
         return True
 
     # -- timers ------------------------------------------------------------------------------
@@ -435,9 +429,7 @@ class LegacySession:
 
     def _drop_transport(self) -> None:
         """A new transport connection replaces the current one."""
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            ws.close(1000)
+        self._close_ws()
         if self._stream_open:
             self._stream_open = False
             self._stream_gen += 1  # the running document ends at its next chunk
@@ -448,9 +440,7 @@ class LegacySession:
         if self.state is State.CLOSED:
             return
         was_open = self.state is State.OPEN
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            ws.close(1000)
+        self._close_ws()
         if self._poll_held or self._stream_open:
             self.host.wake()
         self._finish(reason, was_open)
@@ -465,7 +455,7 @@ class LegacySession:
         self.host.rearm(None)
         self.endpoint.session_gone(self)
         if notify:
-            self.endpoint.session_closed(self, reason)
+            self.listener.on_legacy_close(self, reason)
 
     def forced_disconnect(self) -> None:
         """``?disconnect`` on a transport URL: the client says goodbye. Its
@@ -474,10 +464,7 @@ class LegacySession:
         if self.state is State.CLOSED:
             return
         was_open = self.state is State.OPEN
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            ws.send(OutPacket(PacketType.MESSAGE, DISCONNECT))
-            ws.close(1000)
+        self._close_ws(farewell=True)
         held = self._poll_held or self._stream_open
         self._finish("client namespace disconnect", was_open)
         if held:
@@ -486,9 +473,25 @@ class LegacySession:
             self.host.wake()
 
 
+    def _close_ws(self, farewell: bool = False) -> None:
+        """Close the websocket carrying the session, if one does (after a
+        ``0::`` when ``farewell``)."""
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            if farewell:
+                ws.send(OutPacket(PacketType.MESSAGE, DISCONNECT))
+            ws.close(1000)
+
+
+def poll_body(messages: list[str], jsonp: str | None) -> tuple[bytes, str]:
+    """A polling answer carrying ``messages``: (body, content type), wrapped
+    as ``io.j[<jsonp>]("...");`` for jsonp-polling."""
+    payload = encode_payload(messages)
+    if jsonp is not None:
+        body = "io.j[" + jsonp + "](" + js_string_literal(payload) + ");"
+        return body.encode("utf-8"), JS_TYPE
+    return payload.encode("utf-8"), TEXT_TYPE
+
+
 def _script(payload: str) -> str:
     return "<script>_(" + js_string_literal(payload) + ");</script>"
-
-
-def _error_not_handshaken() -> str:
-    return "7:::1+0"
