@@ -157,6 +157,8 @@ class Listener:
 
 
 class Peer:
+    sink = None  # every packet through send, to be recorded
+
     def __init__(self) -> None:
         self.sent: list[str | bytes] = []
         self.closed: int | None = None

@@ -142,7 +142,11 @@ class LegacySession:
             return
         ws = self._ws
         if ws is not None:
-            ws.send(packet)
+            sink = ws.sink  # as EngineSession.send_packet: the cached frame, no send call
+            if sink is not None:
+                sink(packet._frames[LEGACY_VERSION] or packet.ws_frame(LEGACY_VERSION))
+            else:
+                ws.send(packet)
             return
         data = packet.data
         text = data if isinstance(data, str) else data.decode("utf-8", "replace")
