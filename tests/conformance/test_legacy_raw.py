@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import eio_helpers
 import pytest
-from eio_helpers import hostport
+from eio_helpers import hostport, wait_until
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -111,14 +111,6 @@ def serve(runtime: str, **options: Any) -> Iterator[tuple[str, Seen]]:
     with ServerThread(sio, uvicorn=runtime == "uvicorn", gevent=runtime == "gevent") as st:
         yield st.url, seen
 
-
-def wait_until(cond: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 # -- HTTP --------------------------------------------------------------------------
@@ -474,7 +466,7 @@ def test_payload_framing_counts_utf16_code_units(runtime: str, transport: str) -
         for p in packets:
             assert f"\ufffd{units(p)}\ufffd{p}" in body
         # a message with a newline and a non-BMP character arrived whole
-        assert wait_until(lambda: bool(seen.messages))
+        assert wait_until(lambda: bool(seen.messages), timeout=3.0)
         assert seen.messages == [("/", client.sid, "line one\nline two \U0001f600")]
 
 
@@ -695,7 +687,7 @@ def test_automatic_ack_of_a_plain_id(runtime: str) -> None:
         client.post(["3:5::plain text", '4:6::{"a": [1]}'])
         got = client.poll_until(lambda ps: "6:::5" in ps and "6:::6" in ps)
         assert "6:::5" in got and "6:::6" in got
-        assert wait_until(lambda: len(seen.messages) == 2)
+        assert wait_until(lambda: len(seen.messages) == 2, timeout=3.0)
         assert sorted(seen.messages, key=lambda m: str(m[2])) == [
             ("/", client.sid, "plain text"),
             ("/", client.sid, {"a": [1]}),
@@ -730,7 +722,7 @@ def test_websocket_heartbeats_and_heartbeat_timeout(runtime: str) -> None:
                     ws.recv(timeout=5)
             elapsed = time.monotonic() - started
         assert elapsed < 0.3 + 0.7 + SLACK + 0.5, elapsed
-        assert wait_until(lambda: "/" in seen.reasons(sid2))
+        assert wait_until(lambda: "/" in seen.reasons(sid2), timeout=3.0)
         assert seen.reasons(sid2)["/"] == "ping timeout"
 
 
@@ -807,7 +799,7 @@ def test_forced_disconnect_of_a_websocket_session(runtime: str) -> None:
                     assert isinstance(msg, str)
                     got.append(msg)
             assert "0::" in got, got
-        assert wait_until(lambda: "/" in seen.reasons(sid))
+        assert wait_until(lambda: "/" in seen.reasons(sid), timeout=3.0)
 
 
 def test_server_disconnect_of_the_main_namespace_sends_disconnect(runtime: str) -> None:
@@ -816,4 +808,4 @@ def test_server_disconnect_of_the_main_namespace_sends_disconnect(runtime: str) 
         client.post([event("kick_me")])
         got = client.poll_until(lambda ps: "0::" in ps)
         assert "0::" in got
-        assert wait_until(lambda: "/" in seen.reasons(client.sid))
+        assert wait_until(lambda: "/" in seen.reasons(client.sid), timeout=3.0)
