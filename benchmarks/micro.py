@@ -32,8 +32,8 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hubbub.protocol.websocket import OP_TEXT, encode_frame
 from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol
+from hubbub.websocket.frames import OP_TEXT, encode_frame
 
 MASK = b"\x12\x34\x56\x78"
 PAYLOAD = "".join(chr(ord("a") + i % 26) for i in range(100))  # as the load generator's

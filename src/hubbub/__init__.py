@@ -4,8 +4,7 @@ from typing import TYPE_CHECKING
 
 from hubbub.adapters import Adapter, InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
-from hubbub.broadcast import BroadcastOperator
-from hubbub.engineio_server import EngineIOServer, EngineOptions
+from hubbub.engineio.server import EngineIOServer, EngineOptions
 from hubbub.errors import (
     AckTimeoutError,
     ConnectionRefusedError,
@@ -13,17 +12,18 @@ from hubbub.errors import (
     HubbubError,
 )
 from hubbub.http import HttpRequest
-from hubbub.namespace import Namespace
 from hubbub.runner import run
 from hubbub.runtime.asyncio.asgi import ASGIApp
 from hubbub.runtime.asyncio.server import EmbeddedServer, ServerLimits
-from hubbub.server import RecoveryOptions, Server
-from hubbub.server_namespace import ServerNamespace
-from hubbub.socket import Handshake, Socket
-from hubbub.views import socketio_manage
+from hubbub.socketio.broadcast import BroadcastOperator
+from hubbub.socketio.namespace import Namespace
+from hubbub.socketio.server import RecoveryOptions, Server
+from hubbub.socketio.server_namespace import ServerNamespace
+from hubbub.socketio.socket import Handshake, Socket
+from hubbub.socketio.views import socketio_manage
 
 if TYPE_CHECKING:
-    from hubbub.emitter import Emitter
+    from hubbub.adapters.redis.emitter import Emitter
     from hubbub.runtime.gevent.wsgi import WSGIApp
 
 
@@ -35,7 +35,7 @@ def __getattr__(name: str) -> object:
 
         return WSGIApp
     if name == "Emitter":  # needs redis-py, an optional extra
-        from hubbub.emitter import Emitter
+        from hubbub.adapters.redis.emitter import Emitter
 
         return Emitter
     raise AttributeError(f"module 'hubbub' has no attribute {name!r}")

@@ -28,14 +28,14 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from hubbub.engineio_server import WebSocketAccept, engine_of
+from hubbub.engineio.codec import PacketType as EnginePacketType
+from hubbub.engineio.outgoing import OutPacket
+from hubbub.engineio.server import WebSocketAccept, engine_of
+from hubbub.engineio.session import WebSocketSession
 from hubbub.errors import AckTimeoutError, ConnectionRefusedError
 from hubbub.http import HttpRequest
-from hubbub.protocol.engineio import PacketType as EnginePacketType
-from hubbub.protocol.socketio import JsonParser, Packet, PacketType
 from hubbub.runtime.asyncio.core import runtime_for
-from hubbub.session.engine import WebSocketSession
-from hubbub.session.outgoing import OutPacket
+from hubbub.socketio.codec import JsonParser, Packet, PacketType
 
 NO_ACK: Any = object()
 """Return it from a :meth:`TestClient.on` handler to leave the server's ack

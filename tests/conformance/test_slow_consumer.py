@@ -36,7 +36,7 @@ def _slow_client(port: int) -> socket.socket:
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )
-    from hubbub.protocol.websocket import OP_TEXT, encode_frame
+    from hubbub.websocket.frames import OP_TEXT, encode_frame
 
     sock.sendall(encode_frame(OP_TEXT, b"40", mask=os.urandom(4)))
     sock.settimeout(5)

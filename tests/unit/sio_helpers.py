@@ -13,13 +13,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from hubbub.engineio_server import WebSocketAccept, engine_of
+from hubbub.engineio.codec import PacketType as EnginePacketType
+from hubbub.engineio.outgoing import OutPacket
+from hubbub.engineio.server import WebSocketAccept, engine_of
+from hubbub.engineio.session import EngineSession
 from hubbub.http import HttpRequest
-from hubbub.protocol.engineio import PacketType as EnginePacketType
-from hubbub.protocol.socketio import JsonParser, Packet, PacketType
 from hubbub.runtime.asyncio.core import runtime_for
-from hubbub.session.engine import EngineSession
-from hubbub.session.outgoing import OutPacket
+from hubbub.socketio.codec import JsonParser, Packet, PacketType
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 import hubbub
-from hubbub.protocol.websocket import OP_TEXT, encode_frame
 from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol, WebSocketProtocol
+from hubbub.websocket.frames import OP_TEXT, encode_frame
 
 UPGRADE = (
     b"GET /socket.io/?EIO=4&transport=websocket&x=1 HTTP/1.1\r\n"

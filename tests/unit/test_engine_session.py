@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from hubbub.engineio_server import (
+from hubbub.engineio.codec import PacketType
+from hubbub.engineio.outgoing import OutPacket
+from hubbub.engineio.server import (
     BAD_REQUEST,
     FORBIDDEN,
     UNKNOWN_SID,
@@ -23,10 +25,8 @@ from hubbub.engineio_server import (
     PollHold,
     WebSocketAccept,
 )
+from hubbub.engineio.session import EngineSession, State
 from hubbub.http import HttpRequest, HttpResponse
-from hubbub.protocol.engineio import PacketType
-from hubbub.session.engine import EngineSession, State
-from hubbub.session.outgoing import OutPacket
 
 INTERVAL = 25.0
 TIMEOUT = 20.0
@@ -293,7 +293,7 @@ def test_sids_are_random_and_unique() -> None:
 
 
 def test_sid_collision_draws_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    import hubbub.engineio_server as mod
+    import hubbub.engineio.server as mod
 
     drawn = iter(["same", "same", "other"])
     monkeypatch.setattr(mod.secrets, "token_urlsafe", lambda n: next(drawn))

@@ -1,4 +1,4 @@
-"""Tests for the Engine.IO v3/v4 codec (hubbub.protocol.engineio).
+"""Tests for the Engine.IO v3/v4 codec (hubbub.engineio.codec).
 
 Expected strings and bytes come from the Engine.IO protocol documents (v3, v4)
 and the official engine.io-protocol test suites.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubbub.protocol.engineio import (
+from hubbub.engineio.codec import (
     EngineIODecodeError,
     Packet,
     PacketType,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubbub.protocol.websocket import (
+from hubbub.websocket.frames import (
     OP_BINARY,
     OP_TEXT,
     FrameDecoder,

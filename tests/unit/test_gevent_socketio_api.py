@@ -18,19 +18,19 @@ import gevent
 import pytest
 
 import hubbub
-from hubbub.engineio_server import WebSocketAccept
+from hubbub.engineio.codec import PacketType as EnginePacketType
+from hubbub.engineio.outgoing import OutPacket
+from hubbub.engineio.server import WebSocketAccept
 from hubbub.gevent_socketio import socketio_manage
 from hubbub.gevent_socketio.mixins import BroadcastMixin, RoomsMixin
 from hubbub.gevent_socketio.namespace import BaseNamespace
 from hubbub.gevent_socketio.packet import decode, encode
 from hubbub.gevent_socketio.virtsocket import Socket as VirtualSocket
 from hubbub.http import HttpRequest, HttpResponse
-from hubbub.protocol.engineio import PacketType as EnginePacketType
-from hubbub.protocol.legacy import LegacyDecodeError
-from hubbub.protocol.socketio import JsonParser, Packet, PacketType
+from hubbub.legacy.v09.codec import LegacyDecodeError
 from hubbub.runtime.gevent.paste import server_options
 from hubbub.runtime.gevent.wsgi import WSGIApp
-from hubbub.session.outgoing import OutPacket
+from hubbub.socketio.codec import JsonParser, Packet, PacketType
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -345,7 +345,7 @@ def test_initialize_runs_once_per_distinct_method_over_the_mro() -> None:
 def _fake_hub_socket(sio: hubbub.Server, name: str = "/chat") -> hubbub.Socket:
     """A hubbub Socket on a connection that never opened (enough to build
     a namespace instance the way hubbub does)."""
-    from hubbub.client import Client
+    from hubbub.socketio.connection import Client
 
     class _Session:
         sid = "s1"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from hubbub.engineio_server import EngineIOServer, EngineOptions, PollHold, WebSocketAccept
+from hubbub.engineio.codec import PacketType
+from hubbub.engineio.outgoing import LEGACY_VERSION, OutPacket
+from hubbub.engineio.server import EngineIOServer, EngineOptions, PollHold, WebSocketAccept
 from hubbub.http import HttpRequest, HttpResponse
-from hubbub.legacy_server import LegacyEndpoint, LegacyOptions, StreamHold
-from hubbub.protocol.engineio import PacketType
-from hubbub.protocol.legacy import (
+from hubbub.legacy.v09.codec import (
     LegacyDecodeError,
     LegacyPacket,
     LegacyType,
@@ -25,8 +25,8 @@ from hubbub.protocol.legacy import (
     encode_payload,
     utf16_len,
 )
-from hubbub.session.legacy import LegacySession, State
-from hubbub.session.outgoing import LEGACY_VERSION, OutPacket
+from hubbub.legacy.v09.endpoint import LegacyEndpoint, LegacyOptions, StreamHold
+from hubbub.legacy.v09.session import LegacySession, State
 
 # --------------------------------------------------------------------------- the codec
 
@@ -514,9 +514,9 @@ def test_htmlfile_streams_script_tags() -> None:
 
 
 def test_legacy_parser_maps_hubbub_packets() -> None:
-    from hubbub.legacy_client import LegacyParser
-    from hubbub.protocol.socketio import Packet
-    from hubbub.protocol.socketio import PacketType as P
+    from hubbub.legacy.v09.connection import LegacyParser
+    from hubbub.socketio.codec import Packet
+    from hubbub.socketio.codec import PacketType as P
 
     parser = LegacyParser()
 

@@ -1,4 +1,4 @@
-"""Tests for the Socket.IO msgpack parser (hubbub.protocol.msgpack_parser).
+"""Tests for the Socket.IO msgpack parser (hubbub.socketio.msgpack).
 
 The hex constants were produced once with socket.io-msgpack-parser 3.0.2
 (notepack.io 2.2.0) under Node; the tests do not run Node.
@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 msgpack = pytest.importorskip("msgpack")
 
-from hubbub.protocol import msgpack_parser  # noqa: E402
-from hubbub.protocol.msgpack_parser import MsgpackDecoder, MsgpackParser  # noqa: E402
-from hubbub.protocol.socketio import (  # noqa: E402
+from hubbub.socketio import msgpack as msgpack_parser  # noqa: E402
+from hubbub.socketio.codec import (  # noqa: E402
     MAX_ACK_ID,
     RESERVED_EVENTS,
     Decoder,
@@ -27,6 +26,7 @@ from hubbub.protocol.socketio import (  # noqa: E402
     Parser,
     SocketIODecodeError,
 )
+from hubbub.socketio.msgpack import MsgpackDecoder, MsgpackParser  # noqa: E402
 
 CONNECT = PacketType.CONNECT
 DISCONNECT = PacketType.DISCONNECT

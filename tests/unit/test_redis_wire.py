@@ -12,8 +12,8 @@ import datetime
 import pytest
 
 from hubbub.adapters.base import BroadcastFlags, BroadcastOptions
-from hubbub.protocol.broadcast_wire import ClusterDecodeError, opts_from_wire, opts_to_wire
-from hubbub.protocol.cluster_wire import (
+from hubbub.adapters.wire.broadcast import ClusterDecodeError, opts_from_wire, opts_to_wire
+from hubbub.adapters.wire.cluster import (
     MessageType,
     decode_message,
     decode_stream_entry,
@@ -23,8 +23,8 @@ from hubbub.protocol.cluster_wire import (
     next_stream_id,
     parse_stream_id,
 )
-from hubbub.protocol.notepack import decode_any, dumps, has_binary, pack, unpack
-from hubbub.protocol.redis_adapter_wire import (
+from hubbub.adapters.wire.notepack import decode_any, dumps, has_binary, pack, unpack
+from hubbub.adapters.wire.redis import (
     Channels,
     RequestType,
     decode_broadcast,
@@ -32,7 +32,7 @@ from hubbub.protocol.redis_adapter_wire import (
     encode_broadcast,
     encode_request,
 )
-from hubbub.protocol.socketio import Packet, PacketType
+from hubbub.socketio.codec import Packet, PacketType
 
 
 def test_channels_of_the_classic_adapter() -> None:

@@ -25,7 +25,7 @@ from hubbub import (
     Server,
     Socket,
 )
-from hubbub.protocol.socketio import PacketType
+from hubbub.socketio.codec import PacketType
 from hubbub.testing import NO_ACK, TestClient
 
 

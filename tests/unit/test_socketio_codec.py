@@ -1,4 +1,4 @@
-"""Tests for the Socket.IO JSON codec (hubbub.protocol.socketio).
+"""Tests for the Socket.IO JSON codec (hubbub.socketio.codec).
 
 Expected strings come from the Socket.IO protocol documents (v5 and v4) and the
 official socket.io-protocol test suite; nested-binary layouts were checked once
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubbub.protocol.socketio import (
+from hubbub.socketio.codec import (
     DEFAULT_MAX_ATTACHMENTS,
     MAX_ACK_ID,
     RESERVED_EVENTS,

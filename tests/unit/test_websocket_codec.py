@@ -1,4 +1,4 @@
-"""Sans-IO tests of the RFC 6455 / RFC 7692 codec in hubbub.protocol.websocket."""
+"""Sans-IO tests of the RFC 6455 / RFC 7692 codec in hubbub.websocket.frames."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubbub.protocol.websocket import (
+from hubbub.websocket.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,

@@ -1,7 +1,7 @@
 """Engine.IO sessions write cached frames straight to a websocket link's
 sink: only while the link may take them as they are.
 
-The link (hubbub.session.websocket_link) is driven sans-IO: a recording
+The link (hubbub.websocket.link) is driven sans-IO: a recording
 LinkIO stands for the runtime's connection, and what it is given is decoded
 as a client would.
 """
@@ -12,10 +12,10 @@ import os
 import zlib
 
 from hubbub import Server
-from hubbub.engineio_server import WebSocketAccept, engine_of
+from hubbub.engineio.server import WebSocketAccept, engine_of
 from hubbub.http import HttpRequest
-from hubbub.protocol.websocket import OP_CLOSE, OP_TEXT, encode_frame
-from hubbub.session.websocket_link import WebSocketLink, accept_websocket
+from hubbub.websocket.frames import OP_CLOSE, OP_TEXT, encode_frame
+from hubbub.websocket.link import WebSocketLink, accept_websocket
 
 EVENT = "x" * 200  # over permessage-deflate's min_size: compressed when it is on
 

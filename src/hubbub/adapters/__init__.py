@@ -14,9 +14,9 @@ from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
 
 if TYPE_CHECKING:
-    from hubbub.adapters.redis import RedisAdapter
-    from hubbub.adapters.sharded import ShardedRedisAdapter
-    from hubbub.adapters.streams import RedisStreamsAdapter
+    from hubbub.adapters.redis.classic import RedisAdapter
+    from hubbub.adapters.redis.sharded import ShardedRedisAdapter
+    from hubbub.adapters.redis.streams import RedisStreamsAdapter
 
 __all__ = [
     "Adapter",
@@ -31,9 +31,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "RedisAdapter": "hubbub.adapters.redis",
-    "ShardedRedisAdapter": "hubbub.adapters.sharded",
-    "RedisStreamsAdapter": "hubbub.adapters.streams",
+    "RedisAdapter": "hubbub.adapters.redis.classic",
+    "ShardedRedisAdapter": "hubbub.adapters.redis.sharded",
+    "RedisStreamsAdapter": "hubbub.adapters.redis.streams",
 }
 
 

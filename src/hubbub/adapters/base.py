@@ -19,9 +19,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hubbub.protocol.socketio import Packet
-    from hubbub.server_namespace import ServerNamespace
-    from hubbub.socket import Socket
+    from hubbub.socketio.codec import Packet
+    from hubbub.socketio.server_namespace import ServerNamespace
+    from hubbub.socketio.socket import Socket
 
 
 class _Own(Enum):

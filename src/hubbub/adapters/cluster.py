@@ -23,18 +23,18 @@ from hubbub.adapters.requests import (
     PendingRequests,
     reply_with_items,
 )
-from hubbub.protocol.broadcast_wire import (
+from hubbub.adapters.wire.broadcast import (
     ClusterDecodeError,
     opts_from_wire,
     opts_to_wire,
     packet_from_wire,
     packet_to_wire,
 )
-from hubbub.protocol.cluster_wire import RESPONSE_TYPES, MessageType
-from hubbub.protocol.socketio import Packet
+from hubbub.adapters.wire.cluster import RESPONSE_TYPES, MessageType
+from hubbub.socketio.codec import Packet
 
 if TYPE_CHECKING:
-    from hubbub.server_namespace import ServerNamespace
+    from hubbub.socketio.server_namespace import ServerNamespace
 
 log = logging.getLogger("hubbub.redis")
 

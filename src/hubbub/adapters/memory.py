@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import Adapter, BroadcastOptions, PersistedSession
-from hubbub.protocol.socketio import Packet, PacketType
+from hubbub.socketio.codec import Packet, PacketType
 
 if TYPE_CHECKING:
-    from hubbub.server_namespace import ServerNamespace
+    from hubbub.socketio.server_namespace import ServerNamespace
 
 
 class _Stored:

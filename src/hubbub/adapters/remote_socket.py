@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hubbub.adapters.base import BroadcastOptions
-from hubbub.broadcast import BroadcastOperator
+from hubbub.socketio.broadcast import BroadcastOperator
 
 if TYPE_CHECKING:
-    from hubbub.server_namespace import ServerNamespace
-    from hubbub.socket import Socket
+    from hubbub.socketio.server_namespace import ServerNamespace
+    from hubbub.socketio.socket import Socket
 
 
 class RemoteSocket:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from hubbub.server import Server
+    from hubbub.socketio.server import Server
 
 log = logging.getLogger("hubbub.redis")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hubbub.adapters.base import Adapter
-    from hubbub.server_namespace import ServerNamespace
+    from hubbub.socketio.server_namespace import ServerNamespace
 
 AdapterFactory = Callable[["ServerNamespace"], "Adapter"]
 
@@ -37,15 +37,15 @@ def adapter_from_url(url: str | None, **options: Any) -> AdapterFactory:
         )
     redis_url = f"{base}://{rest}"
     if variant == "":
-        from hubbub.adapters.redis import RedisAdapter
+        from hubbub.adapters.redis.classic import RedisAdapter
 
         return RedisAdapter.factory(redis_url, **options)
     if variant == "sharded":
-        from hubbub.adapters.sharded import ShardedRedisAdapter
+        from hubbub.adapters.redis.sharded import ShardedRedisAdapter
 
         return ShardedRedisAdapter.factory(redis_url, **options)
     if variant == "streams":
-        from hubbub.adapters.streams import RedisStreamsAdapter
+        from hubbub.adapters.redis.streams import RedisStreamsAdapter
 
         return RedisStreamsAdapter.factory(redis_url, **options)
     raise ValueError(

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hubbub import views
 from hubbub.gevent_socketio.namespace import BaseNamespace, _GlobalPlaceholder
 from hubbub.gevent_socketio.virtsocket import ErrorHandler, socket_for
+from hubbub.socketio import views
 
 __all__ = ["socketio_manage"]
 

@@ -13,7 +13,7 @@ from hubbub.gevent_socketio.namespace import BaseNamespace
 
 if TYPE_CHECKING:
     from hubbub.gevent_socketio.virtsocket import Socket as VirtualSocket
-    from hubbub.socket import Socket as HubbubSocket
+    from hubbub.socketio.socket import Socket as HubbubSocket
 
 __all__ = ["BroadcastMixin", "RoomsMixin"]
 

@@ -43,8 +43,8 @@ import gevent
 
 from hubbub.errors import ConnectionRefusedError
 from hubbub.gevent_socketio import virtsocket
-from hubbub.namespace import Namespace
-from hubbub.socket import Socket as HubbubSocket
+from hubbub.socketio.namespace import Namespace
+from hubbub.socketio.socket import Socket as HubbubSocket
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -15,7 +15,7 @@ The wire form follows the Socket.IO 0.9 spec where gevent-socketio did not:
 an error packet is ``7::<endpoint>:<reason>+<advice>`` (gevent-socketio put
 the endpoint last), a connect packet's query goes right after the endpoint
 (``1::/chat?a=1``; both forms are read), and malformed input raises
-:class:`~hubbub.protocol.legacy.LegacyDecodeError` (a ``ValueError``).
+:class:`~hubbub.legacy.v09.codec.LegacyDecodeError` (a ``ValueError``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hubbub.gevent_socketio.defaultjson import default_json_dumps, default_json_loads
-from hubbub.protocol.legacy import (
+from hubbub.legacy.v09.codec import (
     ADVICE,
     REASONS,
     LegacyDecodeError,

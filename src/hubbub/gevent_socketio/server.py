@@ -25,12 +25,12 @@ from typing import Any
 
 from gevent import pywsgi
 
-from hubbub.engineio_server import EngineOptions
+from hubbub.engineio.server import EngineOptions
 from hubbub.gevent_socketio.policyserver import FlashPolicyServer
 from hubbub.gevent_socketio.virtsocket import Socket, _socketio_servers, sockets_of
 from hubbub.runtime.gevent.paste import as_bool, server_options, transport_names
 from hubbub.runtime.gevent.server import HubbubHandler, SocketHandoff, as_wsgi_app
-from hubbub.server import Server
+from hubbub.socketio.server import Server
 
 __all__ = ["SocketIOServer", "serve", "serve_paste"]
 

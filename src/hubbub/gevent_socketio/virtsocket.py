@@ -6,7 +6,7 @@ It keeps what gevent-socketio apps touch: the ``session`` dict, ``sessid``,
 handler, ``send_packet()`` for packet dicts, ``spawn``, ``kill`` and
 ``disconnect``. The connection itself is hubbub's: ``send_packet``
 translates each packet into a call on the namespace's hubbub
-:class:`~hubbub.socket.Socket`, so the same code reaches 0.9 and 4.x
+:class:`~hubbub.socketio.socket.Socket`, so the same code reaches 0.9 and 4.x
 clients, and heartbeats, transports and acks are hubbub's business.
 
 As in gevent-socketio, one connection's packets are handled one at a time,
@@ -29,10 +29,10 @@ from hubbub.gevent_socketio.defaultjson import default_json_dumps, default_json_
 from hubbub.gevent_socketio.packet import decode
 
 if TYPE_CHECKING:
-    from hubbub.client import Client
     from hubbub.gevent_socketio.namespace import BaseNamespace
-    from hubbub.server import Server
-    from hubbub.socket import Socket as HubbubSocket
+    from hubbub.socketio.connection import Client
+    from hubbub.socketio.server import Server
+    from hubbub.socketio.socket import Socket as HubbubSocket
 
 __all__ = ["Socket", "default_error_handler", "socket_for"]
 

@@ -13,12 +13,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
+from hubbub.engineio.outgoing import OutPacket
+from hubbub.engineio.server import EngineIOServer, PollHold, WebSocketAccept, engine_of
+from hubbub.engineio.session import WebSocketSession
 from hubbub.http import HttpRequest, HttpResponse, join_headers
-from hubbub.legacy_server import StreamHold
+from hubbub.legacy.v09.endpoint import StreamHold
 from hubbub.runtime.asyncio.core import AsyncioHost, runtime_for
-from hubbub.session.engine import WebSocketSession
-from hubbub.session.outgoing import OutPacket
 
 log = logging.getLogger("hubbub.asgi")
 

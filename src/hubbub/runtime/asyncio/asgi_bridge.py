@@ -15,7 +15,7 @@ from hubbub.http import HttpRequest, serialize_head
 if TYPE_CHECKING:
     from hubbub.runtime.asyncio.server import ASGIApp, HttpProtocol
 
-log = logging.getLogger("hubbub.server")
+log = logging.getLogger("hubbub.socketio.server")
 
 
 def http_scope(

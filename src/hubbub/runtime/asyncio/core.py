@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from hubbub.runtime.base import TimerHost
-from hubbub.session.engine import TimedSession
+from hubbub.engineio.session import TimedSession
+from hubbub.runtime.contract import TimerHost
 
 log = logging.getLogger("hubbub.runtime")
 

@@ -20,15 +20,15 @@ from typing import Any
 
 import httptools
 
-from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
+from hubbub.engineio.server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
-from hubbub.legacy_server import StreamHold
-from hubbub.protocol.websocket import WebSocketError
+from hubbub.legacy.v09.endpoint import StreamHold
 from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
 from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
-from hubbub.session.websocket_link import WebSocketLink, accept_websocket
+from hubbub.websocket.frames import WebSocketError
+from hubbub.websocket.link import WebSocketLink, accept_websocket
 
-log = logging.getLogger("hubbub.server")
+log = logging.getLogger("hubbub.socketio.server")
 
 ASGIApp = Callable[
     [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],

@@ -19,9 +19,9 @@ from typing import Any
 import gevent
 import gevent.event
 
-from hubbub.handlers import is_coroutine_handler
-from hubbub.runtime.base import TimerHost
-from hubbub.session.engine import TimedSession
+from hubbub.engineio.session import TimedSession
+from hubbub.runtime.contract import TimerHost
+from hubbub.socketio.handlers import is_coroutine_handler
 
 log = logging.getLogger("hubbub.runtime")
 

@@ -18,10 +18,10 @@ import gevent
 import gevent.event
 from gevent import pywsgi
 
-from hubbub.engineio_server import EngineIOServer
+from hubbub.engineio.server import EngineIOServer
 from hubbub.runtime.gevent.wsgi import TAKE_SOCKET, WSGIApp
 
-log = logging.getLogger("hubbub.server")
+log = logging.getLogger("hubbub.socketio.server")
 
 
 class SocketHandoff:

@@ -25,13 +25,13 @@ from typing import Any
 import gevent
 import gevent.event
 
-from hubbub.engineio_server import EngineIOServer, PollHold, WebSocketAccept, engine_of
+from hubbub.engineio.server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import REASONS, HttpRequest, HttpResponse
-from hubbub.legacy_server import StreamHold
-from hubbub.protocol.websocket import WebSocketError
+from hubbub.legacy.v09.endpoint import StreamHold
 from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
-from hubbub.session.websocket_link import accept_websocket
-from hubbub.views import ENVIRON_KEY, ViewBinding
+from hubbub.socketio.views import ENVIRON_KEY, ViewBinding
+from hubbub.websocket.frames import WebSocketError
+from hubbub.websocket.link import accept_websocket
 
 log = logging.getLogger("hubbub.wsgi")
 
@@ -123,7 +123,7 @@ class WSGIApp:
     ) -> None:
         created = sio is None
         if created:
-            from hubbub.server import Server
+            from hubbub.socketio.server import Server
 
             sio = Server(path="/" + resource.strip("/") + "/", **server_options)
         elif server_options:

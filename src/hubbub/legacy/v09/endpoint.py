@@ -1,0 +1,285 @@
+"""Socket.IO 0.9 requests (``/<resource>/1/...``): handshakes, transport
+connections and forced disconnects, answered as socket.io 0.9.17 answers
+them, with the session registry of 0.9 clients.
+
+URLs, after the resource (``/socket.io`` by default)::
+
+    /1/                               handshake (GET or POST; ?jsonp=N for JSONP)
+    /1/<transport>/<sid>              a transport connection (GET), or packets (POST)
+    /1/<transport>/<sid>?disconnect   forced disconnect
+    /1//<sid>/?disconnect=1           the same, as socket.io-client 0.9 sends it on unload
+
+The :class:`~hubbub.engineio.server.EngineIOServer` hands these requests
+here (requests with ``EIO=`` in the query stay Engine.IO's), and the runtimes
+act on the answers exactly as for Engine.IO, plus :class:`StreamHold` for
+the htmlfile transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hubbub import jsonmod
+from hubbub.engineio.codec import PacketType, js_string_literal
+from hubbub.engineio.outgoing import LEGACY_VERSION, OutPacket
+from hubbub.engineio.server import PollHold, RequestResult, WebSocketAccept
+from hubbub.engineio.session import WebSocketPeer
+from hubbub.http import HttpRequest, HttpResponse
+from hubbub.legacy.v09.session import (
+    ERROR_NOT_HANDSHAKEN,
+    HTML_TYPE,
+    JS_TYPE,
+    STREAMING,
+    TEXT_TYPE,
+    LegacyListener,
+    LegacySession,
+    State,
+    poll_body,
+)
+
+if TYPE_CHECKING:
+    from hubbub.engineio.server import EngineIOServer
+
+log = logging.getLogger("hubbub.legacy")
+
+#: The transports a 0.9 client may use, in socket.io 0.9.17's default order.
+#: "flashsocket" (websocket framing, for Flash clients) is offered only when
+#: listed; "xhr-multipart" is not served: no released client speaks it.
+DEFAULT_TRANSPORTS = ("websocket", "htmlfile", "xhr-polling", "jsonp-polling")
+KNOWN_TRANSPORTS = frozenset({*DEFAULT_TRANSPORTS, "flashsocket"})
+PROTOCOL = "1"
+
+
+@dataclass
+class LegacyOptions:
+    resource: str  # "/socket.io", no trailing slash
+    transports: Sequence[str]
+    heartbeat_interval: float
+    heartbeat_timeout: float
+    close_timeout: float
+    polling_duration: float
+
+    def __post_init__(self) -> None:
+        for t in self.transports:
+            if t not in KNOWN_TRANSPORTS:
+                raise ValueError(
+                    f"unknown Socket.IO 0.9 transport {t!r}: use "
+                    f"{', '.join(sorted(KNOWN_TRANSPORTS))}"
+                )
+
+
+@dataclass(slots=True)
+class StreamHold:
+    """An htmlfile GET: write ``head`` (status, headers, first chunk) as a
+    chunked response, then after every ``host.wake()`` the chunk
+    ``EngineIOServer.legacy_stream_more`` gives, until it says the document
+    ends; if the client goes away first, call ``legacy_stream_aborted``."""
+
+    session: LegacySession
+    request: HttpRequest
+    head: HttpResponse
+    generation: int
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+class LegacyEndpoint:
+    """The 0.9 half of the server: routing and the sessions of 0.9 clients."""
+
+    def __init__(
+        self,
+        engine: EngineIOServer,
+        options: LegacyOptions,
+        listener: LegacyListener,
+        loads: Callable[[str], Any] = jsonmod.loads,
+    ) -> None:
+        self.engine = engine
+        self.options = options
+        self.listener = listener
+        self.loads = loads
+        self.sessions: dict[str, LegacySession] = {}
+        self._prefix = options.resource + "/"
+
+    def claims(self, req: HttpRequest) -> bool:
+        """Whether a request is a 0.9 one: ``/<resource>/<digits>...`` without ``EIO=``."""
+        path = req.path
+        if not path.startswith(self._prefix) or "EIO=" in req.query_string:
+            return False
+        first = path[len(self._prefix) :].split("/", 1)[0]
+        return first.isdigit()
+
+    def clock(self) -> float:
+        return self.engine.clock()
+
+    # -- requests ---------------------------------------------------------------
+
+    def handle(self, req: HttpRequest, now: float) -> RequestResult | StreamHold:
+        parts = req.path[len(self._prefix) :].split("/")
+        while len(parts) > 1 and parts[-1] == "":
+            parts.pop()  # a trailing slash
+        if parts[0] != PROTOCOL:
+            log.info("%s: 0.9 protocol version %r unsupported", req.url, parts[0])
+            return _text(500, "Protocol version not supported.")
+        if len(parts) > 3:
+            return _text(400, "Bad request")
+        cors = self._cors(req)
+        if req.method == "OPTIONS":
+            return self.engine.preflight(req, cors)
+        if len(parts) == 1:
+            return self._handshake(req, now, cors)
+        transport = parts[1]
+        sid = parts[2] if len(parts) == 3 else ""
+        if "disconnect" in req.query:
+            session = self.sessions.get(sid)
+            if session is not None:
+                log.info("sid=%s: forced disconnect by the client", sid)
+                session.forced_disconnect()
+            return HttpResponse(200, list(cors), b"")
+        if not sid or transport not in self.options.transports:
+            log.info("%s: 0.9 transport %r not served", req.url, transport)
+            return _text(400, "transport not supported", cors)
+        session = self.sessions.get(sid)
+        if transport in ("websocket", "flashsocket"):
+            if not req.is_websocket_upgrade or req.method != "GET":
+                return _text(400, "Bad request", cors)
+            return WebSocketAccept(req, LEGACY_VERSION, None, [], sid, transport)
+        if req.method == "POST":
+            if session is None or session.state is State.CLOSED:
+                return _text(400, "client not handshaken", cors)
+            if req.body_too_large:
+                log.info("sid=%s: POST over max_http_buffer_size", sid)
+                return _text(413, "Payload Too Large", cors)
+            if not session.on_post(req.body, transport == "jsonp-polling", now):
+                return _text(400, "Bad request", cors)
+            return HttpResponse(200, [("Content-Type", TEXT_TYPE), *cors], b"1")
+        if req.method != "GET":
+            return _text(400, "Bad request", cors)
+        if transport == "htmlfile":
+            if session is None:
+                session = self._gone_session(sid, req, now)
+            body, gen = session.open_stream(req, now)
+            headers = [("Content-Type", HTML_TYPE), *cors]
+            return StreamHold(session, req, HttpResponse(200, headers, body), gen)
+        jsonp: str | None = None
+        if transport == "jsonp-polling":
+            index = req.query.get("i", "0")
+            jsonp = index if index.isdigit() else "0"
+        if session is None:
+            log.info("sid=%s: unknown 0.9 session; the client should reconnect", sid)
+            body, ctype = poll_body([ERROR_NOT_HANDSHAKEN], jsonp)
+            return HttpResponse(200, [("Content-Type", ctype), *cors], body)
+        answer = session.on_poll(transport, jsonp, req, now)
+        if answer is None:
+            return PollHold(session, req)
+        body, ctype = answer
+        return HttpResponse(200, [("Content-Type", ctype), *cors], body)
+
+    def _handshake(
+        self, req: HttpRequest, now: float, cors: list[tuple[str, str]]
+    ) -> HttpResponse:
+        jsonp = req.query.get("jsonp")
+        if jsonp is not None and not jsonp.isdigit():
+            jsonp = None
+
+        def refuse(status: int, message: str) -> HttpResponse:
+            log.info("0.9 handshake from %s refused: %s", req.remote_addr, message)
+            if jsonp is not None:
+                body = f'io.j[{jsonp}](new Error({js_string_literal(message)}));'
+                return HttpResponse(200, [("Content-Type", JS_TYPE)], body.encode("utf-8"))
+            return HttpResponse(status, [("Content-Type", TEXT_TYPE), *cors], message.encode())
+
+        if req.method not in ("GET", "POST"):
+            return refuse(400, "handshake bad method")
+        if not self.engine.origin_allowed(req):
+            return refuse(403, "handshake bad origin")
+        allow = self.engine.options.allow_request
+        if allow is not None:
+            try:
+                verdict = allow(req)
+            except Exception:
+                log.exception("allow_request raised; refusing the 0.9 handshake")
+                return refuse(500, "handshake error")
+            if verdict is not True:
+                return refuse(403, verdict if isinstance(verdict, str) and verdict
+                              else "handshake unauthorized")
+        sid = secrets.token_urlsafe(15)
+        while sid in self.sessions or sid in self.engine.sessions:  # pragma: no cover
+            sid = secrets.token_urlsafe(15)
+        session = LegacySession(self, sid, req, now, self.loads)
+        runtime = self.engine.runtime
+        if runtime is not None:
+            session.host = runtime.make_host(session)
+        self.sessions[sid] = session
+        session.host.rearm(session.deadline)
+        opts = self.options
+        text = ":".join(
+            (
+                sid,
+                _seconds(opts.heartbeat_timeout),
+                _seconds(opts.close_timeout),
+                ",".join(self.offered()),
+            )
+        )
+        if jsonp is not None:
+            body = f"io.j[{jsonp}]({js_string_literal(text)});"
+            return HttpResponse(200, [("Content-Type", JS_TYPE), *cors], body.encode("utf-8"))
+        return HttpResponse(200, [("Content-Type", TEXT_TYPE), *cors], text.encode("utf-8"))
+
+    def offered(self) -> list[str]:
+        """The transports the handshake offers: those configured, minus the
+        kinds the Engine.IO options switch off."""
+        eio = self.engine.options.transports
+        out = []
+        for t in self.options.transports:
+            if t in STREAMING and t != "htmlfile":
+                if "websocket" in eio:
+                    out.append(t)
+            elif "polling" in eio:
+                out.append(t)
+        return out
+
+    def _gone_session(self, sid: str, req: HttpRequest, now: float) -> LegacySession:
+        """A stand-in for an unknown sid: its htmlfile document tells the
+        client to reconnect."""
+        log.info("sid=%s: unknown 0.9 session; the client should reconnect", sid)
+        session = LegacySession(self, sid, req, now, self.loads)
+        session.state = State.CLOSED
+        return session
+
+    def _cors(self, req: HttpRequest) -> list[tuple[str, str]]:
+        # 0.9 refuses a bad origin at the handshake only (as 0.9.17 does);
+        # the other requests just go without the CORS headers
+        return self.engine._cors_headers(req) or []
+
+    # -- runtimes' calls ----------------------------------------------------------------
+
+    def websocket_opened(
+        self, accept: WebSocketAccept, peer: WebSocketPeer, now: float
+    ) -> LegacySession | None:
+        session = self.sessions.get(accept.sid)
+        if session is None or session.state not in (State.HANDSHAKEN, State.OPEN):
+            log.info("sid=%s: websocket for an unknown 0.9 session", accept.sid)
+            peer.send(OutPacket(PacketType.MESSAGE, ERROR_NOT_HANDSHAKEN))
+            return None
+        session.attach_websocket(peer, accept.transport, accept.request, now)
+        return session
+
+    def close_all(self, reason: str) -> None:
+        for session in list(self.sessions.values()):
+            session.close(reason)
+
+    # -- the sessions' call (they tell the listener the rest themselves) ----------------
+
+    def session_gone(self, session: LegacySession) -> None:
+        if self.sessions.get(session.sid) is session:
+            del self.sessions[session.sid]
+
+
+def _text(status: int, message: str, cors: list[tuple[str, str]] | None = None) -> HttpResponse:
+    return HttpResponse(status, [("Content-Type", TEXT_TYPE), *(cors or [])], message.encode())

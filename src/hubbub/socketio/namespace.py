@@ -1,0 +1,147 @@
+"""Class-based namespaces: one instance per connected client.
+
+::
+
+    class Chat(hubbub.Namespace):
+        def on_connect(self, auth): ...
+        def on_join(self, room: str):
+            self.join(room)
+        def on_message(self, room: str, text: str):
+            self.to(room).emit("message", text)   # everyone in the room but me
+            return "ok"                            # answers the client's ack
+
+An event named ``"a b"`` is handled by ``on_a_b``. Arguments are checked
+against the method's type hints; a mismatch answers the client with an
+'error' event that names the argument, and the method is not called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from hubbub.socketio.broadcast import BroadcastOperator
+    from hubbub.socketio.server import Server
+    from hubbub.socketio.server_namespace import ServerNamespace
+    from hubbub.socketio.socket import Handshake, Socket
+
+
+class Namespace:
+    """Subclass it and register it: ``sio.register("/chat", Chat)``."""
+
+    #: True in a subclass that takes every client event as
+    #: ``receive_packet(kind, event, args, ack)`` instead of the on_* dispatch
+    #: (hubbub.gevent_socketio.BaseNamespace does, for gevent-socketio's rules).
+    receives_packets: ClassVar[bool] = False
+
+    def __init__(self, socket: Socket) -> None:
+        # the methods below use _socket, so a subclass may rebind ``socket``
+        # (gevent-socketio's namespaces have a connection-level socket there)
+        self._socket = socket
+        self.socket = socket
+        self.initialize()
+
+    def initialize(self) -> None:
+        """Set up per-client state here (called once per client)."""
+
+    # -- hooks -------------------------------------------------------------------
+
+    def on_connect(self, auth: dict[str, Any]) -> Any:
+        """The client asks to join. Raise hubbub.ConnectionRefusedError (or
+        return False) to refuse."""
+        return None
+
+    def on_disconnect(self, reason: str) -> Any:
+        """The client left: a reason from Node's list ("client namespace
+        disconnect", "transport close", "ping timeout", ...)."""
+        return None
+
+    def receive_packet(
+        self, kind: str, event: str, args: list[Any], ack: Callable[..., None] | None
+    ) -> Any:
+        """Every client event, when the class sets ``receives_packets``:
+        ``kind`` is "event", "message" or "json" (a 0.9 client's message and
+        JSON packets; for newer clients, the event "message" with one str or
+        other argument), or "error" for a 0.9 client's error packet (``args``
+        is ``[reason, advice]``). ``ack`` answers the client, when it asked."""
+        return None
+
+    # -- who am I ------------------------------------------------------------------
+
+    @property
+    def sid(self) -> str:
+        return self._socket.id
+
+    id = sid
+
+    @property
+    def server(self) -> Server:
+        return self._socket.server
+
+    @property
+    def namespace(self) -> ServerNamespace:
+        return self._socket.nsp
+
+    @property
+    def handshake(self) -> Handshake:
+        return self._socket.handshake
+
+    @property
+    def data(self) -> Any:
+        return self._socket.data
+
+    @property
+    def rooms(self) -> set[str]:
+        return self._socket.rooms
+
+    @property
+    def recovered(self) -> bool:
+        return self._socket.recovered
+
+    @property
+    def request(self) -> Any:
+        """The request object a framework view passed to socketio_manage."""
+        view = self._socket.client.view
+        return view.request if view is not None else None
+
+    @property
+    def environ(self) -> dict[str, Any] | None:
+        """The WSGI environ of the request that opened this connection
+        (under WSGIApp), else None."""
+        native = self._socket.client.request.native
+        return native if isinstance(native, dict) else None
+
+    # -- acting -----------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        self._socket.emit(event, *args, callback=callback)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        self._socket.send(*args, callback=callback)
+
+    def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        return self._socket.call(event, *args, timeout=timeout)
+
+    def join(self, *rooms: str | Iterable[str]) -> None:
+        self._socket.join(*rooms)
+
+    def leave(self, room: str) -> None:
+        self._socket.leave(room)
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone in these rooms but me."""
+        return self._socket.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._socket.except_(*rooms)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Everyone in this namespace but me."""
+        return self._socket.broadcast
+
+    def disconnect(self, close: bool = False) -> None:
+        self._socket.disconnect(close)

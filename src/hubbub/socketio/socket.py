@@ -1,0 +1,527 @@
+"""One client in one namespace: the object handlers talk to.
+
+Sending is non-blocking everywhere (it queues bytes on the transport).
+Waiting for an answer is the only runtime-specific call: ``await
+socket.call(...)`` on asyncio, a blocking ``socket.call(...)`` under gevent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any, overload
+
+from hubbub.adapters.base import BroadcastOptions, PersistedSession
+from hubbub.errors import AckTimeoutError
+from hubbub.socketio.broadcast import BroadcastOperator, check_event
+from hubbub.socketio.codec import Packet, PacketType
+from hubbub.socketio.handlers import HandlerSpec, HandlerT, class_handlers
+
+if TYPE_CHECKING:
+    from hubbub.socketio.connection import Client, Connection
+    from hubbub.socketio.encoded import EncodedPacket
+    from hubbub.socketio.namespace import Namespace
+    from hubbub.socketio.server_namespace import ServerNamespace
+
+log = logging.getLogger("hubbub.socketio.socket")
+
+RECOVERABLE_REASONS = frozenset(
+    {
+        "transport error",
+        "transport close",
+        "forced close",
+        "ping timeout",
+        "server shutting down",
+        "forced server close",
+    }
+)
+
+
+@dataclass
+class Handshake:
+    """What the client sent when it connected (as Node's ``socket.handshake``)."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    auth: dict[str, Any]
+    address: str | None
+    time: str
+    issued: int
+    secure: bool
+    xdomain: bool
+    url: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# shared by every socket without its own handlers or listeners; replaced,
+# never appended to
+_NONE: list[Any] = []
+_NO_HANDLERS: dict[str, list[HandlerSpec]] = {}
+# what Socket._data holds until the app's data is asked for or set
+_NO_DATA: Any = object()
+
+
+class Socket:
+    def __init__(
+        self,
+        nsp: ServerNamespace,
+        client: Client,
+        auth: dict[str, Any],
+        previous: PersistedSession | None = None,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        self.nsp = nsp
+        self.server = nsp.server
+        self.client = client
+        self.recovered = previous is not None
+        if previous is not None:
+            self.id = previous.sid
+            self.pid: str | None = previous.pid
+            self._data: Any = previous.data
+        else:
+            protocol = client.protocol
+            if protocol >= 5:
+                self.id = secrets.token_urlsafe(15)
+            elif protocol == 4:  # clients 2.x derive the id from the engine sid
+                sid = client.session.sid
+                self.id = sid if nsp.name == "/" else f"{nsp.name}#{sid}"
+            else:  # 0.9: the session id in every namespace, as gevent-socketio's sessid
+                self.id = client.session.sid
+            self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
+            self._data = _NO_DATA  # {} once asked for (see data)
+        # the handshake is built when first asked for (most apps never do):
+        # an idle socket keeps no copies of the request's headers and query
+        self.auth = auth
+        self._query = query
+        self._issued = int(time.time() * 1000)
+        self._handshake: Handshake | None = None
+        self.connected = False
+        # ack callbacks by id: None until the first (see acks)
+        self._acks: dict[int, Callable[[list[Any]], None]] | None = None
+        self._ack_id = 0
+        # per-socket handlers and listeners are rare: the shared empty ones
+        # below (never written to) until the first is registered
+        self._middlewares: list[HandlerSpec] = _NONE
+        self._handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
+        self._any_in: list[Callable[..., Any]] = _NONE
+        self._any_out: list[Callable[..., Any]] = _NONE
+        self._pending: list[Packet] | None = []  # emits made before CONNECT went out
+        self.instance: Namespace | None = None
+        self._previous = previous
+        # broadcasts that reach a recovered socket while its connect handlers
+        # still run: sent right after the missed packets, so none is lost
+        self._early: list[EncodedPacket] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Socket {self.id} nsp={self.nsp.name}>"
+
+    # -- properties --------------------------------------------------------------
+
+    @property
+    def handshake(self) -> Handshake:
+        """What the client sent when it connected (Node's ``socket.handshake``)."""
+        handshake = self._handshake
+        if handshake is None:
+            req = self.client.request
+            query = self._query
+            handshake = self._handshake = Handshake(
+                headers=dict(req.headers),
+                query=dict(req.query if query is None else query),
+                auth=self.auth,
+                address=req.remote_addr,
+                time=formatdate(self._issued / 1000, usegmt=True),
+                issued=self._issued,
+                secure=req.secure,
+                xdomain="origin" in req.headers,
+                url=req.url,
+            )
+            self._query = None
+        return handshake
+
+    @property
+    def sid(self) -> str:
+        return self.id
+
+    # ``data`` and ``acks`` are dicts made when first asked for: most sockets
+    # never use either, and two empty dicts are 128 bytes per connection.
+
+    @property
+    def data(self) -> Any:
+        """The app's own data for this socket (Node's ``socket.data``), ``{}``
+        unless set."""
+        data = self._data
+        if data is _NO_DATA:
+            data = self._data = {}
+        return data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+
+    @property
+    def acks(self) -> dict[int, Callable[[list[Any]], None]]:
+        """The callbacks waiting for this client's acks, by ack id."""
+        acks = self._acks
+        if acks is None:
+            acks = self._acks = {}
+        return acks
+
+    @property
+    def namespace(self) -> str:
+        return self.nsp.name
+
+    @property
+    def conn(self) -> Connection:
+        """The underlying session: Engine.IO, or Socket.IO 0.9 (``version`` 1)."""
+        return self.client.session
+
+    @property
+    def rooms(self) -> set[str]:
+        return set(self.nsp.adapter.socket_rooms(self.id) or ())
+
+    @property
+    def disconnected(self) -> bool:
+        return not self.connected
+
+    # -- rooms ------------------------------------------------------------------------
+
+    def join(self, *rooms: str | Iterable[str]) -> None:
+        names: list[str] = []
+        for r in rooms:
+            names.extend([r] if isinstance(r, str) else r)
+        self.nsp.adapter.add_all(self.id, names)
+
+    def leave(self, room: str) -> None:
+        self.nsp.adapter.delete(self.id, room)
+
+    # -- sending ----------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send an event to this client. ``callback(*args)`` gets its ack."""
+        if callback is not None:
+            self._emit_expecting(event, args, lambda answer: callback(*answer))
+            return
+        check_event(event)
+        self._send_event(Packet(PacketType.EVENT, self.nsp.name, [event, *args]))
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        self.emit("message", *args, callback=callback)
+
+    def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Emit and wait for the ack: one value, a tuple for several, None for
+        none. ``await`` it on asyncio. Raises AckTimeoutError after ``timeout``."""
+        waiter = self.server.runtime_waiter()
+
+        def answer(values: list[Any]) -> None:
+            waiter.resolve(values[0] if len(values) == 1 else (tuple(values) if values else None))
+
+        self._emit_expecting(
+            event, args, answer, timeout, waiter.reject, f"no ack for {event!r} within {timeout}s"
+        )
+        return waiter.wait()
+
+    def timeout(self, seconds: float) -> _TimedSocket:
+        """``socket.timeout(5).emit("x", callback=cb)``: ``cb(err, *args)``."""
+        return _TimedSocket(self, seconds)
+
+    def _emit_expecting(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        on_answer: Callable[[list[Any]], None],
+        timeout: float | None = None,
+        on_timeout: Callable[[AckTimeoutError], None] | None = None,
+        timeout_message: str = "",
+    ) -> None:
+        """Emit ``event`` with an ack id; ``on_answer(values)`` gets the ack,
+        or ``on_timeout(error)`` fires first after ``timeout`` seconds."""
+        check_event(event)
+        packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
+        timer: Any = None
+
+        def answer(values: list[Any]) -> None:
+            if timer is not None:
+                timer.cancel()
+            on_answer(values)
+
+        ack_id = packet.id = self._register_ack(answer)
+        if timeout is not None and on_timeout is not None:
+            report = on_timeout
+
+            def expire() -> None:
+                if self.acks.pop(ack_id, None) is not None:
+                    report(AckTimeoutError(timeout_message))
+
+            timer = self.server.runtime_call_later(timeout, expire)
+        self._send_event(packet)
+
+    def _register_ack(self, fn: Callable[[list[Any]], None]) -> int:
+        ack_id = self._ack_id
+        self._ack_id += 1
+        self.acks[ack_id] = fn
+        return ack_id
+
+    def _send_event(self, packet: Packet) -> None:
+        if self._pending is not None:
+            # sent (and shown to the outgoing listeners) once CONNECT is out
+            self._pending.append(packet)
+            return
+        self._notify_outgoing(packet.data)
+        if packet.id is None and self.server.recovery is not None:
+            # goes through the adapter so it is stored for recovery
+            self.nsp.adapter.record_packet(packet, BroadcastOptions(rooms=frozenset((self.id,))))
+        self.client.send_packet(packet)
+
+    def _notify_outgoing(self, data: list[Any]) -> None:
+        """socket.on_any_outgoing listeners and the Namespace class's
+        on_any_outgoing hook, for an event leaving for this client."""
+        listeners: list[Callable[..., Any]] = self._any_out
+        instance = self.instance
+        if instance is not None:
+            hook = class_handlers(type(instance)).get("on_any_outgoing")
+            if hook is not None:
+                listeners = [*listeners, hook.fn.__get__(instance)]
+        for fn in listeners:
+            try:
+                fn(*data)
+            except Exception:
+                log.exception("outgoing listener raised")
+
+    # -- broadcasting from this socket (everyone selected but me) --------------------------
+
+    def _operator(self) -> BroadcastOperator:
+        return BroadcastOperator(self.nsp, BroadcastOptions(except_=frozenset((self.id,))))
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._operator().to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return self._operator().except_(*rooms)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Every socket of the namespace but this one."""
+        return self._operator()
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return self._operator().local
+
+    @property
+    def volatile(self) -> _VolatileSocket:
+        return _VolatileSocket(self)
+
+    # -- listeners ----------------------------------------------------------------------
+
+    @overload
+    def on(self, event: str, handler: HandlerT) -> HandlerT: ...
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[HandlerT], HandlerT]: ...
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Per-socket handler ``handler(*args)``; its return value answers acks."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.server.check_handler(fn)
+            if self._handlers is _NO_HANDLERS:
+                self._handlers = {}
+            self._handlers.setdefault(event, []).append(HandlerSpec(fn))
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Per-packet middleware ``fn(socket, event, args)``; raise (e.g.
+        EventRefusedError) to drop the event and answer 'error'."""
+        self.server.check_handler(middleware)
+        self._middlewares = [*self._middlewares, HandlerSpec(middleware)]
+        return middleware
+
+    def on_any(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn(event, *args)`` for every incoming event."""
+        self._any_in = [*self._any_in, fn]
+        return fn
+
+    def on_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn(event, *args)`` for every event sent to this client."""
+        self._any_out = [*self._any_out, fn]
+        return fn
+
+    # -- disconnecting ------------------------------------------------------------------
+
+    def disconnect(self, close: bool = False) -> None:
+        """Leave this namespace (the client gets DISCONNECT); ``close=True``
+        closes the whole connection, every namespace of it."""
+        if not self.connected:
+            return
+        if close:
+            self.client.disconnect()
+            return
+        self.client.send_packet(Packet(PacketType.DISCONNECT, self.nsp.name))
+        self._onclose("server namespace disconnect")
+
+    # -- lifecycle (called by the namespace and the client) ----------------------------------
+
+    def _onconnect(self) -> None:
+        self.connected = True
+        self.join(self.id)
+        if self._previous is not None:  # a recovered session gets its rooms back
+            self.join(self._previous.rooms)
+        if self.client.protocol >= 5:
+            data: dict[str, Any] = {"sid": self.id}
+            if self.pid is not None:
+                data["pid"] = self.pid
+            self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name, data))
+        else:  # clients 2.x wait for CONNECT on "/" too (Node's 2.x sends "40")
+            self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name))
+        pending, self._pending = self._pending, None
+        previous, self._previous = self._previous, None
+        if previous is not None:
+            for data_ in previous.missed_packets:
+                self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, data_))
+        early, self._early = self._early, None
+        for encoded in early or ():
+            self.client.write(encoded)
+        for packet in pending or ():
+            self._send_event(packet)
+
+    def _onclose(self, reason: str) -> None:
+        if not self.connected:
+            return
+        self.nsp._fire_disconnecting(self, reason)
+        if self.server.recovery is not None and reason in RECOVERABLE_REASONS and self.pid:
+            self.nsp.adapter.persist_session(
+                PersistedSession(
+                    sid=self.id, pid=self.pid, rooms=sorted(self.rooms), data=self.data
+                )
+            )
+        self.nsp.adapter.del_all(self.id)
+        self.nsp._remove(self)
+        self.client._remove(self)
+        self.connected = False
+        if self._acks:
+            self._acks.clear()
+        self.nsp._on_socket_disconnect(self, reason)
+
+    # -- incoming packets --------------------------------------------------------------------
+
+    def _on_packet(self, packet: Packet) -> None:
+        ptype = packet.type
+        if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
+            data = packet.data
+            event, args = data[0], data[1:]  # a new list already
+            if not isinstance(event, str):
+                event = str(event)
+            ack = self._ack_sender(packet.id) if packet.id is not None else None
+            self._receive(event, args, ack)
+        elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
+            acks = self._acks
+            fn = acks.pop(packet.id, None) if acks and packet.id is not None else None
+            if fn is None:
+                log.debug("%s: ack %s for nothing", self, packet.id)
+                return
+            try:
+                fn(list(packet.data or ()))
+            except Exception:
+                log.exception("ack callback raised")
+        elif ptype is PacketType.DISCONNECT:
+            self._onclose("client namespace disconnect")
+        else:
+            log.info("%s: unexpected packet type %s", self, ptype.name)
+
+    def _receive(
+        self,
+        event: str,
+        args: list[Any],
+        ack: Callable[..., None] | None,
+        kind: str | None = None,
+    ) -> None:
+        """One client event: to the Namespace instance's receive_packet when
+        its class asks for packets, else through the namespace's dispatch."""
+        instance = self.instance
+        if instance is not None and instance.receives_packets:
+            if kind is None:
+                kind = event_kind(event, args)
+            fn: Callable[..., Any] = instance.receive_packet
+            self.server.engine.call_handler(fn, kind, event, args, ack)
+            return
+        self.server.engine.call_handler(self.nsp._dispatch, self, event, args, ack)
+
+    def _ack_sender(self, ack_id: int) -> Callable[..., None]:
+        sent = False
+
+        def ack(*args: Any) -> None:
+            nonlocal sent
+            if sent or not self.connected:
+                return
+            sent = True
+            self.client.send_packet(Packet(PacketType.ACK, self.nsp.name, list(args), ack_id))
+
+        return ack
+
+    def _error(self, message: str, data: Any = None, event: str | None = None) -> None:
+        """Tell the client an event was refused: an 'error' event."""
+        payload: dict[str, Any] = {"message": message}
+        if data is not None:
+            payload["data"] = data
+        if event is not None:
+            payload["event"] = event
+        if self.connected:
+            self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, ["error", payload]))
+
+
+def event_kind(event: str, args: list[Any]) -> str:
+    """What a 0.9 client would have sent for this event: "message" (one
+    str), "json" (one other value) or "event"."""
+    if event == "message" and len(args) == 1:
+        return "message" if isinstance(args[0], str) else "json"
+    return "event"
+
+
+class _TimedSocket:
+    __slots__ = ("_seconds", "_socket")
+
+    def __init__(self, socket: Socket, seconds: float) -> None:
+        self._socket = socket
+        self._seconds = seconds
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """``callback(err, *args)``: err is None or an AckTimeoutError."""
+        socket = self._socket
+        if callback is None:
+            socket.emit(event, *args)
+            return
+        cb = callback
+        socket._emit_expecting(
+            event,
+            args,
+            lambda values: cb(None, *values),
+            self._seconds,
+            cb,
+            f"operation has timed out after {self._seconds}s",
+        )
+
+    def call(self, event: str, *args: Any) -> Any:
+        return self._socket.call(event, *args, timeout=self._seconds)
+
+
+class _VolatileSocket:
+    """``socket.volatile.emit(...)``: dropped if the client is not keeping up."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: Socket) -> None:
+        self._socket = socket
+
+    def emit(self, event: str, *args: Any) -> None:
+        check_event(event)
+        socket = self._socket
+        if socket.connected:
+            socket.client.send_packet(
+                Packet(PacketType.EVENT, socket.nsp.name, [event, *args]), volatile=True
+            )
