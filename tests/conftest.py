@@ -216,7 +216,7 @@ class ServerThread:
         self._ready.set()
         stop.wait()
         server.close()
-        server.application.engine.close_all("server shutting down")
+        server.application.endpoint.close_all("server shutting down")
         gevent.sleep(0.1)
         server.stop(timeout=0.5)
 

@@ -1,10 +1,16 @@
-"""hubbub: a Socket.IO and Engine.IO server for Python."""
+"""hubbub: a Socket.IO and Engine.IO server for Python.
+
+The names an application needs. Plumbing stays importable from its own
+module (``hubbub.socketio.server_namespace``, ``hubbub.engineio.session``,
+``hubbub.runtime.contract`` ...); docs/architecture.md maps them.
+"""
 
 from typing import TYPE_CHECKING
 
 from hubbub.adapters import Adapter, InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
-from hubbub.engineio.server import EngineIOServer, EngineOptions
+from hubbub.engineio.options import EngineOptions
+from hubbub.engineio.server import EngineIOServer
 from hubbub.errors import (
     AckTimeoutError,
     ConnectionRefusedError,
@@ -17,10 +23,11 @@ from hubbub.runtime.asyncio.asgi import ASGIApp
 from hubbub.runtime.asyncio.server import EmbeddedServer, ServerLimits
 from hubbub.socketio.broadcast import BroadcastOperator
 from hubbub.socketio.namespace import Namespace
-from hubbub.socketio.server import RecoveryOptions, Server
+from hubbub.socketio.server import Server
 from hubbub.socketio.server_namespace import ServerNamespace
 from hubbub.socketio.socket import Handshake, Socket
 from hubbub.socketio.views import socketio_manage
+from hubbub.types import BroadcastOptions, DisconnectReason, RecoveryOptions
 
 if TYPE_CHECKING:
     from hubbub.adapters.redis.emitter import Emitter
@@ -48,7 +55,9 @@ __all__ = [
     "AckTimeoutError",
     "Adapter",
     "BroadcastOperator",
+    "BroadcastOptions",
     "ConnectionRefusedError",
+    "DisconnectReason",
     "EmbeddedServer",
     "Emitter",
     "EngineIOServer",

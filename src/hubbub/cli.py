@@ -33,9 +33,9 @@ def load_app(spec: str) -> Any:
 
 def monkey_patch() -> None:
     """gevent's monkey patching, before the application is imported."""
-    from gevent import monkey
+    from hubbub.runtime.gevent.monkey import patch_all
 
-    monkey.patch_all()
+    patch_all()
 
 
 def run_example(

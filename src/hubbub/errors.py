@@ -21,12 +21,6 @@ class ConnectionRefusedError(HubbubError):
         self.message = message
         self.data = data
 
-    def to_packet_data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
-
 
 class EventRefusedError(HubbubError):
     """Raise from a per-packet middleware (``socket.use``) to drop an event;
@@ -40,7 +34,3 @@ class EventRefusedError(HubbubError):
 
 class AckTimeoutError(HubbubError, TimeoutError):
     """An acknowledgement did not come in time (``timeout(...).emit``, ``call``)."""
-
-
-class ServerShutdownError(HubbubError):
-    """The server closed before the awaited answer came."""

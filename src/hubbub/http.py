@@ -49,9 +49,9 @@ class HttpRequest:
     def release(self) -> None:
         """Let go of the parsed query once the request is handled. A
         websocket's upgrade request is kept as long as its connection
-        (Client.request) yet its query is rarely read again: no need to keep
-        a dict of it (some 350 bytes) for every idle connection. ``query``
-        parses it anew if asked."""
+        (Connection.request) yet its query is rarely read again: no need to keep
+        a dict of it for every idle connection. ``query`` parses it anew if
+        asked."""
         self._query = None
 
     @property
@@ -92,8 +92,8 @@ REASONS: dict[int, str] = {
 # The strings every request repeats (header names, and the values of the
 # headers below) are decoded once and shared by all the requests that carry
 # them: a websocket's upgrade request lives as long as its connection
-# (Client.request), so a private copy each costs every idle connection some
-# hundreds of bytes. Bounded, so a client inventing names cannot grow them.
+# (Connection.request), so a private copy each would cost every idle
+# connection. Bounded, so a client inventing names cannot grow them.
 _SHARED_MAX = 512
 _NAMES: dict[bytes, str] = {}  # header names, lower-cased
 _VALUES: dict[bytes, str] = {}

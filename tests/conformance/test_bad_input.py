@@ -31,7 +31,8 @@ from websockets.sync.client import ClientConnection, connect
 
 import hubbub
 from conftest import ServerThread
-from hubbub.websocket.frames import OP_BINARY, OP_TEXT, accept_key, encode_frame
+from hubbub.websocket.frames import OP_BINARY, OP_TEXT, encode_frame
+from hubbub.websocket.handshake import accept_key
 
 MAX_BUFFER = 10_000  # max_http_buffer_size: POST bodies and websocket messages
 LIMITS = hubbub.ServerLimits(max_header_size=8192, header_timeout=0.5, keepalive_timeout=5.0)

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 from hubbub.engineio.codec import PacketType as EnginePacketType
 from hubbub.engineio.outgoing import OutPacket
-from hubbub.engineio.server import WebSocketAccept, engine_of
 from hubbub.engineio.session import EngineSession
 from hubbub.http import HttpRequest
 from hubbub.runtime.asyncio.core import runtime_for
+from hubbub.runtime.contract import WebSocketAccept, endpoint_of
 from hubbub.socketio.codec import JsonParser, Packet, PacketType
 
 T = TypeVar("T")
@@ -82,20 +82,20 @@ class RawClient:
 
     def __init__(self, server: Any) -> None:
         self.server = server
-        self.engine = engine_of(server)
-        self.runtime = runtime_for(self.engine)
+        self.endpoint = endpoint_of(server)
+        self.runtime = runtime_for(self.endpoint)
         self.peer = RecordingPeer()
         req = HttpRequest(
             method="GET",
-            path=self.engine.options.path,
+            path=self.endpoint.path,
             query_string="EIO=4&transport=websocket",
             headers={"upgrade": "websocket", "connection": "Upgrade"},
             remote_addr="127.0.0.1",
         )
-        accept = self.engine.handle_request(req, self.runtime.clock())
+        accept = self.endpoint.handle_request(req, self.runtime.clock())
         assert isinstance(accept, WebSocketAccept), accept
-        session = self.engine.websocket_opened(accept, self.peer, self.runtime.clock())
-        assert session is not None
+        session = accept.open(self.peer, self.runtime.clock())
+        assert isinstance(session, EngineSession)
         self.session: EngineSession = session
         self.parser = JsonParser(5)
 

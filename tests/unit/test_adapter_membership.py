@@ -16,9 +16,9 @@ class FakeNamespace:
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
         self.sockets: dict[str, Any] = {}
-        self._recovering: dict[str, Any] = {}
+        self.recovering: dict[str, Any] = {}
 
-    def _room_event(self, event: str, *args: Any) -> None:
+    def room_event(self, event: str, *args: Any) -> None:
         self.events.append((event, *args))
 
 

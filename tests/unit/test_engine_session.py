@@ -22,11 +22,10 @@ from hubbub.engineio.server import (
     UNKNOWN_SID,
     UNSUPPORTED_PROTOCOL_VERSION,
     EngineIOServer,
-    PollHold,
-    WebSocketAccept,
 )
 from hubbub.engineio.session import EngineSession, State
 from hubbub.http import HttpRequest, HttpResponse
+from hubbub.runtime.contract import PollHold, WebSocketAccept
 
 INTERVAL = 25.0
 TIMEOUT = 20.0
@@ -173,8 +172,8 @@ class Harness:
         self.runtime.now = now
         accept = self.eio.handle_request(self.ws_request(version), now)
         assert isinstance(accept, WebSocketAccept)
-        assert accept.session is None
-        session = self.eio.websocket_opened(accept, peer, now)
+        assert accept.target is None
+        session = accept.open(peer, now)
         assert session is not None
         return session
 
@@ -183,11 +182,11 @@ class Harness:
         self.runtime.now = now
         accept = self.eio.handle_request(self.ws_request(version, sid), now)
         assert isinstance(accept, WebSocketAccept)
-        return self.eio.websocket_opened(accept, peer, now)
+        return accept.open(peer, now)
 
     def finish(self, hold: PollHold, now: float) -> str:
         self.runtime.now = now
-        response = self.eio.finish_poll(hold, now)
+        response = hold.finish(now)
         assert response.status == 200
         return response.body.decode("utf-8")
 

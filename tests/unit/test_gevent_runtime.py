@@ -69,7 +69,7 @@ def test_the_same_server_cannot_run_on_both_runtimes() -> None:
     loop = asyncio.new_event_loop()
     try:
         with pytest.raises(RuntimeError, match="already runs on gevent"):
-            sio.engine.attach(AsyncioRuntime(loop))
+            sio.endpoint.attach(AsyncioRuntime(loop))
     finally:
         loop.close()
 
@@ -141,7 +141,7 @@ def test_views_mode_is_the_default_only_without_a_server() -> None:
         return []
 
     assert WSGIApp(None, app).socketio_views
-    assert WSGIApp(None, app, resource="/io/").engine.options.path == "/io/"
+    assert WSGIApp(None, app, resource="/io/").endpoint.path == "/io/"
     assert not WSGIApp(hubbub.Server(), app).socketio_views
     assert WSGIApp(hubbub.Server(), app, socketio_views=True).socketio_views
     with pytest.raises(TypeError, match="server options"):

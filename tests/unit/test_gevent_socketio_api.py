@@ -20,7 +20,6 @@ import pytest
 import hubbub
 from hubbub.engineio.codec import PacketType as EnginePacketType
 from hubbub.engineio.outgoing import OutPacket
-from hubbub.engineio.server import WebSocketAccept
 from hubbub.gevent_socketio import socketio_manage
 from hubbub.gevent_socketio.mixins import BroadcastMixin, RoomsMixin
 from hubbub.gevent_socketio.namespace import BaseNamespace
@@ -28,6 +27,7 @@ from hubbub.gevent_socketio.packet import decode, encode
 from hubbub.gevent_socketio.virtsocket import Socket as VirtualSocket
 from hubbub.http import HttpRequest, HttpResponse
 from hubbub.legacy.v09.codec import LegacyDecodeError
+from hubbub.runtime.contract import WebSocketAccept
 from hubbub.runtime.gevent.paste import server_options
 from hubbub.runtime.gevent.wsgi import WSGIApp
 from hubbub.socketio.codec import JsonParser, Packet, PacketType
@@ -345,7 +345,7 @@ def test_initialize_runs_once_per_distinct_method_over_the_mro() -> None:
 def _fake_hub_socket(sio: hubbub.Server, name: str = "/chat") -> hubbub.Socket:
     """A hubbub Socket on a connection that never opened (enough to build
     a namespace instance the way hubbub does)."""
-    from hubbub.socketio.connection import Client
+    from hubbub.socketio.connection import Connection
 
     class _Session:
         sid = "s1"
@@ -355,9 +355,9 @@ def _fake_hub_socket(sio: hubbub.Server, name: str = "/chat") -> hubbub.Socket:
 
         def send_packet(self, packet: OutPacket) -> None: ...
 
-        def close(self, reason: str = "", *, notify: bool = True) -> None: ...
+        def close(self, reason: str = "", now: float = 0.0, *, notify: bool = True) -> None: ...
 
-    client = Client(sio, _Session(), HttpRequest(method="GET", path="/socket.io/"))
+    client = Connection(sio, _Session(), HttpRequest(method="GET", path="/socket.io/"))
     return hubbub.Socket(sio.of(name), client, {})
 
 
@@ -482,8 +482,8 @@ def test_server_options_map_gevent_socketio_options() -> None:
         "close_timeout": 30.0,
     }
     server = hubbub.Server(**options)
-    assert server.engine.legacy is not None
-    assert server.engine.legacy.options.heartbeat_timeout == 60.0
+    assert server.legacy is not None
+    assert server.legacy.options.heartbeat_timeout == 60.0
     assert server_options({"transports": ["xhr-polling"]})["transports"] == ("polling",)
     assert server_options({"legacy": "false"}) == {"legacy": False}
 
@@ -548,9 +548,9 @@ class V5Client:
         self.app = app
         self.peer = Peer()
         req = _request(app, "/socket.io/", "EIO=4&transport=websocket", upgrade=True)
-        accept = app.engine.handle_request(req, app.runtime.clock())
+        accept = app.endpoint.handle_request(req, app.runtime.clock())
         assert isinstance(accept, WebSocketAccept)
-        session = app.engine.websocket_opened(accept, self.peer, app.runtime.clock())
+        session = accept.open(self.peer, app.runtime.clock())
         assert session is not None
         self.session = session
         self.parser = JsonParser(5)
@@ -595,13 +595,13 @@ class LegacyClient:
         self.app = app
         self.peer = Peer()
         clock = app.runtime.clock
-        answer = app.engine.handle_request(_request(app, "/socket.io/1/"), clock())
+        answer = app.endpoint.handle_request(_request(app, "/socket.io/1/"), clock())
         assert isinstance(answer, HttpResponse) and answer.status == 200, answer
         self.sid = answer.body.decode().split(":")[0]
         req = _request(app, f"/socket.io/1/websocket/{self.sid}", upgrade=True)
-        accept = app.engine.handle_request(req, clock())
+        accept = app.endpoint.handle_request(req, clock())
         assert isinstance(accept, WebSocketAccept)
-        session = app.engine.websocket_opened(accept, self.peer, clock())
+        session = accept.open(self.peer, clock())
         assert session is not None
         self.session = session
 
@@ -727,7 +727,7 @@ def app() -> Iterator[WSGIApp]:
     LOG.clear()
     application = make_app({"": Main, "/chat": Chat})
     yield application
-    application.engine.close_all("server shutting down")
+    application.endpoint.close_all("server shutting down")
     gevent.sleep(0.01)
 
 
@@ -904,7 +904,7 @@ def test_custom_error_handler_and_json_hooks() -> None:
     client.emit("price", ack=2)
     wait_until(lambda: 2 in client.acks())
     assert client.acks()[2] == ["<Decimal>"]  # written by the custom json_dumps
-    app.engine.close_all("server shutting down")
+    app.endpoint.close_all("server shutting down")
 
 
 def test_a_v5_client_asking_for_an_unnamed_global_namespace_is_refused() -> None:
@@ -914,7 +914,7 @@ def test_a_v5_client_asking_for_an_unnamed_global_namespace_is_refused() -> None
     assert [p.type for p in client.packets()] == [PacketType.CONNECT_ERROR]
     client.connect("/chat")
     assert (PacketType.CONNECT, "/chat") in [(p.type, p.nsp) for p in client.packets()]
-    app.engine.close_all("server shutting down")
+    app.endpoint.close_all("server shutting down")
 
 
 # -- a 0.9 client and a v5 client on the same namespace --------------------------------------------
@@ -974,7 +974,7 @@ def test_a_09_clients_error_packet_reaches_recv_error() -> None:
     old.send('5:::{"name":"nothing"}')
     wait_until(lambda: ("error", ["no_such_method", 'The method "on_nothing" was not found'])
                in old.events(""))
-    app.engine.close_all("server shutting down")
+    app.endpoint.close_all("server shutting down")
 
 
 def test_a_09_client_in_a_global_namespace_the_view_did_not_name() -> None:
@@ -988,7 +988,7 @@ def test_a_09_client_in_a_global_namespace_the_view_did_not_name() -> None:
     wait_until(lambda: ("welcome", [True]) in old.events())
     old.send("1::/other")  # a namespace the view did not name: refused, as Node's 0.9 did
     wait_until(lambda: "7::/other:2" in old.received())
-    app.engine.close_all("server shutting down")
+    app.endpoint.close_all("server shutting down")
 
 
 # -- without socketio_manage, and the servers ------------------------------------------------------
@@ -1007,7 +1007,7 @@ def test_a_base_namespace_registered_on_a_hubbub_server() -> None:
     assert ("recv_connect", None) in LOG  # no view, no request
     client.close()
     wait_until(lambda: ("recv_disconnect", "/chat", 0) in LOG)
-    app.engine.close_all("server shutting down")
+    app.endpoint.close_all("server shutting down")
 
 
 def _http(port: int, request: bytes) -> bytes:

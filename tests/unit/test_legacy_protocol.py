@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from hubbub.engineio.codec import PacketType
+from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.outgoing import LEGACY_VERSION, OutPacket
-from hubbub.engineio.server import EngineIOServer, EngineOptions, PollHold, WebSocketAccept
+from hubbub.engineio.server import EngineIOServer
 from hubbub.http import HttpRequest, HttpResponse
 from hubbub.legacy.v09.codec import (
     LegacyDecodeError,
@@ -25,8 +26,11 @@ from hubbub.legacy.v09.codec import (
     encode_payload,
     utf16_len,
 )
-from hubbub.legacy.v09.endpoint import LegacyEndpoint, LegacyOptions, StreamHold
+from hubbub.legacy.v09.endpoint import LegacyEndpoint
+from hubbub.legacy.v09.options import LegacyOptions
 from hubbub.legacy.v09.session import LegacySession, State
+from hubbub.router import Router
+from hubbub.runtime.contract import PollHold, StreamHold, WebSocketAccept
 
 # --------------------------------------------------------------------------- the codec
 
@@ -179,13 +183,18 @@ INTERVAL, TIMEOUT, CLOSE, POLL = 25.0, 60.0, 60.0, 20.0
 def make(**engine: Any) -> tuple[LegacyEndpoint, Listener]:
     eio = EngineIOServer(EngineOptions(path="/socket.io/", **engine))
     listener = Listener()
+    options = eio.options
     endpoint = LegacyEndpoint(
-        eio,
         LegacyOptions("/socket.io", ("websocket", "htmlfile", "xhr-polling", "jsonp-polling"),
-                      INTERVAL, TIMEOUT, CLOSE, POLL),
+                      INTERVAL, TIMEOUT, CLOSE, POLL, allow_request=options.allow_request,
+                      websocket="websocket" in options.transports,
+                      polling="polling" in options.transports),
         listener,
+        cors=eio.cors,
+        scheduler=eio.scheduler,
     )
-    eio.legacy = endpoint
+    # the requests go through the router, as a server's do
+    endpoint.router = Router(eio, [endpoint])  # type: ignore[attr-defined]
     return endpoint, listener
 
 
@@ -196,7 +205,7 @@ def req(path: str, query: str = "", method: str = "GET", body: bytes = b"",
 
 
 def handshake(endpoint: LegacyEndpoint, now: float = 0.0) -> tuple[LegacySession, FakeHost]:
-    answer = endpoint.engine.handle_request(req("/socket.io/1/", "t=1"), now)
+    answer = endpoint.router.handle_request(req("/socket.io/1/", "t=1"), now)
     assert isinstance(answer, HttpResponse) and answer.status == 200
     sid = answer.body.decode().split(":")[0]
     session = endpoint.sessions[sid]
@@ -207,13 +216,13 @@ def handshake(endpoint: LegacyEndpoint, now: float = 0.0) -> tuple[LegacySession
 
 def poll(endpoint: LegacyEndpoint, sid: str, now: float, transport: str = "xhr-polling",
          query: str = "") -> HttpResponse | PollHold | StreamHold | WebSocketAccept:
-    return endpoint.engine.handle_request(req(f"/socket.io/1/{transport}/{sid}", query), now)
+    return endpoint.router.handle_request(req(f"/socket.io/1/{transport}/{sid}", query), now)
 
 
 def post(endpoint: LegacyEndpoint, sid: str, body: str | bytes, now: float,
          transport: str = "xhr-polling") -> HttpResponse:
     data = body.encode() if isinstance(body, str) else body
-    answer = endpoint.engine.handle_request(
+    answer = endpoint.router.handle_request(
         req(f"/socket.io/1/{transport}/{sid}", method="POST", body=data), now)
     assert isinstance(answer, HttpResponse)
     return answer
@@ -224,31 +233,31 @@ def post(endpoint: LegacyEndpoint, sid: str, body: str | bytes, now: float,
 
 def test_handshake_answers_sid_heartbeat_close_and_transports() -> None:
     endpoint, _ = make()
-    answer = endpoint.engine.handle_request(req("/socket.io/1/"), 0.0)
+    answer = endpoint.router.handle_request(req("/socket.io/1/"), 0.0)
     assert isinstance(answer, HttpResponse)
     sid, heartbeat, close, transports = answer.body.decode().split(":")
     assert len(sid) >= 20 and sid in endpoint.sessions
     assert (heartbeat, close) == ("60", "60")
     assert transports == "websocket,htmlfile,xhr-polling,jsonp-polling"
     # POST works too (the spec's form) and gives another, unpredictable id
-    again = endpoint.engine.handle_request(req("/socket.io/1/", method="POST"), 0.0)
+    again = endpoint.router.handle_request(req("/socket.io/1/", method="POST"), 0.0)
     assert isinstance(again, HttpResponse) and again.body.split(b":")[0] != sid.encode()
 
 
 def test_handshake_jsonp_and_refusals() -> None:
     endpoint, _ = make(cors_allowed_origins=["http://good"])
-    answer = endpoint.engine.handle_request(req("/socket.io/1/", "jsonp=3"), 0.0)
+    answer = endpoint.router.handle_request(req("/socket.io/1/", "jsonp=3"), 0.0)
     assert isinstance(answer, HttpResponse)
     body = answer.body.decode()
     assert body.startswith('io.j[3]("') and body.endswith('");')
-    bad = endpoint.engine.handle_request(req("/socket.io/1/", origin="http://evil"), 0.0)
+    bad = endpoint.router.handle_request(req("/socket.io/1/", origin="http://evil"), 0.0)
     assert isinstance(bad, HttpResponse)
     assert (bad.status, bad.body) == (403, b"handshake bad origin")
-    bad_jsonp = endpoint.engine.handle_request(
+    bad_jsonp = endpoint.router.handle_request(
         req("/socket.io/1/", "jsonp=2", origin="http://evil"), 0.0)
     assert isinstance(bad_jsonp, HttpResponse) and bad_jsonp.status == 200
     assert bad_jsonp.body == b'io.j[2](new Error("handshake bad origin"));'
-    version = endpoint.engine.handle_request(req("/socket.io/2/"), 0.0)
+    version = endpoint.router.handle_request(req("/socket.io/2/"), 0.0)
     assert isinstance(version, HttpResponse)
     assert (version.status, version.body) == (500, b"Protocol version not supported.")
 
@@ -260,9 +269,9 @@ def test_handshake_allow_request() -> None:
         return request.query.get("token") == "ok"
 
     endpoint, _ = make(allow_request=allow)
-    ok = endpoint.engine.handle_request(req("/socket.io/1/", "token=ok"), 0.0)
-    no = endpoint.engine.handle_request(req("/socket.io/1/", "token=no"), 0.0)
-    boom = endpoint.engine.handle_request(req("/socket.io/1/", "token=boom"), 0.0)
+    ok = endpoint.router.handle_request(req("/socket.io/1/", "token=ok"), 0.0)
+    no = endpoint.router.handle_request(req("/socket.io/1/", "token=no"), 0.0)
+    boom = endpoint.router.handle_request(req("/socket.io/1/", "token=boom"), 0.0)
     assert isinstance(ok, HttpResponse) and ok.status == 200
     assert isinstance(no, HttpResponse) and (no.status, no.body) == (
         403, b"handshake unauthorized")
@@ -389,7 +398,7 @@ def test_forced_disconnect_urls(path: str, query: str) -> None:
     session, host = handshake(endpoint)
     assert isinstance(poll(endpoint, session.sid, 1.0), PollHold)
     wakes = host.wakes
-    answer = endpoint.engine.handle_request(req(path.format(sid=session.sid), query), 1.5)
+    answer = endpoint.router.handle_request(req(path.format(sid=session.sid), query), 1.5)
     assert isinstance(answer, HttpResponse) and answer.status == 200
     assert session.state is State.CLOSED
     assert listener.closed == [(session.sid, "client namespace disconnect")]
@@ -399,7 +408,7 @@ def test_forced_disconnect_urls(path: str, query: str) -> None:
     # a websocket session is told the same before its connection closes
     other, _ = handshake(endpoint)
     peer = open_ws(endpoint, other, 2.0)
-    endpoint.engine.handle_request(req(path.format(sid=other.sid), query), 2.5)
+    endpoint.router.handle_request(req(path.format(sid=other.sid), query), 2.5)
     assert peer.sent[-1] == "0::" and peer.closed == 1000
 
 
@@ -408,7 +417,7 @@ def test_server_close_reaches_a_polling_client() -> None:
     session, host = handshake(endpoint)
     poll(endpoint, session.sid, 1.0)
     session.collect_poll(1.0)  # between two polls
-    session.close("forced server close")
+    session.close("forced server close", 1.0)
     assert listener.closed == [(session.sid, "forced server close")]
     answer = poll(endpoint, session.sid, 1.5)
     assert isinstance(answer, HttpResponse) and answer.body == b"0::"
@@ -421,12 +430,12 @@ def test_server_close_reaches_a_polling_client() -> None:
 
 def open_ws(endpoint: LegacyEndpoint, session: LegacySession, now: float,
             transport: str = "websocket") -> Peer:
-    accept = endpoint.engine.handle_request(
+    accept = endpoint.router.handle_request(
         req(f"/socket.io/1/{transport}/{session.sid}", upgrade="websocket"), now)
     assert isinstance(accept, WebSocketAccept) and accept.version == LEGACY_VERSION
-    assert accept.transport == transport
+    assert accept.target == transport
     peer = Peer()
-    assert endpoint.engine.websocket_opened(accept, peer, now) is session
+    assert accept.open(peer, now) is session
     return peer
 
 
@@ -455,13 +464,13 @@ def test_websocket_heartbeats(transport: str) -> None:
 
 def test_websocket_for_an_unknown_session_gets_the_error_then_closes() -> None:
     endpoint, _ = make()
-    accept = endpoint.engine.handle_request(
+    accept = endpoint.router.handle_request(
         req("/socket.io/1/websocket/nope", upgrade="websocket"), 0.0)
     assert isinstance(accept, WebSocketAccept)
     peer = Peer()
-    assert endpoint.engine.websocket_opened(accept, peer, 0.0) is None
+    assert accept.open(peer, 0.0) is None
     assert peer.sent == ["7:::1+0"]
-    plain_get = endpoint.engine.handle_request(req("/socket.io/1/websocket/nope"), 0.0)
+    plain_get = endpoint.router.handle_request(req("/socket.io/1/websocket/nope"), 0.0)
     assert isinstance(plain_get, HttpResponse) and plain_get.status == 400
 
 
@@ -491,22 +500,22 @@ def test_htmlfile_streams_script_tags() -> None:
     assert ("Content-Type", "text/html; charset=UTF-8") in hold.head.headers
     session.send_packet(OutPacket(PacketType.MESSAGE, '3:::</script><b>"x"'))
     session.send_packet(OutPacket(PacketType.MESSAGE, "3:::y"))
-    chunk, done = endpoint.engine.legacy_stream_more(hold, 1.5)
+    chunk, done = hold.more(1.5)
     assert not done
     assert chunk.decode() == (
         '<script>_("\ufffd19\ufffd3:::\\u003c/script>\\u003cb>\\"x\\"\ufffd5\ufffd3:::y");</script>'
     )
     host.fire(1.0 + INTERVAL)  # heartbeats ride the stream
-    assert endpoint.engine.legacy_stream_more(hold, 1.0 + INTERVAL)[0] == (
+    assert hold.more(1.0 + INTERVAL)[0] == (
         b'<script>_("2::");</script>'
     )
     # a second htmlfile connection replaces the first, which ends
     newer = poll(endpoint, session.sid, 30.0, "htmlfile")
     assert isinstance(newer, StreamHold)
-    assert endpoint.engine.legacy_stream_more(hold, 30.0) == (b"", True)
-    endpoint.engine.legacy_stream_aborted(hold, 30.1)  # the old one's drop changes nothing
+    assert hold.more(30.0) == (b"", True)
+    hold.aborted(30.1)  # the old one's drop changes nothing
     assert session.state is State.OPEN
-    endpoint.engine.legacy_stream_aborted(newer, 31.0)
+    newer.aborted(31.0)
     assert listener.closed == [(session.sid, "transport close")]
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hubbub.websocket.deflate import PerMessageDeflate
 from hubbub.websocket.frames import (
     OP_BINARY,
     OP_CLOSE,
@@ -23,20 +24,17 @@ from hubbub.websocket.frames import (
     Event,
     FrameDecoder,
     Message,
-    PerMessageDeflate,
     Ping,
     Pong,
     WebSocketError,
-    accept_key,
     binary_frame,
-    check_upgrade_request,
     close_frame,
     encode_frame,
-    handshake_response,
     ping_frame,
     pong_frame,
     text_frame,
 )
+from hubbub.websocket.handshake import accept_key, check_upgrade_request, handshake_response
 
 MASK = b"\x37\xfa\x21\x3d"
 

@@ -12,8 +12,8 @@ import os
 import zlib
 
 from hubbub import Server
-from hubbub.engineio.server import WebSocketAccept, engine_of
 from hubbub.http import HttpRequest
+from hubbub.runtime.contract import WebSocketAccept, endpoint_of
 from hubbub.websocket.frames import OP_CLOSE, OP_TEXT, encode_frame
 from hubbub.websocket.link import WebSocketLink, accept_websocket
 
@@ -40,7 +40,7 @@ class RecordingIO:
 def _open(compression: bool) -> tuple[Server, WebSocketLink, RecordingIO]:
     """A websocket connected to '/' (handshake, link open, CONNECT)."""
     sio = Server(websocket_compression=compression)
-    engine = engine_of(sio)
+    engine = endpoint_of(sio)
     headers = {
         "upgrade": "websocket",
         "connection": "Upgrade",
@@ -51,7 +51,7 @@ def _open(compression: bool) -> tuple[Server, WebSocketLink, RecordingIO]:
         headers["sec-websocket-extensions"] = "permessage-deflate"
     req = HttpRequest(
         method="GET",
-        path=engine.options.path,
+        path=engine.path,
         query_string="EIO=4&transport=websocket",
         headers=headers,
         remote_addr="127.0.0.1",

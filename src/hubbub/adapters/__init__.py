@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hubbub.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, PersistedSession
+from hubbub.adapters.base import (
+    Adapter,
+    AdapterNamespace,
+    AdapterSocket,
+    BroadcastFlags,
+    BroadcastOptions,
+    PersistedSession,
+)
 from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
 
@@ -20,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Adapter",
+    "AdapterNamespace",
+    "AdapterSocket",
     "BroadcastFlags",
     "BroadcastOptions",
     "InMemoryAdapter",

@@ -1,4 +1,5 @@
-"""The adapter interface, modelled on socket.io-adapter's.
+"""The adapter interface, modelled on socket.io-adapter's; its public
+contract is documented in docs/adapters.md.
 
 One adapter instance per server namespace. It owns membership (rooms <->
 socket ids) and carries every operation that may span processes:
@@ -7,21 +8,98 @@ disconnect_sockets, server_side_emit and session persistence for
 connection state recovery. The in-memory adapter is the default; cluster
 adapters (Redis) override the operations that cross processes.
 
-Operations that must wait for other processes return the runtime's waitable
-(``await`` it on asyncio; under gevent it is the value itself).
+An adapter reaches its namespace only through :class:`AdapterNamespace`
+(and the sockets only through :class:`AdapterSocket`): the methods there
+are the whole of what a third-party adapter may call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from hubbub.socketio.codec import Packet
-    from hubbub.socketio.server_namespace import ServerNamespace
-    from hubbub.socketio.socket import Socket
+from hubbub.runtime.contract import Scheduler
+from hubbub.socketio.codec import Packet
+from hubbub.types import BroadcastFlags, BroadcastOptions, PersistedSession, RecoveryOptions
+
+__all__ = [
+    "Adapter",
+    "AdapterNamespace",
+    "AdapterSocket",
+    "BroadcastFlags",
+    "BroadcastOptions",
+    "PersistedSession",
+]
+
+
+class AdapterSocket(Protocol):
+    """A local socket, as an adapter may use it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def rooms(self) -> set[str]: ...
+    @property
+    def data(self) -> Any: ...
+    @property
+    def handshake(self) -> Any:
+        """Node's ``socket.handshake``: headers, query, auth, address, time,
+        issued, secure, xdomain, url."""
+        ...
+
+    def join(self, *rooms: str) -> None: ...
+    def leave(self, room: str) -> None: ...
+    def disconnect(self, close: bool = False) -> None: ...
+
+
+class AdapterNamespace(Protocol):
+    """The server namespace an adapter serves: all an adapter may use of it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def scheduler(self) -> Scheduler:
+        """The runtime: waiters, timers, handing work over from other threads."""
+        ...
+
+    @property
+    def recovery(self) -> RecoveryOptions | None:
+        """Connection state recovery's options (None: off)."""
+        ...
+
+    @property
+    def sockets(self) -> Mapping[str, AdapterSocket]:
+        """The connected local sockets by id."""
+        ...
+
+    @property
+    def recovering(self) -> Mapping[str, AdapterSocket]:
+        """Recovered local sockets whose connect handlers still run: already
+        in their rooms, so broadcasts meanwhile are delivered (held) to them."""
+        ...
+
+    def deliver(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        sockets: list[AdapterSocket],
+        ack: Callable[[list[Any]], None] | None = None,
+    ) -> None:
+        """Write ``packet`` to local ``sockets`` (encoded once for all); with
+        ``ack``, each client's answer goes to it."""
+        ...
+
+    def room_event(self, event: str, *args: Any) -> None:
+        """Fire 'create-room', 'delete-room', 'join-room' or 'leave-room'."""
+        ...
+
+    def server_side_emit_received(
+        self, args: list[Any], ack: Callable[[Any], None] | None
+    ) -> None:
+        """Another server's ``server_side_emit(*args)``; ``ack`` (when the
+        sender wants answers) takes this server's answer."""
+        ...
 
 
 class _Own(Enum):
@@ -35,43 +113,16 @@ def _in_own(sid: str, mine: set[str] | _Own | None) -> bool:
     return mine is _Own.ONLY or (mine is not None and sid in mine)
 
 
-@dataclass(frozen=True, slots=True)
-class BroadcastFlags:
-    local: bool = False
-    volatile: bool = False
-    compress: bool = True
-    timeout: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastOptions:
-    rooms: frozenset[str] = frozenset()
-    except_: frozenset[str] = frozenset()
-    flags: BroadcastFlags = field(default_factory=BroadcastFlags)
-
-
-@dataclass(slots=True)
-class PersistedSession:
-    """What connection state recovery keeps of a disconnected socket."""
-
-    sid: str
-    pid: str
-    rooms: list[str]
-    data: Any
-    disconnected_at: float = 0.0
-    missed_packets: list[list[Any]] = field(default_factory=list)
-
-
 class Adapter:
     """Base class: the interface and the local (single-process) behaviour."""
 
-    def __init__(self, nsp: ServerNamespace) -> None:
+    def __init__(self, nsp: AdapterNamespace) -> None:
         self.nsp = nsp
         # Membership, both ways. A socket's own room (named by its id, joined
         # at connect) is implicit while the socket is its only member: it is
         # in neither map, and _sids holds _Own.ONLY for a socket in no other
         # room. Stored, it would cost every idle connection two one-member
-        # sets (some 480 bytes). ``rooms`` and ``sids`` show it as stored.
+        # sets. ``rooms`` and ``sids`` show it as stored.
         self._rooms: dict[str, set[str]] = {}
         self._sids: dict[str, set[str] | _Own] = {}
 
@@ -209,16 +260,16 @@ class Adapter:
 
     # hooks for the server's room events (create-room, join-room, ...)
     def on_create_room(self, room: str) -> None:
-        self.nsp._room_event("create-room", room)
+        self.nsp.room_event("create-room", room)
 
     def on_delete_room(self, room: str) -> None:
-        self.nsp._room_event("delete-room", room)
+        self.nsp.room_event("delete-room", room)
 
     def on_join_room(self, room: str, sid: str) -> None:
-        self.nsp._room_event("join-room", room, sid)
+        self.nsp.room_event("join-room", room, sid)
 
     def on_leave_room(self, room: str, sid: str) -> None:
-        self.nsp._room_event("leave-room", room, sid)
+        self.nsp.room_event("leave-room", room, sid)
 
     def socket_rooms(self, sid: str) -> set[str] | None:
         mine = self._sids.get(sid)
@@ -250,9 +301,9 @@ class Adapter:
             return out
         return [sid for sid in self._sids if sid not in except_ids]
 
-    def local_sockets(self, opts: BroadcastOptions) -> list[Socket]:
+    def local_sockets(self, opts: BroadcastOptions) -> list[AdapterSocket]:
         sockets = self.nsp.sockets
-        recovering = self.nsp._recovering
+        recovering = self.nsp.recovering
         out = []
         for sid in self._sids_for(opts):
             socket = sockets.get(sid) or (recovering.get(sid) if recovering else None)
@@ -264,7 +315,7 @@ class Adapter:
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Send ``packet`` to every matching socket, encoded once."""
-        self.nsp._deliver(packet, opts, self.local_sockets(opts))
+        self.nsp.deliver(packet, opts, self.local_sockets(opts))
 
     def broadcast_with_ack(
         self,
@@ -276,7 +327,7 @@ class Adapter:
         """Like broadcast, each client's ack goes to ``ack``; ``client_count``
         learns how many answers to expect (called once per process)."""
         sockets = self.local_sockets(opts)
-        self.nsp._deliver(packet, opts, sockets, ack)
+        self.nsp.deliver(packet, opts, sockets, ack)
         client_count(len(sockets))
 
     # -- operations on matching sockets -------------------------------------------

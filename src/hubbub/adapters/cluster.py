@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from hubbub.adapters.base import Adapter, BroadcastOptions
+from hubbub.adapters.base import Adapter, AdapterNamespace, BroadcastOptions
 from hubbub.adapters.remote_socket import RemoteSocket, describe_socket
 from hubbub.adapters.requests import (
     AckRequests,
@@ -33,9 +33,6 @@ from hubbub.adapters.wire.broadcast import (
 from hubbub.adapters.wire.cluster import RESPONSE_TYPES, MessageType
 from hubbub.socketio.codec import Packet
 
-if TYPE_CHECKING:
-    from hubbub.socketio.server_namespace import ServerNamespace
-
 log = logging.getLogger("hubbub.redis")
 
 DEFAULT_TIMEOUT = 5.0
@@ -44,11 +41,11 @@ DEFAULT_TIMEOUT = 5.0
 class ClusterAdapter(Adapter):
     requests_timeout = DEFAULT_TIMEOUT
 
-    def __init__(self, nsp: ServerNamespace) -> None:
+    def __init__(self, nsp: AdapterNamespace) -> None:
         super().__init__(nsp)
         self.uid = secrets.token_hex(8)
-        self._requests = PendingRequests(nsp.server)
-        self._acks = AckRequests(nsp.server)
+        self._requests = PendingRequests(nsp.scheduler)
+        self._acks = AckRequests(nsp.scheduler)
 
     # -- what a transport provides ------------------------------------------------------
 
@@ -210,7 +207,7 @@ class ClusterAdapter(Adapter):
             args = data.get("packet")
             if not isinstance(args, list):
                 raise ClusterDecodeError("server-side emit without a packet")
-            self.nsp._on_server_side_emit(args, self._server_side_ack(sender, data))
+            self.nsp.server_side_emit_received(args, self._server_side_ack(sender, data))
 
     def _server_side_ack(self, sender: str, data: dict[str, Any]) -> Callable[[Any], None] | None:
         rid = data.get("requestId")
@@ -267,7 +264,7 @@ class ClusterAdapter(Adapter):
             sockets = data.get("sockets")
             if pending is None or not isinstance(sockets, list):
                 return
-            pending.items.extend(RemoteSocket(self.nsp, s) for s in sockets if isinstance(s, dict))
+            pending.items.extend(RemoteSocket(self, s) for s in sockets if isinstance(s, dict))
             self._requests.answered(rid, pending)
         elif mtype == MessageType.SERVER_SIDE_EMIT_RESPONSE:
             pending = self._requests.get(rid)

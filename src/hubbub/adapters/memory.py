@@ -11,13 +11,10 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from hubbub.adapters.base import Adapter, BroadcastOptions, PersistedSession
+from hubbub.adapters.base import Adapter, AdapterNamespace, BroadcastOptions, PersistedSession
 from hubbub.socketio.codec import Packet, PacketType
-
-if TYPE_CHECKING:
-    from hubbub.socketio.server_namespace import ServerNamespace
 
 
 class _Stored:
@@ -30,15 +27,15 @@ class _Stored:
         self.emitted_at = emitted_at
 
 
-def _included(rooms: list[str], opts: BroadcastOptions) -> bool:
+def included(rooms: list[str], opts: BroadcastOptions) -> bool:
     included = not opts.rooms or any(r in opts.rooms for r in rooms)
     return included and not any(r in opts.except_ for r in rooms)
 
 
 class InMemoryAdapter(Adapter):
-    def __init__(self, nsp: ServerNamespace) -> None:
+    def __init__(self, nsp: AdapterNamespace) -> None:
         super().__init__(nsp)
-        recovery = nsp.server.recovery
+        recovery = nsp.recovery
         self.recovery = recovery is not None
         self.max_disconnection = recovery.max_disconnection_duration if recovery else 0.0
         self._sessions: dict[str, PersistedSession] = {}
@@ -104,7 +101,7 @@ class InMemoryAdapter(Adapter):
         start = position - self._base + 1
         for i in range(max(start, 0), len(self._packets)):
             stored = self._packets[i]
-            if _included(session.rooms, stored.opts):
+            if included(session.rooms, stored.opts):
                 missed.append(stored.data)
         session.missed_packets = missed
         return session

@@ -8,21 +8,17 @@ sockets_leave and disconnect_sockets restricted to it, as in Node.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from hubbub.adapters.base import BroadcastOptions
-from hubbub.socketio.broadcast import BroadcastOperator
-
-if TYPE_CHECKING:
-    from hubbub.socketio.server_namespace import ServerNamespace
-    from hubbub.socketio.socket import Socket
+from hubbub.adapters.base import Adapter, AdapterSocket, BroadcastOptions
+from hubbub.socketio.codec import Packet, PacketType, check_event
 
 
 class RemoteSocket:
-    __slots__ = ("data", "handshake", "id", "nsp", "rooms")
+    __slots__ = ("_adapter", "data", "handshake", "id", "rooms")
 
-    def __init__(self, nsp: ServerNamespace, details: dict[str, Any]) -> None:
-        self.nsp = nsp
+    def __init__(self, adapter: Adapter, details: dict[str, Any]) -> None:
+        self._adapter = adapter
         self.id: str = str(details.get("id"))
         handshake = details.get("handshake")
         self.handshake: dict[str, Any] = handshake if isinstance(handshake, dict) else {}
@@ -31,29 +27,34 @@ class RemoteSocket:
         self.data: Any = details.get("data")
 
     def __repr__(self) -> str:
-        return f"<RemoteSocket {self.id} nsp={self.nsp.name}>"
+        return f"<RemoteSocket {self.id} nsp={self._adapter.nsp.name}>"
 
     @property
     def sid(self) -> str:
         return self.id
 
-    def _only_me(self) -> BroadcastOperator:
-        return BroadcastOperator(self.nsp, BroadcastOptions(rooms=frozenset((self.id,))))
+    def _only_me(self) -> BroadcastOptions:
+        return BroadcastOptions(rooms=frozenset((self.id,)))
 
     def emit(self, event: str, *args: Any) -> None:
-        self._only_me().emit(event, *args)
+        check_event(event)
+        adapter = self._adapter
+        packet = Packet(PacketType.EVENT, adapter.nsp.name, [event, *args])
+        opts = self._only_me()
+        adapter.record_packet(packet, opts)
+        adapter.broadcast(packet, opts)
 
     def join(self, *rooms: str) -> None:
-        self._only_me().sockets_join(*rooms)
+        self._adapter.add_sockets(self._only_me(), list(rooms))
 
     def leave(self, *rooms: str) -> None:
-        self._only_me().sockets_leave(*rooms)
+        self._adapter.del_sockets(self._only_me(), list(rooms))
 
     def disconnect(self, close: bool = False) -> None:
-        self._only_me().disconnect_sockets(close)
+        self._adapter.disconnect_sockets(self._only_me(), close)
 
 
-def describe_socket(socket: Socket) -> dict[str, Any]:
+def describe_socket(socket: AdapterSocket) -> dict[str, Any]:
     """A local socket as Node's adapters describe it to the requesting server."""
     hs = socket.handshake
     return {

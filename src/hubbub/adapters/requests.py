@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from hubbub.socketio.server import Server
+    from hubbub.runtime.contract import Scheduler
 
 log = logging.getLogger("hubbub.redis")
 
@@ -59,8 +59,8 @@ T = TypeVar("T")
 class _ById(Generic[T]):
     """Requests this server started, by request id."""
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
         self._requests: dict[str, T] = {}
 
     def __contains__(self, rid: object) -> bool:
@@ -90,7 +90,7 @@ class PendingRequests(_ById[Pending]):
                 )
                 pending.finish(pending, True)
 
-        pending.timer = self.server.runtime_call_later(timeout, expire)
+        pending.timer = self.scheduler.need().call_later(timeout, expire)
         send(rid)
 
     def answered(self, rid: object, pending: Pending) -> None:
@@ -130,5 +130,5 @@ class AckRequests(_ById[AckRequest]):
         def forget() -> None:
             self._requests.pop(rid, None)
 
-        self.server.runtime_call_later(keep_for, forget)
+        self.scheduler.need().call_later(keep_for, forget)
         return rid

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hubbub.adapters.base import Adapter
-    from hubbub.socketio.server_namespace import ServerNamespace
+    from hubbub.adapters.base import Adapter, AdapterNamespace
 
-AdapterFactory = Callable[["ServerNamespace"], "Adapter"]
+AdapterFactory = Callable[["AdapterNamespace"], "Adapter"]
 
 
 def adapter_from_url(url: str | None, **options: Any) -> AdapterFactory:

@@ -29,10 +29,6 @@ class OutPacket:
         self._frames: list[bytes | None] = [None, None, None, None, None]
 
     @property
-    def is_binary(self) -> bool:
-        return isinstance(self.data, bytes)
-
-    @property
     def packet(self) -> Packet:
         return Packet(self.type, self.data)
 

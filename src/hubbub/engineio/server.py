@@ -1,38 +1,34 @@
-"""The Engine.IO server: request routing and the session registry (sans-IO),
+"""The Engine.IO server, sans-IO: request routing and the session registry,
 plus a small callback API for using Engine.IO on its own.
 
-A runtime hands every request under the Engine.IO path to
-:meth:`EngineIOServer.handle_request` and acts on the answer:
-
-* :class:`~hubbub.http.HttpResponse`: write it;
-* :class:`PollHold`: a long-polling GET with nothing to send yet; wait for
-  the session host's ``wake()`` and then write :meth:`EngineIOServer.finish_poll`,
-  or call ``session.poll_aborted(now)`` if the client goes away first;
-* :class:`WebSocketAccept`: complete the websocket handshake, then call
-  :meth:`EngineIOServer.websocket_opened` with the connection.
-
-Higher layers (the Socket.IO server) plug in as the :class:`EngineListener`.
+It is an :class:`~hubbub.runtime.contract.Endpoint`: a runtime hands it
+every request under its path and acts on the answer (a response, a held
+long-poll, an accepted websocket). It is the listener of its sessions, and
+reports to the :class:`EngineListener` above it (the Socket.IO server, or
+the callback API below).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import secrets
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, overload
 
 from hubbub import jsonmod
-from hubbub.engineio.outgoing import LEGACY_VERSION
-from hubbub.engineio.session import EngineSession, PollError, State, WebSocketPeer
+from hubbub.engineio.cors import CorsPolicy
+from hubbub.engineio.options import EngineOptions
+from hubbub.engineio.session import EngineSession, PollError, State
 from hubbub.http import HttpRequest, HttpResponse
-from hubbub.runtime.contract import Runtime
-from hubbub.socketio.handlers import HandlerT
-
-if TYPE_CHECKING:
-    from hubbub.legacy.v09.endpoint import LegacyEndpoint, StreamHold
-    from hubbub.legacy.v09.session import LegacySession
+from hubbub.runtime.contract import (
+    Answer,
+    PollHold,
+    Runtime,
+    Scheduler,
+    WebSocketAccept,
+    WebSocketPeer,
+)
+from hubbub.types import DisconnectReason
 
 log = logging.getLogger("hubbub.engineio")
 
@@ -54,71 +50,8 @@ ERROR_MESSAGES = {
 
 GENERATIONS = {3: "EIO=3 (Socket.IO clients 1.x-2.x)", 4: "EIO=4 (Socket.IO clients 3.x-4.x)"}
 
-OriginSetting = None | str | Sequence[str] | Callable[[str], bool]
-AllowRequest = Callable[[HttpRequest], bool | str | None]
-
-
-@dataclass
-class EngineOptions:
-    """Engine.IO options, named as Node's engine.io names them, in snake_case.
-
-    Times are in seconds. ``eio_versions`` narrows the protocol generations
-    accepted (both by default). ``cors_allowed_origins``: None means
-    same-origin only, ``"*"`` any origin, a list those origins, a callable
-    decides per origin. ``allow_request(request)`` returns True to accept a
-    new session, or False / a message string to refuse it with 403.
-    ``cookie``: True for ``io``, a name, or a dict of cookie attributes.
-    """
-
-    path: str = "/engine.io/"
-    ping_interval: float = 25.0
-    ping_timeout: float = 20.0
-    upgrade_timeout: float = 10.0
-    max_http_buffer_size: int = 1_000_000
-    transports: Sequence[str] = ("polling", "websocket")
-    allow_upgrades: bool = True
-    cors_allowed_origins: OriginSetting = None
-    cors_credentials: bool = True
-    cookie: bool | str | dict[str, Any] | None = None
-    allow_request: AllowRequest | None = None
-    eio_versions: Sequence[int] = (3, 4)
-    websocket_compression: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.path.startswith("/"):
-            self.path = "/" + self.path
-        if not self.path.endswith("/"):
-            self.path += "/"
-        for t in self.transports:
-            if t not in ("polling", "websocket"):
-                raise ValueError(f"unknown transport {t!r}: use 'polling' and/or 'websocket'")
-        for v in self.eio_versions:
-            if v not in (3, 4):
-                raise ValueError(f"unsupported Engine.IO version {v!r}: use 3 and/or 4")
-
-
-@dataclass(slots=True)
-class PollHold:
-    session: EngineSession | LegacySession
-    request: HttpRequest
-
-
-@dataclass(slots=True)
-class WebSocketAccept:
-    """A websocket upgrade the core accepts. ``session`` is set when it
-    upgrades an existing polling session, None for a new session."""
-
-    request: HttpRequest
-    version: int
-    session: EngineSession | None
-    headers: list[tuple[str, str]]
-    sid: str = ""
-    # a 0.9 session's transport name ("websocket" or "flashsocket")
-    transport: str = "websocket"
-
-
-RequestResult = HttpResponse | PollHold | WebSocketAccept
+# what a registering decorator gives back: the very function it was given
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 
 class EngineListener(Protocol):
@@ -148,18 +81,23 @@ class EngineIOServer:
     coroutines. ``eio.send(sid, data)`` never blocks.
     """
 
-    def __init__(self, options: EngineOptions | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        options: EngineOptions | None = None,
+        *,
+        scheduler: Scheduler | None = None,
+        **kwargs: Any,
+    ) -> None:
         if options is None:
             options = EngineOptions(**kwargs)
         elif kwargs:
             raise TypeError("pass either an EngineOptions or keyword options, not both")
         self.options = options
+        self.cors = CorsPolicy(options.cors_allowed_origins, options.cors_credentials)
         self.sessions: dict[str, EngineSession] = {}
         self.listener: EngineListener = _CallbackListener(self)
-        self.runtime: Runtime | None = None
-        # Socket.IO 0.9 requests go here (set by the Socket.IO server)
-        self.legacy: LegacyEndpoint | None = None
-        self.json_dumps: Callable[[Any], str] = jsonmod.dumps
+        # shared with the layers above when a Socket.IO server owns this one
+        self.scheduler = scheduler or Scheduler(lambda: self._handlers.values())
         self._handlers: dict[str, Callable[..., Any]] = {}
 
     # -- the plain API -------------------------------------------------------
@@ -174,6 +112,7 @@ class EngineIOServer:
             raise ValueError(f"unknown Engine.IO event {event!r}")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.scheduler.check_handler(fn)
             self._handlers[event] = fn
             return fn
 
@@ -190,13 +129,12 @@ class EngineIOServer:
     def disconnect(self, sid: str) -> None:
         session = self.sessions.get(sid)
         if session is not None:
-            session.close("forced close")
+            session.close(DisconnectReason.FORCED_CLOSE, self.scheduler.clock())
 
-    def close_all(self, reason: str = "server shutting down") -> None:
+    def close_all(self, reason: str = DisconnectReason.SERVER_SHUTTING_DOWN) -> None:
+        now = self.scheduler.clock()
         for session in list(self.sessions.values()):
-            session.close(reason)
-        if self.legacy is not None:
-            self.legacy.close_all(reason)
+            session.close(reason, now)
 
     def serves(self, path: str) -> bool:
         """Whether a request path belongs to Engine.IO: the configured path,
@@ -205,56 +143,36 @@ class EngineIOServer:
         base = self.options.path
         return path.startswith(base) or path == base[:-1]
 
-    # -- runtime plumbing ----------------------------------------------------
+    # -- the Endpoint a runtime drives -------------------------------------------
+
+    @property
+    def path(self) -> str:
+        return self.options.path
+
+    @property
+    def max_message_size(self) -> int:
+        return self.options.max_http_buffer_size
+
+    @property
+    def websocket_compression(self) -> bool:
+        return self.options.websocket_compression
+
+    @property
+    def runtime(self) -> Runtime | None:
+        return self.scheduler.runtime
 
     def attach(self, runtime: Runtime) -> None:
-        if self.runtime is not None and self.runtime.name != runtime.name:
-            raise RuntimeError(
-                f"this server already runs on {self.runtime.name}; "
-                f"it cannot also run on {runtime.name}"
-            )
-        if self.runtime is not runtime:
-            # handlers registered before a runtime was attached are checked now
-            for fn in self.registered_handlers():
-                runtime.check_handler(fn)
-        self.runtime = runtime
-        # the runtime's own spawn from now on: one call less per event
-        self.call_handler = runtime.spawn  # type: ignore[method-assign]
-
-    def registered_handlers(self) -> Iterator[Callable[..., Any]]:
-        yield from self._handlers.values()
-        listed = getattr(self.listener, "registered_handlers", None)
-        if listed is not None:
-            yield from listed()
-
-    def clock(self) -> float:
-        if self.runtime is None:
-            return 0.0
-        return self.runtime.clock()
-
-    def call_handler(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self.runtime is not None:
-            self.runtime.spawn(fn, *args)
-        else:  # no runtime (unit tests): plain functions only
-            result = fn(*args)
-            if inspect.isawaitable(result):
-                raise RuntimeError("coroutine handlers need the asyncio runtime")
+        self.scheduler.attach(runtime)
 
     # -- requests --------------------------------------------------------------
 
-    def handle_request(self, req: HttpRequest, now: float) -> RequestResult | StreamHold:
-        legacy = self.legacy
-        if legacy is not None and legacy.claims(req):
-            answer = legacy.handle(req, now)
-            if isinstance(answer, HttpResponse) and answer.status >= 400:
-                log.info("%s %s -> %d (0.9)", req.method, req.url, answer.status)
-            return answer
-        cors = self._cors_headers(req)
+    def handle_request(self, req: HttpRequest, now: float) -> Answer:
+        cors = self.cors.headers(req)
         if cors is None:
             log.info("refused request from origin %r", req.headers.get("origin"))
             return error_response(FORBIDDEN, "Origin not allowed")
         if req.method == "OPTIONS":
-            return self.preflight(req, cors)
+            return self.cors.preflight(req, cors)
         result = self._route(req, now, cors)
         if isinstance(result, HttpResponse) and result.status >= 400:
             log.info(
@@ -266,7 +184,7 @@ class EngineIOServer:
             )
         return result
 
-    def _route(self, req: HttpRequest, now: float, cors: list[tuple[str, str]]) -> RequestResult:
+    def _route(self, req: HttpRequest, now: float, cors: list[tuple[str, str]]) -> Answer:
         query = req.query
         eio = query.get("EIO")
         versions = self.options.eio_versions
@@ -294,7 +212,7 @@ class EngineIOServer:
                     return error_response(BAD_REQUEST, None, cors)
                 # like Node, a second websocket for an upgraded (or upgrading)
                 # session completes its handshake and is then closed at once
-                return WebSocketAccept(req, version, session, [])
+                return WebSocketAccept(req, version, [], self._websocket_opened, session)
             if session.transport != "polling":
                 return error_response(BAD_REQUEST, None, cors)
             return self._polling(session, req, now, cors)
@@ -315,7 +233,9 @@ class EngineIOServer:
                 return error_response(FORBIDDEN, message, cors)
         if transport == "websocket":
             sid = self._fresh_sid()
-            return WebSocketAccept(req, version, None, self._cookie_headers(sid), sid)
+            return WebSocketAccept(
+                req, version, self._cookie_headers(sid), self._websocket_opened, None, sid
+            )
         return self._open_polling(req, version, now, cors)
 
     def _open_polling(
@@ -334,18 +254,18 @@ class EngineIOServer:
 
     def _polling(
         self, session: EngineSession, req: HttpRequest, now: float, cors: list[tuple[str, str]]
-    ) -> RequestResult:
+    ) -> Answer:
         try:
             if req.method == "GET":
                 answer = session.on_poll(now)
                 if answer is None:
-                    return PollHold(session, req)
+                    return PollHold(session, req, cors)
                 body, ctype = answer
                 return HttpResponse(200, [("Content-Type", ctype), *cors], body)
             if req.method == "POST":
                 if req.body_too_large:
                     log.info("sid=%s: POST over max_http_buffer_size; closing", session.sid)
-                    session.refuse_post("POST over max_http_buffer_size")
+                    session.refuse_post("POST over max_http_buffer_size", now)
                     return HttpResponse(413, list(cors), b"Payload Too Large")
                 session.on_post(req.body, now)
                 return HttpResponse(200, [("Content-Type", "text/html"), *cors], b"ok")
@@ -353,26 +273,12 @@ class EngineIOServer:
             return error_response(BAD_REQUEST, str(exc), cors)
         return error_response(BAD_REQUEST, "Method not allowed", cors)
 
-    def legacy_stream_more(self, hold: StreamHold, now: float) -> tuple[bytes, bool]:
-        """The next chunk of a 0.9 htmlfile response, and whether it ends."""
-        return hold.session.collect_stream(hold.generation, now)
-
-    def legacy_stream_aborted(self, hold: StreamHold, now: float) -> None:
-        hold.session.stream_aborted(hold.generation, now)
-
-    def finish_poll(self, hold: PollHold, now: float) -> HttpResponse:
-        body, ctype = hold.session.collect_poll(now)
-        cors = self._cors_headers(hold.request) or []
-        return HttpResponse(200, [("Content-Type", ctype), *cors], body)
-
-    def websocket_opened(
+    def _websocket_opened(
         self, accept: WebSocketAccept, peer: WebSocketPeer, now: float
-    ) -> EngineSession | LegacySession | None:
-        """The handshake is done. Returns the session the connection now
-        belongs to, or None when the upgrade is refused (close the socket)."""
-        if accept.version == LEGACY_VERSION and self.legacy is not None:
-            return self.legacy.websocket_opened(accept, peer, now)
-        session = accept.session
+    ) -> EngineSession | None:
+        """The handshake is done: the session the connection now belongs to,
+        or None when the upgrade is refused (the runtime closes the socket)."""
+        session: EngineSession | None = accept.target
         if session is not None:
             if self.sessions.get(session.sid) is not session or not session.begin_upgrade(
                 peer, now
@@ -401,72 +307,37 @@ class EngineIOServer:
     ) -> EngineSession:
         sid = sid if sid and sid not in self.sessions else self._fresh_sid()
         session = EngineSession(
-            self, sid, version, transport, now, supports_binary=binary, jsonp_index=jsonp
+            self,
+            self.options,
+            sid,
+            version,
+            transport,
+            now,
+            supports_binary=binary,
+            jsonp_index=jsonp,
         )
-        if self.runtime is not None:
-            session.host = self.runtime.make_host(session)
+        session.host = self.scheduler.make_host(session)
         self.sessions[sid] = session
         session.host.rearm(session.deadline)
         return session
 
-    # -- session callbacks -------------------------------------------------------
+    # -- the listener of the sessions ------------------------------------------------
 
-    def _session_message(self, session: EngineSession, data: str | bytes) -> None:
+    def session_message(self, session: EngineSession, data: str | bytes) -> None:
         self.listener.on_message(session, data)
 
-    def _session_closed(self, session: EngineSession, reason: str) -> None:
+    def session_closed(self, session: EngineSession, reason: str) -> None:
         self.listener.on_disconnect(session, reason)
 
-    def _session_gone(self, session: EngineSession) -> None:
+    def session_gone(self, session: EngineSession) -> None:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
         session.host.rearm(None)
 
-    def _session_upgraded(self, session: EngineSession) -> None:
+    def session_upgraded(self, session: EngineSession) -> None:
         self.listener.on_upgrade(session)
 
-    # -- CORS and cookies ------------------------------------------------------------
-
-    def origin_allowed(self, req: HttpRequest) -> bool:
-        origin = req.headers.get("origin")
-        if origin is None:
-            return True
-        setting = self.options.cors_allowed_origins
-        if setting == "*":
-            return True
-        if setting is None:
-            host = req.headers.get("host", "")
-            # compare host[:port] only: TLS is often terminated in front of us
-            return origin.split("://", 1)[-1].rstrip("/") == host
-        if callable(setting):
-            try:
-                return bool(setting(origin))
-            except Exception:
-                log.exception("cors_allowed_origins callable raised")
-                return False
-        if isinstance(setting, str):
-            return origin == setting
-        return origin in setting
-
-    def _cors_headers(self, req: HttpRequest) -> list[tuple[str, str]] | None:
-        """CORS headers for this request, or None if its origin is refused."""
-        origin = req.headers.get("origin")
-        if origin is None:
-            return []
-        if not self.origin_allowed(req):
-            return None
-        headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-        if self.options.cors_credentials:
-            headers.append(("Access-Control-Allow-Credentials", "true"))
-        return headers
-
-    def preflight(self, req: HttpRequest, cors: list[tuple[str, str]]) -> HttpResponse:
-        headers = [*cors, ("Access-Control-Allow-Methods", "GET, POST, OPTIONS")]
-        requested = req.headers.get("access-control-request-headers")
-        if requested:
-            headers.append(("Access-Control-Allow-Headers", requested))
-        headers.append(("Access-Control-Max-Age", "86400"))
-        return HttpResponse(204, headers, b"")
+    # -- cookies ---------------------------------------------------------------------
 
     def _cookie_headers(self, sid: str) -> list[tuple[str, str]]:
         cookie = self.options.cookie
@@ -493,16 +364,6 @@ class EngineIOServer:
         return [("Set-Cookie", "; ".join(parts))]
 
 
-def engine_of(app: Any) -> EngineIOServer:
-    """The Engine.IO server inside a server object (or the object itself)."""
-    if isinstance(app, EngineIOServer):
-        return app
-    engine = getattr(app, "engine", None)
-    if isinstance(engine, EngineIOServer):
-        return engine
-    raise TypeError(f"{app!r} is not a hubbub server")
-
-
 class _CallbackListener:
     """Dispatches session events to the plain API's ``on()`` handlers."""
 
@@ -512,7 +373,7 @@ class _CallbackListener:
     def _fire(self, event: str, *args: Any) -> None:
         fn = self.server._handlers.get(event)
         if fn is not None:
-            self.server.call_handler(fn, *args)
+            self.server.scheduler.spawn(fn, *args)
 
     def on_connect(self, session: EngineSession, request: HttpRequest) -> None:
         self._fire("connect", session.sid, request)

@@ -1,25 +1,27 @@
 """The Engine.IO session state machine, v3 and v4, sans-IO.
 
 One :class:`EngineSession` per client. It takes decoded input (a POST body, a
-websocket message, a timer tick) together with ``now`` and produces output
-through two narrow doors the runtime implements:
+websocket message, a timer tick) together with ``now`` on every entry point,
+reports what happens to the :class:`SessionListener` it is given, and acts
+through two narrow doors a runtime implements
+(:mod:`hubbub.runtime.contract`):
 
-* :class:`SessionHost`: ``rearm(deadline)`` to be woken at the next deadline,
-  ``wake()`` when a held long-polling GET can be answered.
-* :class:`WebSocketPeer`: the websocket connection carrying this session,
+* ``SessionHost``: ``rearm(deadline)`` to be woken at the next deadline,
+  ``wake()`` when a held long-polling GET can be answered;
+* ``WebSocketPeer``: the websocket connection carrying this session,
   ``send(OutPacket)`` (non-blocking) and ``close(code)``.
 
 It never imports a clock, a socket or an event loop: every rule below can be
-driven by a unit test with a fake host.
+driven by a unit test with a fake host and a fake clock.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from hubbub import jsonmod
 from hubbub.engineio.codec import (
     EngineIODecodeError,
     Packet,
@@ -32,16 +34,13 @@ from hubbub.engineio.codec import (
     jsonp_unwrap_form,
     jsonp_wrap,
 )
+from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.outgoing import OutPacket
-
-if TYPE_CHECKING:
-    from hubbub.engineio.server import EngineIOServer
+from hubbub.runtime.contract import EPSILON, NULL_HOST, SessionHost, WebSocketPeer
+from hubbub.types import DisconnectReason
+from hubbub.websocket.frames import CloseCode
 
 log = logging.getLogger("hubbub.engineio")
-
-# timers may fire a hair early (the loop's clock resolution); treat a
-# deadline within this many seconds as reached rather than sleeping again
-EPSILON = 0.002
 
 # while a client upgrades, a GET held after the probe is answered with a noop
 # this soon (Node's engine.io checks every 100 ms): the client may have sent
@@ -49,53 +48,25 @@ EPSILON = 0.002
 UPGRADE_NOOP_INTERVAL = 0.1
 
 
-class SessionHost(Protocol):
-    def rearm(self, deadline: float | None) -> None: ...
-    def wake(self) -> None: ...
+class SessionListener(Protocol):
+    """Who a session reports to (the Engine.IO server)."""
 
-
-class WebSocketPeer(Protocol):
-    @property
-    def sink(self) -> Callable[[bytes], None] | None:
-        """Takes a finished server frame for the peer, when it can (no
-        compression, not closing): the session writes cached frames to it
-        without the call to send. None: every packet goes through send."""
+    def session_message(self, session: EngineSession, data: str | bytes) -> None:
+        """A message from the client."""
         ...
 
-    def send(self, packet: OutPacket) -> None: ...
-    def close(self, code: int = 1000) -> None: ...
-    def buffered_bytes(self) -> int: ...
+    def session_upgraded(self, session: EngineSession) -> None:
+        """The client moved from polling to a websocket."""
+        ...
 
+    def session_closed(self, session: EngineSession, reason: str) -> None:
+        """The client is disconnected (the session may linger to deliver a
+        last close packet to a polling client)."""
+        ...
 
-class TimedSession(Protocol):
-    """What a runtime's timer host needs of a session (Engine.IO or 0.9)."""
-
-    sid: str
-
-    @property
-    def deadline(self) -> float | None: ...
-    def on_timer(self, now: float) -> None: ...
-
-
-class WebSocketSession(Protocol):
-    """What a websocket link feeds (an Engine.IO or a 0.9 session)."""
-
-    def on_ws_message(self, peer: WebSocketPeer, data: str | bytes, now: float) -> None: ...
-    def on_ws_closed(self, peer: WebSocketPeer, now: float) -> None: ...
-
-
-class NullHost:
-    """Host used until the runtime attaches its own (and in unit tests)."""
-
-    def rearm(self, deadline: float | None) -> None:
-        pass
-
-    def wake(self) -> None:
-        pass
-
-
-# stateless: one for every session still without a runtime host
-_NULL_HOST = NullHost()
+    def session_gone(self, session: EngineSession) -> None:
+        """The session is finished: forget it."""
+        ...
 
 
 class State(enum.Enum):
@@ -141,7 +112,8 @@ class EngineSession:
         "close_reason",
         "host",
         "jsonp_index",
-        "server",
+        "listener",
+        "options",
         "sid",
         "state",
         "supports_binary",
@@ -152,7 +124,8 @@ class EngineSession:
 
     def __init__(
         self,
-        server: EngineIOServer,
+        listener: SessionListener,
+        options: EngineOptions,
         sid: str,
         version: int,
         transport: str,
@@ -161,14 +134,15 @@ class EngineSession:
         supports_binary: bool = True,
         jsonp_index: str | None = None,
     ) -> None:
-        self.server = server
+        self.listener = listener
+        self.options = options
         self.sid = sid
         self.version = version
         self.transport = transport
         self.state = State.OPEN
         self.supports_binary = supports_binary
         self.jsonp_index = jsonp_index
-        self.host: SessionHost = _NULL_HOST
+        self.host: SessionHost = NULL_HOST
         self.upgraded = False
         self.close_reason: str | None = None
         self._queue: list[OutPacket] = []
@@ -182,9 +156,8 @@ class EngineSession:
         self._upgrade_deadline: float | None = None
         self._noop_at: float | None = None
         self._close_deadline: float | None = None
-        opts = server.options
-        self._interval = opts.ping_interval
-        self._timeout = opts.ping_timeout
+        self._interval = options.ping_interval
+        self._timeout = options.ping_timeout
         if version >= 4:
             # v4: the server pings after an interval and expects a pong in time
             self._ping_at: float | None = now + self._interval
@@ -197,7 +170,7 @@ class EngineSession:
     # -- the handshake ---------------------------------------------------
 
     def open_packet(self) -> Packet:
-        opts = self.server.options
+        opts = self.options
         upgrades = (
             ["websocket"]
             if self.transport == "polling"
@@ -213,7 +186,7 @@ class EngineSession:
         }
         if self.version >= 4:
             info["maxPayload"] = opts.max_http_buffer_size
-        return Packet(PacketType.OPEN, self.server.json_dumps(info))
+        return Packet(PacketType.OPEN, jsonmod.dumps(info))
 
     def handshake_body(self) -> tuple[bytes, str]:
         """The first polling response: the open packet as a payload."""
@@ -257,28 +230,28 @@ class EngineSession:
     def send(self, data: str | bytes) -> None:
         self.send_packet(OutPacket(PacketType.MESSAGE, data))
 
-    def close(self, reason: str = "forced close", *, notify: bool = True) -> None:
+    def close(self, reason: str, now: float, *, notify: bool = True) -> None:
         """Close from the server side: the client gets a close packet."""
         if self.state is not State.OPEN:
             return
         if self._ws is not None and self._probe is None:
             self._ws.send(OutPacket(PacketType.CLOSE))
-            self._ws.close(1000)
+            self._ws.close(CloseCode.NORMAL)
             self._finish(reason, notify)
             return
         if self._probe is not None:
-            self._probe.close(1000)
+            self._probe.close(CloseCode.NORMAL)
             self._probe = None
         # polling: the close packet rides on the client's next GET; keep the
         # session around long enough for that GET to come
         self.state = State.CLOSING
         self.close_reason = reason
-        self._close_deadline = self.server.clock() + self._timeout + self._interval
+        self._close_deadline = now + self._timeout + self._interval
         if self._poll_held:
             self.host.wake()
         self.host.rearm(self.deadline)
         if notify:
-            self.server._session_closed(self, reason)
+            self.listener.session_closed(self, reason)
 
     # -- long polling ----------------------------------------------------
 
@@ -289,7 +262,7 @@ class EngineSession:
             raise PollError(400, "Bad request")
         if self._poll_held:
             # at most one GET at a time: a second one is a broken client
-            self._fail("transport error", "overlapping GET")
+            self._fail(DisconnectReason.TRANSPORT_ERROR, "overlapping GET", now)
             raise PollError(400, "Bad request")
         if self.state is State.CLOSED:
             raise PollError(400, "Session ID unknown")
@@ -310,7 +283,7 @@ class EngineSession:
         """The client went away while its GET was held."""
         if self._poll_held:
             self._poll_held = False
-            self._fail("transport close", "poll connection closed prematurely")
+            self._fail(DisconnectReason.TRANSPORT_CLOSE, "poll connection closed prematurely", now)
 
     @property
     def poll_held(self) -> bool:
@@ -330,7 +303,7 @@ class EngineSession:
             body = self._encode_payload(packets)
             self.state = State.CLOSED
             self._close_deadline = None
-            self.server._session_gone(self)
+            self.listener.session_gone(self)
             return body
         if not self._queue:
             return self._encode_payload([_NOOP])
@@ -357,17 +330,17 @@ class EngineSession:
                 packets = decode_payload_v3(body)
         except (EngineIODecodeError, UnicodeDecodeError) as exc:
             log.info("sid=%s: bad polling payload (%s); closing", self.sid, exc)
-            self._fail("parse error", str(exc))
+            self._fail(DisconnectReason.PARSE_ERROR, str(exc), now)
             raise PollError(400, "Bad request") from None
         for packet in packets:
             if self.state is not State.OPEN:
                 break
             self._on_packet(packet, now)
 
-    def refuse_post(self, detail: str) -> None:
+    def refuse_post(self, detail: str, now: float) -> None:
         """A POST the runtime would not read (over max_http_buffer_size): a
         client error like a bad payload, so no close packet is owed."""
-        self._fail("transport error", detail)
+        self._fail(DisconnectReason.TRANSPORT_ERROR, detail, now)
 
     # -- websocket ---------------------------------------------------------
 
@@ -389,7 +362,7 @@ class EngineSession:
             return False
         self._probe = peer
         self._probed = False
-        self._upgrade_deadline = now + self.server.options.upgrade_timeout
+        self._upgrade_deadline = now + self.options.upgrade_timeout
         self.host.rearm(self.deadline)
         return True
 
@@ -402,14 +375,14 @@ class EngineSession:
         if type(data) is str and data[:1] == "4":
             # a text MESSAGE, nearly all the traffic: what decode_packet and
             # _on_packet would do with it, without the Packet in between
-            self.server._session_message(self, data[1:])
+            self.listener.session_message(self, data[1:])
             return
         try:
             packet = decode_packet(data, self.version)
         except EngineIODecodeError as exc:
             log.info("sid=%s: bad websocket packet (%s); closing", self.sid, exc)
-            peer.close(1002)
-            self._fail("parse error", str(exc))
+            peer.close(CloseCode.PROTOCOL_ERROR)
+            self._fail(DisconnectReason.PARSE_ERROR, str(exc), now)
             return
         self._on_packet(packet, now)
 
@@ -420,7 +393,7 @@ class EngineSession:
             self._noop_due = False
         elif peer is self._ws and self.state is not State.CLOSED:
             self._ws = None
-            self._fail("transport close", "websocket closed")
+            self._fail(DisconnectReason.TRANSPORT_CLOSE, "websocket closed", now)
 
     def _on_probe_message(self, peer: WebSocketPeer, data: str | bytes, now: float) -> None:
         try:
@@ -449,13 +422,13 @@ class EngineSession:
             self._queued_bytes = 0
             for p in queue:
                 peer.send(p)
-            self.server._session_upgraded(self)
+            self.listener.session_upgraded(self)
         else:
             log.info("sid=%s: unexpected packet during upgrade; dropping the probe", self.sid)
             self._probe = None
             self._upgrade_deadline = None
             self._noop_due = False
-            peer.close(1002)
+            peer.close(CloseCode.PROTOCOL_ERROR)
         self.host.rearm(self.deadline)
 
     # -- packets from the client ---------------------------------------------
@@ -463,7 +436,7 @@ class EngineSession:
     def _on_packet(self, packet: Packet, now: float) -> None:
         ptype = packet.type
         if ptype is PacketType.MESSAGE:
-            self.server._session_message(self, packet.data)
+            self.listener.session_message(self, packet.data)
         elif ptype is PacketType.PONG and self.version >= 4:
             self._pong_deadline = None
             self._ping_at = now + self._interval
@@ -474,15 +447,15 @@ class EngineSession:
         elif ptype is PacketType.CLOSE:
             self._client_closed = True
             if self._ws is not None:
-                self._ws.close(1000)
-            self._fail("transport close", "client sent close")
+                self._ws.close(CloseCode.NORMAL)
+            self._fail(DisconnectReason.TRANSPORT_CLOSE, "client sent close", now)
         elif ptype in (PacketType.PING, PacketType.PONG):
             log.info("sid=%s: heartbeat in the wrong direction; closing", self.sid)
-            self._fail("transport error", "invalid heartbeat direction")
+            self._fail(DisconnectReason.TRANSPORT_ERROR, "invalid heartbeat direction", now)
         elif ptype is PacketType.NOOP or ptype is PacketType.UPGRADE:
             pass
         else:  # OPEN from a client
-            self._fail("parse error", "unexpected packet type")
+            self._fail(DisconnectReason.PARSE_ERROR, "unexpected packet type", now)
 
     # -- timers ------------------------------------------------------------
 
@@ -514,14 +487,14 @@ class EngineSession:
                 self.state = State.CLOSED
                 self._close_deadline = None
                 self._queue.clear()
-                self.server._session_gone(self)
+                self.listener.session_gone(self)
             return
         if self.state is not State.OPEN:
             return
         if self._upgrade_deadline is not None and reached >= self._upgrade_deadline:
             log.info("sid=%s: client did not complete the upgrade in time", self.sid)
             if self._probe is not None:
-                self._probe.close(1000)
+                self._probe.close(CloseCode.NORMAL)
             self._probe = None
             self._upgrade_deadline = None
             self._noop_due = False
@@ -531,7 +504,7 @@ class EngineSession:
                 self._noop_due = True
                 self.host.wake()
         if self._pong_deadline is not None and reached >= self._pong_deadline:
-            self._fail("ping timeout", "no heartbeat in time")
+            self._fail(DisconnectReason.PING_TIMEOUT, "no heartbeat in time", now)
             return
         if self._ping_at is not None and reached >= self._ping_at:
             self._ping_at = None
@@ -541,7 +514,7 @@ class EngineSession:
 
     # -- endings -------------------------------------------------------------
 
-    def _fail(self, reason: str, detail: str) -> None:
+    def _fail(self, reason: DisconnectReason, detail: str, now: float) -> None:
         """Close because of the client or its transport: no close packet is
         owed, but a held GET still gets an answer (a noop if the client asked
         to close, a close packet otherwise)."""
@@ -550,23 +523,27 @@ class EngineSession:
         log.debug("sid=%s: closing (%s: %s)", self.sid, reason, detail)
         was_open = self.state is State.OPEN
         if self._probe is not None:
-            self._probe.close(1000)
+            self._probe.close(CloseCode.NORMAL)
             self._probe = None
         if self._ws is not None:
-            self._ws.close(1002 if reason == "parse error" else 1000)
+            self._ws.close(
+                CloseCode.PROTOCOL_ERROR
+                if reason is DisconnectReason.PARSE_ERROR
+                else CloseCode.NORMAL
+            )
             self._ws = None
         if self._poll_held:
             # the held GET is answered by the runtime after wake(); mark the
             # session closing so that answer carries the right tail packet
             self.state = State.CLOSING
-            self._close_deadline = self.server.clock() + self._timeout + self._interval
+            self._close_deadline = now + self._timeout + self._interval
             self.host.wake()
         else:
             self.state = State.CLOSED
-            self.server._session_gone(self)
+            self.listener.session_gone(self)
         if was_open:
             self.close_reason = reason
-            self.server._session_closed(self, reason)
+            self.listener.session_closed(self, reason)
         self.host.rearm(self.deadline)
 
     def _finish(self, reason: str, notify: bool) -> None:
@@ -576,9 +553,9 @@ class EngineSession:
         self._queue.clear()
         self._queued_bytes = 0
         self.host.rearm(None)
-        self.server._session_gone(self)
+        self.listener.session_gone(self)
         if notify:
-            self.server._session_closed(self, reason)
+            self.listener.session_closed(self, reason)
 
     # -- payload encoding ------------------------------------------------------
 

@@ -36,13 +36,13 @@ import re
 import types
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlencode
-
-import gevent
 
 from hubbub.errors import ConnectionRefusedError
 from hubbub.gevent_socketio import virtsocket
+from hubbub.runtime.gevent.greenlets import Greenlet, kill_jobs, spawn
+from hubbub.socketio.connection import Connection
 from hubbub.socketio.namespace import Namespace
 from hubbub.socketio.socket import Socket as HubbubSocket
 
@@ -87,7 +87,7 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
     session: dict[str, Any]
     ns_name: str
     allowed_methods: set[str] | list[str] | None
-    jobs: list[gevent.Greenlet]
+    jobs: list[Greenlet]
     _ended: bool = False  # recv_disconnect was called, or disconnect()
 
     # the relocated handlers of events named as hubbub's hooks, per class
@@ -113,7 +113,7 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
 
     @classmethod
     def _for_hubbub_socket(cls, hub: HubbubSocket) -> BaseNamespace:
-        virt = virtsocket.socket_for(hub.client)
+        virt = virtsocket.socket_for(cast("Connection", hub.client))
         ns_name = "" if hub.nsp.name == "/" else hub.nsp.name
         virt._hub[ns_name] = hub
         instance = cls.__new__(cls)
@@ -454,12 +454,12 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
 
     # -- greenlets and ending ------------------------------------------------------------------
 
-    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> gevent.Greenlet:
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Greenlet:
         """A greenlet killed when this namespace ends."""
         decorator = getattr(self, "exception_handler_decorator", None)
         if decorator is not None:
             fn = decorator(fn)
-        job = gevent.spawn(fn, *args, **kwargs)
+        job = spawn(fn, *args, **kwargs)
         self.jobs.append(job)
         return job
 
@@ -478,7 +478,7 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
     def kill_local_jobs(self) -> None:
         """Kill the greenlets of :meth:`spawn` (a job that calls this ends too)."""
         jobs, self.jobs = self.jobs, []
-        virtsocket.kill_jobs(jobs)
+        kill_jobs(jobs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.ns_name or '(global)'}>"

@@ -23,13 +23,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from gevent import pywsgi
-
-from hubbub.engineio.server import EngineOptions
+from hubbub.engineio.options import EngineOptions
 from hubbub.gevent_socketio.policyserver import FlashPolicyServer
 from hubbub.gevent_socketio.virtsocket import Socket, _socketio_servers, sockets_of
 from hubbub.runtime.gevent.paste import as_bool, server_options, transport_names
-from hubbub.runtime.gevent.server import HubbubHandler, SocketHandoff, as_wsgi_app
+from hubbub.runtime.gevent.server import HubbubHandler, SocketHandoff, WSGIServer, as_wsgi_app
 from hubbub.socketio.server import Server
 
 __all__ = ["SocketIOServer", "serve", "serve_paste"]
@@ -73,7 +71,7 @@ def _listener_host(listener: Any) -> str:
         return "0.0.0.0"
 
 
-class SocketIOServer(pywsgi.WSGIServer):  # type: ignore[misc]
+class SocketIOServer(WSGIServer):  # type: ignore[misc]
     """A pywsgi server whose resource (``/socket.io/`` by default) is
     Socket.IO, 0.9 and newer; every other path goes to the WSGI app.
 
@@ -150,7 +148,7 @@ class SocketIOServer(pywsgi.WSGIServer):  # type: ignore[misc]
     def stop(self, timeout: float | None = None) -> None:
         if self.policy_server is not None:
             self.policy_server.stop()
-        self.application.engine.close_all("server shutting down")
+        self.application.endpoint.close_all("server shutting down")
         super().stop(timeout=timeout)
 
 

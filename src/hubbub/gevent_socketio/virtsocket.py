@@ -19,18 +19,16 @@ import logging
 import secrets
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
-
-import gevent
-from gevent.queue import Queue
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from hubbub import jsonmod
 from hubbub.gevent_socketio.defaultjson import default_json_dumps, default_json_loads
 from hubbub.gevent_socketio.packet import decode
+from hubbub.runtime.gevent.greenlets import Greenlet, GreenletExit, Queue, kill_jobs, spawn
+from hubbub.types import DisconnectReason
 
 if TYPE_CHECKING:
-    from hubbub.gevent_socketio.namespace import BaseNamespace
-    from hubbub.socketio.connection import Client
+    from hubbub.socketio.connection import Connection
     from hubbub.socketio.server import Server
     from hubbub.socketio.socket import Socket as HubbubSocket
 
@@ -38,7 +36,7 @@ __all__ = ["Socket", "default_error_handler", "socket_for"]
 
 log = logging.getLogger("hubbub.gevent_socketio")
 
-#: where a connection's virtual socket lives in ``Client.extra``
+#: where a connection's virtual socket lives in ``Connection.extra``
 EXTRA_KEY = "gevent_socketio.socket"
 
 ErrorHandler = Callable[["Socket", str, str, "str | None", "int | None", bool], Any]
@@ -122,7 +120,22 @@ def _config_of(server: Server) -> dict[str, float]:
     }
 
 
-def socket_for(client: Client) -> Socket:
+class ActiveNamespace(Protocol):
+    """A namespace instance of this connection (a BaseNamespace), as the
+    virtual socket ends it."""
+
+    _ended: bool
+
+    def recv_disconnect(self) -> Any: ...
+
+
+def _server_of(client: Connection) -> Server:
+    # a connection knows its server by what it needs of it; under this API
+    # the server is always a hubbub.Server
+    return cast("Server", client.server)
+
+
+def socket_for(client: Connection) -> Socket:
     """The virtual socket of a hubbub connection (made on first use)."""
     socket = client.extra.get(EXTRA_KEY)
     if socket is None:
@@ -145,17 +158,6 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-def kill_jobs(jobs: list[gevent.Greenlet]) -> None:
-    """Kill ``jobs``; when the current greenlet is one of them, it ends
-    too (GreenletExit), after the others: a job that ends its socket or
-    namespace ends with it."""
-    current = gevent.getcurrent()
-    others = [job for job in jobs if job is not current]
-    gevent.killall(others)
-    if len(others) < len(jobs):
-        raise gevent.GreenletExit
-
-
 class Socket:
     """One connection's state, as gevent-socketio's namespaces see it."""
 
@@ -176,7 +178,7 @@ class Socket:
         config: Mapping[str, Any] | None = None,
         error_handler: ErrorHandler | None = None,
         *,
-        client: Client | None = None,
+        client: Connection | None = None,
     ) -> None:
         """hubbub makes one per connection (``client``). ``Socket(server,
         config)`` without a client, gevent-socketio's form, makes a detached
@@ -194,13 +196,13 @@ class Socket:
             self.sessid = secrets.token_urlsafe(15)
         self.session: dict[str, Any] = {}
         self.namespaces: Mapping[str, type] = {}
-        self.active_ns: dict[str, BaseNamespace] = {}
+        self.active_ns: dict[str, ActiveNamespace] = {}
         self.request: Any = None
         native = client.request.native if client is not None else None
         self.environ: dict[str, Any] = dict(native) if isinstance(native, dict) else {}
         self.environ["socketio"] = self
         self.error_handler: ErrorHandler = error_handler or default_error_handler
-        self.jobs: list[gevent.Greenlet] = []
+        self.jobs: list[Greenlet] = []
         self.ack_callbacks: dict[int, Callable[..., Any]] = {}
         self.ack_counter = 0
         self.state = self.STATE_CONNECTED
@@ -213,7 +215,7 @@ class Socket:
         self._queue: Queue | None = None
         self._closed = False
         if client is not None:
-            sockets_of(client.server)[self.sessid] = self
+            sockets_of(_server_of(client))[self.sessid] = self
 
     def __repr__(self) -> str:
         return f"<virtsocket sessid={self.sessid} {self.state.lower()}>"
@@ -226,16 +228,16 @@ class Socket:
         ``sockets`` mapping)."""
         if self._server is not None or self.client is None:
             return self._server
-        hub = self.client.server
+        hub = _server_of(self.client)
         return _socketio_servers.get(hub) or ServerView(hub)
 
     @property
     def config(self) -> dict[str, Any]:
         if self._config is not None or self.client is None:
             return self._config or {}
-        return _config_of(self.client.server)
+        return _config_of(_server_of(self.client))
 
-    def __getitem__(self, key: str) -> BaseNamespace:
+    def __getitem__(self, key: str) -> ActiveNamespace:
         """``socket['/chat']``: this connection's namespace instance."""
         return self.active_ns[key]
 
@@ -356,7 +358,7 @@ class Socket:
             # hubbub's one error a client gets on a namespace is a refused
             # connect (0.9: "7::/chat:2", which the client calls 'connect_failed')
             self.client.connect_error(hub.nsp.name, str(pkt.get("reason") or "unauthorized"))
-            hub._onclose("server namespace disconnect")
+            hub.closed("server namespace disconnect")
         else:
             raise ValueError(f"unknown packet type {ptype!r}")
 
@@ -367,9 +369,9 @@ class Socket:
 
     # -- greenlets -------------------------------------------------------------------------------
 
-    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> gevent.Greenlet:
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Greenlet:
         """A greenlet killed when the connection ends."""
-        job = gevent.spawn(fn, *args, **kwargs)
+        job = spawn(fn, *args, **kwargs)
         self.jobs.append(job)
         return job
 
@@ -402,7 +404,7 @@ class Socket:
         self.active_ns.pop(namespace, None)
         hub = self._hub.pop(namespace, None)
         if hub is not None and hub.connected:
-            hub._onclose("server namespace disconnect")
+            hub.closed("server namespace disconnect")
 
     def disconnect(self, silent: bool = False) -> None:
         """Call every active namespace's recv_disconnect, then close the
@@ -413,17 +415,20 @@ class Socket:
                 ns._ended = True
                 try:
                     ns.recv_disconnect()
-                except gevent.GreenletExit:
+                except GreenletExit:
                     # called from a job of that namespace, which its end
                     # kills: finish the others first
                     ended_here = True
         if self.client is not None and not self.client.closed:
             if silent:
-                self.client.session.close("forced server close")
+                client = self.client
+                client.session.close(
+                    DisconnectReason.FORCED_SERVER_CLOSE, client.server.scheduler.clock()
+                )
             else:
                 self.client.disconnect()
         if ended_here:
-            raise gevent.GreenletExit
+            raise GreenletExit
 
     def kill(self, detach: bool = False) -> None:
         """Shut the connection down: every namespace is told
@@ -442,7 +447,7 @@ class Socket:
     def detach(self) -> None:
         """Leave the server's ``sockets``."""
         if self.client is not None:
-            registry = sockets_of(self.client.server)
+            registry = sockets_of(_server_of(self.client))
             if registry.get(self.sessid) is self:
                 del registry[self.sessid]
 

@@ -1,15 +1,38 @@
-"""What the core asks of a runtime (asyncio or gevent), and nothing more."""
+"""The contract between the sans-IO core and a runtime (asyncio or gevent).
+
+A runtime owns sockets, clocks and tasks; the core owns every protocol rule.
+They meet only through the names in this module:
+
+* what a runtime gives the core: :class:`Runtime` (clock, spawn, timers,
+  waiters) and, per session, a :class:`SessionHost` (wake me at a deadline;
+  a held long-poll may be answered now);
+* what the core gives a runtime: an :class:`Endpoint`, the HTTP side of a
+  server, which answers each request under its path with an
+  :class:`~hubbub.http.HttpResponse` or one of the holds below, and the
+  :class:`WebSocketSession` an accepted websocket feeds.
+
+The runtime implementations (``runtime/asyncio``, ``runtime/gevent``) sit
+outside the core and drive it; the core imports none of them, only this
+module.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
-if TYPE_CHECKING:
-    from hubbub.engineio.session import SessionHost, TimedSession
+from hubbub.engineio.outgoing import OutPacket
+from hubbub.http import HttpRequest, HttpResponse
 
 log = logging.getLogger("hubbub.runtime")
+
+# timers may fire a hair early (the loop's clock resolution): a session
+# treats a deadline within this many seconds as reached rather than sleeping
+# again
+EPSILON = 0.002
 
 
 class TimerHandle(Protocol):
@@ -29,6 +52,25 @@ class Waiter(Protocol):
     @property
     def done(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> Any: ...
+
+
+class SessionHost(Protocol):
+    """A runtime's door for one session: ``rearm(deadline)`` asks to be woken
+    (``on_timer``) at that time, None cancels; ``wake()`` says a held
+    long-polling GET can be answered now."""
+
+    def rearm(self, deadline: float | None) -> None: ...
+    def wake(self) -> None: ...
+
+
+class TimedSession(Protocol):
+    """What a runtime's timer host needs of a session (any generation)."""
+
+    sid: str
+
+    @property
+    def deadline(self) -> float | None: ...
+    def on_timer(self, now: float) -> None: ...
 
 
 class Runtime(Protocol):
@@ -61,6 +103,20 @@ class Runtime(Protocol):
     def check_handler(self, fn: Callable[..., Any]) -> None:
         """Raise TypeError at registration if this runtime cannot run fn."""
         ...
+
+
+class NullHost:
+    """The host of a session until a runtime attaches its own (and in unit
+    tests): it never wakes anyone. Stateless, so one serves every session."""
+
+    def rearm(self, deadline: float | None) -> None:
+        pass
+
+    def wake(self) -> None:
+        pass
+
+
+NULL_HOST = NullHost()
 
 
 class TimerHost:
@@ -123,3 +179,225 @@ class TimerHost:
             self.waiter = None
             self._deliver(waiter)
 
+
+# -- websockets ------------------------------------------------------------------
+
+
+class WebSocketPeer(Protocol):
+    """The websocket connection carrying a session, as the session sees it."""
+
+    @property
+    def sink(self) -> Callable[[bytes], None] | None:
+        """Takes a finished server frame for the peer, when it can (no
+        compression, not closing): the session writes cached frames to it
+        without the call to send. None: every packet goes through send."""
+        ...
+
+    def send(self, packet: OutPacket) -> None: ...
+    def close(self, code: int = 1000) -> None: ...
+    def buffered_bytes(self) -> int: ...
+
+
+class WebSocketSession(Protocol):
+    """What a websocket connection feeds (an Engine.IO or a 0.9 session)."""
+
+    def on_ws_message(self, peer: WebSocketPeer, data: str | bytes, now: float) -> None: ...
+    def on_ws_closed(self, peer: WebSocketPeer, now: float) -> None: ...
+
+
+# -- what an endpoint answers a request with ---------------------------------------------
+
+
+class PollingSession(Protocol):
+    """A session that can hold a long-polling GET."""
+
+    host: SessionHost
+
+    def collect_poll(self, now: float) -> tuple[bytes, str]: ...
+    def poll_aborted(self, now: float) -> None: ...
+
+
+class StreamingSession(Protocol):
+    """A session that streams one long response (0.9's htmlfile)."""
+
+    host: SessionHost
+
+    def collect_stream(self, generation: int, now: float) -> tuple[bytes, bool]: ...
+    def stream_aborted(self, generation: int, now: float) -> None: ...
+
+
+@dataclass(slots=True)
+class PollHold:
+    """A long-polling GET with nothing to send yet: hold it until the
+    session's host is woken, then write :meth:`finish`; if the client goes
+    away first, call :meth:`aborted`."""
+
+    session: PollingSession
+    request: HttpRequest
+    headers: list[tuple[str, str]]  # what the answer carries besides its type (CORS)
+
+    def finish(self, now: float) -> HttpResponse:
+        body, ctype = self.session.collect_poll(now)
+        return HttpResponse(200, [("Content-Type", ctype), *self.headers], body)
+
+    def aborted(self, now: float) -> None:
+        self.session.poll_aborted(now)
+
+
+@dataclass(slots=True)
+class StreamHold:
+    """A streamed response (0.9's htmlfile): write ``head`` (status, headers,
+    first chunk) as a chunked response, then after every host wake-up the
+    chunk :meth:`more` gives, until it says the response ends; if the client
+    goes away first, call :meth:`aborted`."""
+
+    session: StreamingSession
+    request: HttpRequest
+    head: HttpResponse
+    generation: int
+
+    def more(self, now: float) -> tuple[bytes, bool]:
+        return self.session.collect_stream(self.generation, now)
+
+    def aborted(self, now: float) -> None:
+        self.session.stream_aborted(self.generation, now)
+
+
+# what the endpoint that accepted an upgrade does once the handshake is written:
+# the session the connection now belongs to, or None to close it
+OpenWebSocket = Callable[["WebSocketAccept", WebSocketPeer, float], "WebSocketSession | None"]
+
+
+@dataclass(slots=True)
+class WebSocketAccept:
+    """A websocket upgrade the core accepts: complete the handshake (with
+    ``headers`` added), then call :meth:`open` with the connection."""
+
+    request: HttpRequest
+    # the protocol generation: 4 or 3 (Engine.IO), 1 (Socket.IO 0.9); it
+    # selects the frame cache slot of every OutPacket sent on the connection
+    version: int
+    headers: list[tuple[str, str]]
+    opener: OpenWebSocket
+    # what the endpoint needs back in ``opener`` (the session to upgrade, ...)
+    target: Any = None
+    sid: str = ""
+
+    def open(self, peer: WebSocketPeer, now: float) -> WebSocketSession | None:
+        return self.opener(self, peer, now)
+
+
+Answer = HttpResponse | PollHold | StreamHold | WebSocketAccept
+
+
+class Endpoint(Protocol):
+    """The HTTP side of a server, as a runtime drives it: every request
+    whose path it ``serves`` goes to ``handle_request``."""
+
+    @property
+    def path(self) -> str:
+        """The path it serves, with a trailing slash ("/socket.io/")."""
+        ...
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest POST body and websocket message a client may send."""
+        ...
+
+    @property
+    def websocket_compression(self) -> bool:
+        """Whether to negotiate permessage-deflate."""
+        ...
+
+    @property
+    def runtime(self) -> Runtime | None:
+        """The runtime attached, if any."""
+        ...
+
+    def serves(self, path: str) -> bool: ...
+    def attach(self, runtime: Runtime) -> None: ...
+    def handle_request(self, req: HttpRequest, now: float) -> Answer: ...
+    def close_all(self, reason: str) -> None: ...
+
+
+def _is_endpoint(obj: Any) -> bool:
+    return callable(getattr(obj, "handle_request", None)) and callable(
+        getattr(obj, "serves", None)
+    )
+
+
+def endpoint_of(app: Any) -> Endpoint:
+    """The endpoint of a server object (``Server.endpoint``), or the object
+    itself when it is an endpoint (an ``EngineIOServer``)."""
+    endpoint = getattr(app, "endpoint", None)
+    if _is_endpoint(endpoint):
+        return cast(Endpoint, endpoint)
+    if _is_endpoint(app):
+        return cast(Endpoint, app)
+    raise TypeError(f"{app!r} is not a hubbub server")
+
+
+def is_server(app: Any) -> bool:
+    """Whether ``app`` is a hubbub server (has an endpoint a runtime can drive)."""
+    return _is_endpoint(getattr(app, "endpoint", None)) or _is_endpoint(app)
+
+
+def _spawn_inline(fn: Callable[..., Any], *args: Any) -> None:
+    # no runtime attached (unit tests): plain functions only
+    result = fn(*args)
+    if inspect.isawaitable(result):
+        raise RuntimeError("coroutine handlers need the asyncio runtime")
+
+
+class Scheduler:
+    """The runtime one server runs on, shared by every layer of that server
+    (endpoints, sessions' hosts, the Socket.IO server). Until a runtime
+    attaches, the clock reads 0 and handlers run inline (unit tests).
+
+    ``registered`` lists the handlers registered so far: each is checked
+    (``Runtime.check_handler``) when a runtime attaches.
+    """
+
+    __slots__ = ("_registered", "runtime", "spawn")
+
+    def __init__(
+        self, registered: Callable[[], Iterable[Callable[..., Any]]] | None = None
+    ) -> None:
+        self.runtime: Runtime | None = None
+        self._registered = registered
+        # the runtime's own spawn once one attaches: handlers are spawned
+        # once per event, so no dispatch through this object in between
+        self.spawn: Callable[..., None] = _spawn_inline
+
+    def attach(self, runtime: Runtime) -> None:
+        current = self.runtime
+        if current is not None and current.name != runtime.name:
+            raise RuntimeError(
+                f"this server already runs on {current.name}; it cannot also run on {runtime.name}"
+            )
+        if current is not runtime and self._registered is not None:
+            # handlers registered before a runtime was attached are checked now
+            for fn in self._registered():
+                runtime.check_handler(fn)
+        self.runtime = runtime
+        self.spawn = runtime.spawn
+
+    def clock(self) -> float:
+        runtime = self.runtime
+        return 0.0 if runtime is None else runtime.clock()
+
+    def check_handler(self, fn: Callable[..., Any]) -> None:
+        """Refuse, at registration, a handler the attached runtime cannot run."""
+        if self.runtime is not None:
+            self.runtime.check_handler(fn)
+
+    def need(self) -> Runtime:
+        """The runtime, for what cannot happen without one (waiting, timers)."""
+        runtime = self.runtime
+        if runtime is None:
+            raise RuntimeError("this needs a running server (hubbub.run, ASGIApp or WSGIApp)")
+        return runtime
+
+    def make_host(self, session: TimedSession) -> SessionHost:
+        runtime = self.runtime
+        return NULL_HOST if runtime is None else runtime.make_host(session)

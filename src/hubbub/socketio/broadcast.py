@@ -9,27 +9,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from hubbub.adapters.base import BroadcastOptions
+from hubbub.adapters.base import Adapter
 from hubbub.errors import AckTimeoutError
-from hubbub.socketio.codec import RESERVED_EVENTS, Packet, PacketType
+from hubbub.runtime.contract import Scheduler
+from hubbub.socketio.codec import Packet, PacketType, check_event
+from hubbub.types import BroadcastOptions
 
-if TYPE_CHECKING:
-    from hubbub.socketio.server_namespace import ServerNamespace
+Rooms = str | Iterable[str]
+BroadcastCallback = Callable[[Exception | None, list[Any]], None]
 
 
-def _rooms(rooms: str | Iterable[str]) -> frozenset[str]:
+class BroadcastTarget(Protocol):
+    """What an operator needs of the namespace it broadcasts in."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def adapter(self) -> Adapter: ...
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Send to every socket ``opts`` selects (recorded for recovery)."""
+        ...
+
+
+def _rooms(rooms: Rooms) -> frozenset[str]:
     if isinstance(rooms, str):
         return frozenset((rooms,))
     return frozenset(rooms)
 
 
-def check_event(event: str) -> None:
-    if not isinstance(event, str):
-        raise TypeError("the event name must be a string")
-    if event in RESERVED_EVENTS:
-        raise ValueError(f"{event!r} is a reserved event name")
+def _all_rooms(rooms: tuple[Rooms, ...]) -> frozenset[str]:
+    out: frozenset[str] = frozenset()
+    for r in rooms:
+        out |= _rooms(r)
+    return out
 
 
 class BroadcastOperator:
@@ -37,31 +54,41 @@ class BroadcastOperator:
 
     __slots__ = ("_nsp", "_opts")
 
-    def __init__(self, nsp: ServerNamespace, opts: BroadcastOptions | None = None) -> None:
+    def __init__(self, nsp: BroadcastTarget, opts: BroadcastOptions | None = None) -> None:
         self._nsp = nsp
         self._opts = opts or BroadcastOptions()
 
     # -- selection ------------------------------------------------------------
 
-    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, *rooms: Rooms) -> BroadcastOperator:
         """Target these rooms (a socket id is a room too). Chainable."""
-        add: frozenset[str] = frozenset()
-        for r in rooms:
-            add |= _rooms(r)
-        return BroadcastOperator(self._nsp, replace(self._opts, rooms=self._opts.rooms | add))
+        opts = self._opts
+        return BroadcastOperator(self._nsp, replace(opts, rooms=opts.rooms | _all_rooms(rooms)))
 
     in_ = to
 
-    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
-        add: frozenset[str] = frozenset()
-        for r in rooms:
-            add |= _rooms(r)
-        return BroadcastOperator(self._nsp, replace(self._opts, except_=self._opts.except_ | add))
+    def except_(self, *rooms: Rooms) -> BroadcastOperator:
+        opts = self._opts
+        return BroadcastOperator(
+            self._nsp, replace(opts, except_=opts.except_ | _all_rooms(rooms))
+        )
+
+    def select(
+        self, to: Rooms | None = None, room: Rooms | None = None, skip_sid: Rooms | None = None
+    ) -> BroadcastOperator:
+        """python-socketio's keywords: ``to`` / ``room`` (rooms or socket ids)
+        and ``skip_sid`` (the socket ids left out)."""
+        op = self
+        for rooms in (to, room):
+            if rooms is not None:
+                op = op.to(rooms)
+        if skip_sid is not None:
+            op = op.except_(skip_sid)
+        return op
 
     def _flag(self, **changes: Any) -> BroadcastOperator:
-        return BroadcastOperator(
-            self._nsp, replace(self._opts, flags=replace(self._opts.flags, **changes))
-        )
+        opts = self._opts
+        return BroadcastOperator(self._nsp, replace(opts, flags=replace(opts.flags, **changes)))
 
     @property
     def local(self) -> BroadcastOperator:
@@ -86,29 +113,24 @@ class BroadcastOperator:
 
     # -- emitting -------------------------------------------------------------------
 
-    def emit(
-        self,
-        event: str,
-        *args: Any,
-        callback: Callable[[Exception | None, list[Any]], None] | None = None,
-    ) -> None:
+    def emit(self, event: str, *args: Any, callback: BroadcastCallback | None = None) -> None:
         """Emit to every selected client. With ``callback`` (and usually a
         ``timeout``), ``callback(err, responses)`` gets one response per
         client; ``err`` is an AckTimeoutError if some did not answer in time."""
         check_event(event)
         packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args])
         if callback is None:
-            self._nsp._broadcast(packet, self._opts)
+            self._nsp.broadcast(packet, self._opts)
             return
         self._emit_with_ack(packet, callback)
 
-    def send(self, *args: Any) -> None:
-        self.emit("message", *args)
+    def send(self, *args: Any, callback: BroadcastCallback | None = None) -> None:
+        self.emit("message", *args, callback=callback)
 
     def call(self, event: str, *args: Any) -> Any:
         """Emit and wait for every client's ack; returns the list of
         responses (``await`` it on asyncio). Raises AckTimeoutError."""
-        waiter = self._nsp.server.runtime_waiter()
+        waiter = self._nsp.scheduler.need().waiter()
 
         def done(err: Exception | None, responses: list[Any]) -> None:
             if err is not None:
@@ -119,12 +141,10 @@ class BroadcastOperator:
         self.emit(event, *args, callback=done)
         return waiter.wait()
 
-    def _emit_with_ack(
-        self, packet: Packet, callback: Callable[[Exception | None, list[Any]], None]
-    ) -> None:
+    def _emit_with_ack(self, packet: Packet, callback: BroadcastCallback) -> None:
         nsp = self._nsp
-        server = nsp.server
         responses: list[Any] = []
+        # clients expected so far, servers that said how many, finished
         state = {"expected": 0, "servers": 0, "done": False}
         expected_servers = 1 if self._opts.flags.local else nsp.adapter.server_count()
         timer: Any = None
@@ -156,14 +176,14 @@ class BroadcastOperator:
             def expire() -> None:
                 finish(AckTimeoutError(f"operation has timed out after {timeout}s"))
 
-            timer = server.runtime_call_later(timeout, expire)
+            timer = nsp.scheduler.need().call_later(timeout, expire)
         nsp.adapter.broadcast_with_ack(packet, self._opts, client_count, on_ack)
 
     # -- operations on the selected sockets ------------------------------------------
 
     def fetch_sockets(self) -> Any:
         """The selected sockets (remote ones too in a cluster); await it on asyncio."""
-        waiter = self._nsp.server.runtime_waiter()
+        waiter = self._nsp.scheduler.need().waiter()
         self._nsp.adapter.fetch_sockets(self._opts, waiter.resolve)
         return waiter.wait()
 
@@ -175,3 +195,71 @@ class BroadcastOperator:
 
     def disconnect_sockets(self, close: bool = False) -> None:
         self._nsp.adapter.disconnect_sockets(self._opts, close)
+
+
+class Broadcasting:
+    """Node's namespace-level broadcasting API, for whatever can make the
+    operator to start from (a namespace; the server, for its main one)."""
+
+    __slots__ = ()
+
+    def _op(self) -> BroadcastOperator:
+        raise NotImplementedError
+
+    def to(self, *rooms: Rooms) -> BroadcastOperator:
+        return self._op().to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: Rooms) -> BroadcastOperator:
+        return self._op().except_(*rooms)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return self._op().local
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        return self._op().volatile
+
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        return self._op().compress(value)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        return self._op().timeout(seconds)
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: Rooms | None = None,
+        room: Rooms | None = None,
+        skip_sid: Rooms | None = None,
+        callback: BroadcastCallback | None = None,
+    ) -> None:
+        """Emit to every socket (``to``/``room``: only those rooms or socket
+        ids; ``skip_sid``: not those sockets); see BroadcastOperator.emit."""
+        self._op().select(to, room, skip_sid).emit(event, *args, callback=callback)
+
+    def send(
+        self,
+        *args: Any,
+        to: Rooms | None = None,
+        room: Rooms | None = None,
+        skip_sid: Rooms | None = None,
+        callback: BroadcastCallback | None = None,
+    ) -> None:
+        """The event "message"."""
+        self._op().select(to, room, skip_sid).emit("message", *args, callback=callback)
+
+    def fetch_sockets(self) -> Any:
+        return self._op().fetch_sockets()
+
+    def sockets_join(self, *rooms: str) -> None:
+        self._op().sockets_join(*rooms)
+
+    def sockets_leave(self, *rooms: str) -> None:
+        self._op().sockets_leave(*rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        self._op().disconnect_sockets(close)

@@ -50,6 +50,7 @@ __all__ = [
     "SocketIODecodeError",
     "check_ack_id",
     "check_data",
+    "check_event",
     "check_namespace",
 ]
 
@@ -111,6 +112,17 @@ RESERVED_EVENTS = frozenset(
         "removeListener",
     }
 )
+
+
+def check_event(event: str) -> None:
+    """Refuse, before anything is sent, an event name a client could not
+    tell from the protocol's own (TypeError, ValueError)."""
+    if not isinstance(event, str):
+        raise TypeError("the event name must be a string")
+    if event in RESERVED_EVENTS:
+        raise ValueError(f"{event!r} is a reserved event name")
+
+
 #: Largest ack id accepted (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_ACK_ID = 2**53 - 1
 #: Default bound on binary attachments per packet (the reference's default).

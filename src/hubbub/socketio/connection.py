@@ -8,45 +8,86 @@ client may leave queued.
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from hubbub.engineio.codec import PacketType as EnginePacketType
 from hubbub.engineio.outgoing import OutPacket
-from hubbub.socketio.codec import Packet, PacketType, SocketIODecodeError
+from hubbub.http import HttpRequest
+from hubbub.runtime.contract import Scheduler
+from hubbub.socketio.codec import Packet, PacketType, Parser, SocketIODecodeError
 from hubbub.socketio.encoded import EncodedPacket, packet_bytes, wire_bound
-
-if TYPE_CHECKING:
-    from hubbub.http import HttpRequest
-    from hubbub.socketio.server import Server
-    from hubbub.socketio.server_namespace import ServerNamespace
-    from hubbub.socketio.socket import Socket
-    from hubbub.socketio.views import ViewBinding
+from hubbub.socketio.socket import NamespaceInstance, Socket, TransportSession
+from hubbub.types import DisconnectReason
 
 log = logging.getLogger("hubbub.socketio.connection")
 
 
-class Connection(Protocol):
-    """What a client needs of its session (Engine.IO or Socket.IO 0.9)."""
-
-    sid: str
-    version: int
-    transport: str
+class ConnectionNamespace(Protocol):
+    """A namespace a connection may join."""
 
     @property
-    def buffered_bytes(self) -> int: ...
-    def send_packet(self, packet: OutPacket) -> None: ...
-    def close(self, reason: str = ..., *, notify: bool = ...) -> None: ...
+    def name(self) -> str: ...
+    def connect(
+        self, connection: Connection, auth: dict[str, Any], query: dict[str, str] | None
+    ) -> None:
+        """Run the connect flow for ``connection`` (CONNECT or CONNECT_ERROR
+        follows, maybe later)."""
+        ...
 
 
-class Client:
+class ConnectionServer(Protocol):
+    """What a connection needs of its server."""
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def volatile_threshold(self) -> int: ...
+    @property
+    def buffer_limit(self) -> int:
+        """max_buffered_bytes, or no limit (sys.maxsize) when that is 0."""
+        ...
+
+    def parser_for(self, protocol: int) -> Parser: ...
+    def namespace_for(
+        self, name: str, auth: dict[str, Any], allowed: Any = None
+    ) -> ConnectionNamespace | None:
+        """The namespace ``name`` (created when a dynamic one matches), or
+        None; ``allowed``, when given, is the only names a view permits."""
+        ...
+
+
+class ConnectionView(Protocol):
+    """A framework view's say in one connection (hubbub.socketio.views)."""
+
+    @property
+    def settled(self) -> bool:
+        """Whether the view has spoken; until then packets wait in ``held``."""
+        ...
+
+    @property
+    def held(self) -> list[Callable[[], None]]: ...
+    @property
+    def namespaces(self) -> dict[str, Any] | None: ...
+    @property
+    def request(self) -> Any: ...
+    def class_for(self, name: str) -> Callable[[Socket], NamespaceInstance] | None: ...
+    def closed(self) -> None: ...
+
+
+class Connection:
+    """One Engine.IO (or 0.9) connection, its sockets in every namespace."""
+
     # slotted: one per connection, and an idle one should cost little
     __slots__ = ("_bound", "_timer", "closed", "decoder", "extra", "parser", "protocol",
                  "request", "server", "session", "sockets", "view")
 
-    def __init__(self, server: Server, session: Connection, request: HttpRequest) -> None:
+    def __init__(
+        self, server: ConnectionServer, session: TransportSession, request: HttpRequest
+    ) -> None:
         self.server = server
         self.session = session
         self.request = request
@@ -57,17 +98,11 @@ class Client:
         self.decoder = self.parser.decoder()
         self.sockets: dict[str, Socket] = {}
         self.closed = False
-        # An upper bound of what the session holds unsent: the last measured
-        # buffered_bytes plus the wire_bound of every packet written since.
-        # The buffer only grows through writes, so while the bound is under a
-        # limit the real figure is too, and the slow-consumer check needs no
-        # measurement (four calls down to the transport) per packet; see
-        # _admit. (Engine.IO's own pings and pongs, a few bytes each, are not
-        # counted.)
+        # an upper bound of what the session holds unsent (see admit)
         self._bound = 0
         self._timer: Any = None
         # set when a framework view decides this connection's namespaces
-        self.view: ViewBinding | None = None
+        self.view: ConnectionView | None = None
         # per-connection storage for integrations (hubbub.gevent_socketio's
         # virtsocket lives here)
         self.extra: dict[str, Any] = {}
@@ -75,8 +110,9 @@ class Client:
     def start(self) -> None:
         if self.protocol >= 5:
             timeout = self.server.connect_timeout
-            if timeout and self.server.runtime is not None:
-                self._timer = self.server.runtime.call_later(timeout, self._connect_timeout)
+            runtime = self.server.scheduler.runtime
+            if timeout and runtime is not None:
+                self._timer = runtime.call_later(timeout, self._connect_timeout)
         else:
             # clients 2.x are connected to the main namespace implicitly
             self._when_settled(lambda: self.connect("/", {}, dict(self.request.query)))
@@ -89,7 +125,7 @@ class Client:
             step()
 
     def __repr__(self) -> str:
-        return f"<Client {self.session.sid}>"
+        return f"<Connection {self.session.sid}>"
 
     # -- incoming -----------------------------------------------------------------
 
@@ -102,7 +138,8 @@ class Client:
             packet = self.decoder.feed(data)
         except SocketIODecodeError as exc:
             log.info("%s: invalid Socket.IO packet (%s); closing", self, exc)
-            self.session.close("parse error")  # the session's close reaches on_close
+            # the session's close reaches closed()
+            self._close_session(DisconnectReason.PARSE_ERROR)
             return
         if packet is None:
             return
@@ -123,25 +160,23 @@ class Client:
         if socket is None:
             log.debug("%s: packet for %s, not connected there", self, nsp)
             return
-        socket._on_packet(packet)
+        socket.receive(packet)
 
     def connect(self, name: str, auth: dict[str, Any], query: dict[str, str] | None = None) -> None:
         if name in self.sockets:
             log.info("%s: already connected to %s", self, name)
             return
         view = self.view
-        nsp: ServerNamespace | None
-        if view is not None and view.namespaces is not None:
-            # the view's socketio_manage said which namespaces this connection may use
-            nsp = self.server.of(name) if name in view.namespaces else None
-        else:
-            nsp = self.server._namespace_for(name, auth)
+        # the view's socketio_manage, if any, said which namespaces this
+        # connection may use
+        allowed = view.namespaces if view is not None else None
+        nsp = self.server.namespace_for(name, auth, allowed)
         if nsp is None:
             self.connect_error(name, "Invalid namespace")
             return
         # the socket's own handshake query (clients 2.x may add to it per
         # namespace); the connection's request stays as it came
-        nsp._add(self, auth, query or None)
+        nsp.connect(self, auth, query or None)
 
     def connect_error(self, name: str, message: str, data: Any = None) -> None:
         if self.protocol >= 5:
@@ -156,18 +191,23 @@ class Client:
         self._timer = None
         if not self.sockets and not self.closed:
             log.info("%s: no namespace joined within connect_timeout; closing", self)
-            self.session.close("forced close")
+            self._close_session(DisconnectReason.FORCED_CLOSE)
 
-    def _added(self, socket: Socket) -> None:
+    def _close_session(self, reason: DisconnectReason) -> None:
+        self.session.close(reason, self.server.scheduler.clock())
+
+    def socket_joined(self, socket: Socket) -> None:
+        """A namespace accepted one of this connection's sockets."""
         self.sockets[socket.nsp.name] = socket
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _socket_ready(self, socket: Socket) -> None:
-        """A socket's CONNECT went out (LegacyClient releases what waited)."""
+    def socket_ready(self, socket: Socket) -> None:
+        """A socket's CONNECT went out (a 0.9 connection releases what the
+        client sent meanwhile)."""
 
-    def _remove(self, socket: Socket) -> None:
+    def socket_left(self, socket: Socket) -> None:
         if self.sockets.get(socket.nsp.name) is socket:
             del self.sockets[socket.nsp.name]
 
@@ -180,57 +220,32 @@ class Client:
         encoded = self.parser.encode(packet)
         if len(encoded) == 1:  # no binary attachments: the common case, kept short
             part = encoded[0]
-            if self._admit(volatile, wire_bound(part)):
-                self.session.send_packet(OutPacket(EnginePacketType.MESSAGE, part, volatile))
+            write_parts(
+                (self,), [OutPacket(EnginePacketType.MESSAGE, part, volatile)], wire_bound(part)
+            )
             return
         parts = [OutPacket(EnginePacketType.MESSAGE, part, volatile) for part in encoded]
-        if self._admit(volatile, packet_bytes(parts)):
-            session = self.session
-            for out in parts:
-                session.send_packet(out)
+        write_parts((self,), parts, packet_bytes(parts))
 
     def write(self, encoded: EncodedPacket) -> None:
-        """A packet shared with other clients (a broadcast), encoded once.
-        (ServerNamespace._deliver inlines this for many clients.)"""
-        parts, size = encoded.parts_and_size(self.parser)
-        if not self._admit(encoded.volatile, size):
-            return
-        session = self.session
-        for part in parts:
-            session.send_packet(part)
-
-    def _admit(self, volatile: bool, size: int) -> bool:
-        """False when a packet of ``size`` bytes must not be queued: the
-        connection is closed, or the client is falling behind (volatile
-        packets are dropped first; past max_buffered_bytes the client is
-        disconnected)."""
-        if self.closed:
-            return False
-        server = self.server
-        bound = self._bound
-        # max_buffered_bytes 0: no limit (_deliver computes the same limit)
-        if bound <= (
-            server.volatile_threshold if volatile else server.max_buffered_bytes or sys.maxsize
-        ):
-            self._bound = bound + size
-            return True
-        return self._admit_measured(volatile, size)
+        """A packet encoded for several clients (a broadcast)."""
+        write_parts((self,), *encoded.parts_and_size(self.parser))
 
     def _admit_measured(self, volatile: bool, size: int) -> bool:
-        """_admit once the bound passed a limit: measure what is really queued."""
+        """The slow-consumer check once the bound passed a limit: measure
+        what the session really holds."""
         server = self.server
-        limit = server.max_buffered_bytes
         buffered = self.session.buffered_bytes
         self._bound = buffered
         if volatile and buffered > server.volatile_threshold:
             return False
-        if limit and buffered > limit:
+        if buffered > server.buffer_limit:
             log.warning(
                 "%s: %d bytes queued (over max_buffered_bytes); disconnecting a slow consumer",
                 self,
                 buffered,
             )
-            self.session.close("slow consumer")
+            self._close_session(DisconnectReason.SLOW_CONSUMER)
             return False
         self._bound = buffered + size
         return True
@@ -241,9 +256,10 @@ class Client:
         """Leave every namespace, then close the connection."""
         for socket in list(self.sockets.values()):
             socket.disconnect()
-        self.session.close("forced server close")
+        self._close_session(DisconnectReason.FORCED_SERVER_CLOSE)
 
-    def on_close(self, reason: str) -> None:
+    def session_closed(self, reason: str) -> None:
+        """The session ended: every socket of the connection leaves."""
         if self.closed:
             return
         self.closed = True
@@ -251,7 +267,41 @@ class Client:
             self._timer.cancel()
             self._timer = None
         for socket in list(self.sockets.values()):
-            socket._onclose(reason)
+            socket.closed(reason)
         self.sockets.clear()
         if self.view is not None:
             self.view.closed()
+
+
+def write_parts(clients: Sequence[Connection], parts: list[OutPacket], size: int) -> None:
+    """Queue the Engine.IO ``parts`` of one Socket.IO packet (``size``: their
+    ``wire_bound``) for each of ``clients``, which share a parser, after the
+    slow-consumer check: the one way a Socket.IO packet reaches a session.
+
+    The check: nothing is queued for a closed connection, nor for a client
+    falling behind (volatile packets are dropped past ``volatile_threshold``
+    bytes queued; past ``max_buffered_bytes`` the client is disconnected).
+    Invariant: a connection's ``_bound`` is at least what its session holds
+    unsent (the last measured ``buffered_bytes`` plus the size of every
+    packet queued since; the buffer only grows through writes). So while the
+    bound is under the limit, so is the buffer, and nothing is measured down
+    to the transport. (Engine.IO's own pings and pongs, a few bytes each, are
+    not counted.)"""
+    volatile = parts[0].volatile
+    single = parts[0] if len(parts) == 1 else None
+    server = clients[0].server  # one server's clients
+    limit = server.volatile_threshold if volatile else server.buffer_limit
+    for client in clients:
+        if client.closed:
+            continue
+        bound = client._bound
+        if bound <= limit:
+            client._bound = bound + size
+        elif not client._admit_measured(volatile, size):
+            continue
+        if single is not None:
+            client.session.send_packet(single)
+        else:
+            session = client.session
+            for part in parts:
+                session.send_packet(part)

@@ -16,7 +16,7 @@ from hubbub.socketio.codec import Packet, Parser
 def wire_bound(data: str | bytes) -> int:
     """The most one Engine.IO message of ``data`` can add to a client's
     buffer: up to 4 UTF-8 bytes per character, the packet type, up to 10
-    bytes of websocket frame header. The slow-consumer check (Client._admit)
+    bytes of websocket frame header. The slow-consumer check (Connection.admit)
     counts with it, so what it counts never falls short of what is queued."""
     return (len(data) << 2 if isinstance(data, str) else len(data)) + 15
 

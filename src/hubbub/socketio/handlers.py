@@ -196,3 +196,64 @@ def class_handlers(cls: type) -> dict[str, HandlerSpec]:
                     table[name] = HandlerSpec(fn, skip=1)
         _class_tables[cls] = table
     return table
+
+
+# the methods hubbub itself calls on a Namespace instance, and the arguments
+# it passes them
+_NAMESPACE_API = ("on_connect", "on_disconnect", "receive_packet", "initialize")
+_HOOK_ARGS = {"on_connect": "auth", "on_disconnect": "reason"}
+
+
+def check_namespace_class(
+    cls: Any, check_handler: Callable[[Callable[..., Any]], None] | None = None
+) -> None:
+    """Refuse (TypeError, with what to write instead) a class that cannot
+    serve a namespace: not a Namespace class, or an ``on_*`` method written
+    for another library's calling convention, such as python-socketio's
+    ``def on_message(self, sid, data)`` (hubbub makes one instance per
+    client, so the client is ``self``, not an argument). ``check_handler``
+    (a runtime's) then vets every method the server would call."""
+    if not isinstance(cls, type) or not all(
+        callable(getattr(cls, name, None)) for name in _NAMESPACE_API
+    ):
+        raise TypeError("register() takes a hubbub.Namespace subclass")
+    for name in dir(cls):
+        if not name.startswith("on_"):
+            continue
+        fn = getattr(cls, name, None)
+        if not callable(fn):
+            continue
+        try:
+            params = [
+                p
+                for p in list(inspect.signature(fn).parameters.values())[1:]
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+        except (TypeError, ValueError):
+            continue
+        # python-socketio's (self, sid, data): a first parameter named sid
+        # followed by the event's data (a lone sid may be what the client
+        # sends; on_connect / on_disconnect take one argument anyway)
+        hook = name in _HOOK_ARGS
+        if params and params[0].name == "sid" and (len(params) > 1 or hook):
+            rest = ", ".join(p.name for p in params[1:])
+            raise TypeError(
+                f"{cls.__name__}.{name}(self, sid{', ' + rest if rest else ''}): a hubbub "
+                f"Namespace has one instance per client, so the client is self (self.sid) "
+                f"and handlers take only what the client sent: "
+                f"def {name}(self{', ' + rest if rest else ''}) "
+                "(see docs/migrating-from-python-socketio.md)"
+            )
+        expected = _HOOK_ARGS.get(name)
+        required = [p for p in params if p.default is inspect.Parameter.empty]
+        if expected is not None and len(required) > 1:
+            raise TypeError(
+                f"{cls.__name__}.{name} takes {len(required)} arguments; hubbub calls it "
+                f"with one ({expected}): def {name}(self, {expected})"
+            )
+    if check_handler is not None:
+        for spec in class_handlers(cls).values():
+            check_handler(spec.fn)
+        initialize = getattr(cls, "initialize", None)
+        if initialize is not None:
+            check_handler(initialize)

@@ -18,13 +18,12 @@ against the method's type hints; a mismatch answers the client with an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, cast
 
-if TYPE_CHECKING:
-    from hubbub.socketio.broadcast import BroadcastOperator
-    from hubbub.socketio.server import Server
-    from hubbub.socketio.server_namespace import ServerNamespace
-    from hubbub.socketio.socket import Handshake, Socket
+from hubbub.socketio.broadcast import BroadcastOperator
+from hubbub.socketio.server import Server
+from hubbub.socketio.server_namespace import ServerNamespace
+from hubbub.socketio.socket import Handshake, Socket
 
 
 class Namespace:
@@ -77,11 +76,13 @@ class Namespace:
 
     @property
     def server(self) -> Server:
-        return self._socket.server
+        # a socket knows its server and namespace by what it needs of them;
+        # a Namespace's are hubbub's own
+        return cast(Server, self._socket.server)
 
     @property
     def namespace(self) -> ServerNamespace:
-        return self._socket.nsp
+        return cast(ServerNamespace, self._socket.nsp)
 
     @property
     def handshake(self) -> Handshake:

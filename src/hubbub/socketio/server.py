@@ -3,57 +3,51 @@
 Options carry Node's names in snake_case (``ping_interval``,
 ``max_http_buffer_size``, ``cors_allowed_origins``, ``connect_timeout``,
 ``connection_state_recovery`` ...); times are in seconds.
+
+The server owns one Engine.IO server and, for clients 0.9, one 0.9 endpoint;
+its :attr:`endpoint` (both behind one router) is what a runtime drives. It is
+the listener of both: each connection becomes a :class:`Connection`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 from hubbub import jsonmod
-from hubbub.adapters.base import Adapter
+from hubbub.adapters.base import Adapter, AdapterNamespace
 from hubbub.adapters.memory import InMemoryAdapter
-from hubbub.engineio.server import EngineIOServer, EngineOptions
-from hubbub.legacy.v09.connection import LegacyClient, LegacyParser
-from hubbub.legacy.v09.endpoint import DEFAULT_TRANSPORTS as DEFAULT_LEGACY_TRANSPORTS
-from hubbub.legacy.v09.endpoint import LegacyEndpoint, LegacyOptions
-from hubbub.socketio.broadcast import BroadcastOperator
+from hubbub.engineio.options import EngineOptions
+from hubbub.engineio.server import EngineIOServer
+from hubbub.engineio.session import EngineSession
+from hubbub.http import HttpRequest
+from hubbub.legacy.v09.codec import LegacyPacket
+from hubbub.legacy.v09.connection import LegacyConnection, LegacyParser
+from hubbub.legacy.v09.endpoint import LegacyEndpoint
+from hubbub.legacy.v09.options import DEFAULT_TRANSPORTS as DEFAULT_LEGACY_TRANSPORTS
+from hubbub.legacy.v09.options import LegacyOptions
+from hubbub.legacy.v09.session import LegacySession
+from hubbub.router import Router
+from hubbub.runtime.contract import Runtime, Scheduler
+from hubbub.socketio.broadcast import BroadcastCallback, Broadcasting, BroadcastOperator, Rooms
 from hubbub.socketio.codec import JsonParser, Parser
-from hubbub.socketio.connection import Client
-from hubbub.socketio.handlers import HandlerT, class_handlers
+from hubbub.socketio.connection import Connection
+from hubbub.socketio.handlers import HandlerT, check_namespace_class
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
-
-if TYPE_CHECKING:
-    from hubbub.engineio.session import EngineSession
-    from hubbub.http import HttpRequest
-    from hubbub.legacy.v09.codec import LegacyPacket
-    from hubbub.legacy.v09.session import LegacySession
-    from hubbub.runtime.contract import Runtime, TimerHandle, Waiter
-    from hubbub.socketio.namespace import Namespace
+from hubbub.types import RecoveryOptions
 
 log = logging.getLogger("hubbub.socketio.server")
 
 _ENGINE_FIELDS = set(EngineOptions.__dataclass_fields__)
 
-
-@dataclass
-class RecoveryOptions:
-    """Connection state recovery: a client that reconnects within
-    ``max_disconnection_duration`` seconds gets its id, rooms and data back
-    and every packet it missed; ``skip_middlewares`` skips the connection
-    middlewares on a successful recovery."""
-
-    max_disconnection_duration: float = 120.0
-    skip_middlewares: bool = True
+AdapterFactory = Callable[[AdapterNamespace], Adapter]
+NamespaceMatcher = str | re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
 
 
-AdapterFactory = Callable[[ServerNamespace], Adapter]
-
-
-class Server:
+class Server(Broadcasting):
     def __init__(
         self,
         *,
@@ -74,13 +68,17 @@ class Server:
         unknown = set(engine_options) - _ENGINE_FIELDS
         if unknown:
             raise TypeError(f"unknown Server option(s): {', '.join(sorted(unknown))}")
-        self.engine = EngineIOServer(EngineOptions(path=path, **engine_options))
+        # the runtime, shared by every layer of this server once one attaches
+        self.scheduler = Scheduler(self.registered_handlers)
+        self.engine = EngineIOServer(
+            EngineOptions(path=path, **engine_options), scheduler=self.scheduler
+        )
         self.engine.listener = self
         self.connect_timeout = connect_timeout
         # Socket.IO 0.9's close timeout: how long a 0.9 session waits for a
         # polling client to come back (Engine.IO sessions use ping_timeout)
         self.close_timeout = close_timeout
-        self.max_buffered_bytes = max_buffered_bytes
+        self.max_buffered_bytes = max_buffered_bytes  # sets buffer_limit too
         self.volatile_threshold = volatile_threshold
         if connection_state_recovery is True:
             self.recovery: RecoveryOptions | None = RecoveryOptions()
@@ -104,13 +102,13 @@ class Server:
         else:
             self._parsers[5] = serializer
         self._parsers[1] = LegacyParser(dumps)
+        self.legacy: LegacyEndpoint | None = None
         if legacy:
             # Socket.IO 0.9 clients at /<resource>/1/: the heartbeat interval is
             # the ping interval, and a heartbeat unanswered after the ping
             # timeout ends the session, as for Engine.IO clients
             eio = self.engine.options
-            self.engine.legacy = LegacyEndpoint(
-                self.engine,
+            self.legacy = LegacyEndpoint(
                 LegacyOptions(
                     resource=eio.path.rstrip("/"),
                     transports=tuple(legacy_transports),
@@ -118,51 +116,50 @@ class Server:
                     heartbeat_timeout=eio.ping_interval + eio.ping_timeout,
                     close_timeout=close_timeout,
                     polling_duration=polling_duration,
+                    allow_request=eio.allow_request,
+                    websocket="websocket" in eio.transports,
+                    polling="polling" in eio.transports,
                 ),
                 self,
-                loads or jsonmod.loads,
+                cors=self.engine.cors,
+                scheduler=self.scheduler,
+                loads=loads or jsonmod.loads,
             )
+        #: what a runtime drives: every protocol generation under ``path``
+        self.endpoint = Router(self.engine, [self.legacy] if self.legacy is not None else [])
         self.adapter_factory: AdapterFactory = adapter or InMemoryAdapter
         self._nsps: dict[str, ServerNamespace] = {}
         self._parents: list[ParentNamespace] = []
         self._new_namespace_hooks: list[Callable[[ServerNamespace], Any]] = []
-        self.clients: dict[str, Client] = {}
+        self.clients: dict[str, Connection] = {}
         # a runtime's say in each new connection before it starts (WSGIApp's
         # views mode binds the connection to a framework view here)
-        self.client_hook: Callable[[Client], None] | None = None
+        self.client_hook: Callable[[Connection], None] | None = None
         self.sockets = self.of("/")
 
     # -- runtime ------------------------------------------------------------------
 
     @property
     def runtime(self) -> Runtime | None:
-        return self.engine.runtime
+        return self.scheduler.runtime
 
-    def _need_runtime(self) -> Runtime:
-        runtime = self.engine.runtime
-        if runtime is None:
-            raise RuntimeError("this needs a running server (hubbub.run, ASGIApp or WSGIApp)")
-        return runtime
+    @property
+    def max_buffered_bytes(self) -> int:
+        """Past this many bytes queued for one client, it is disconnected as
+        a slow consumer (0: no limit)."""
+        return self._max_buffered_bytes
 
-    def runtime_waiter(self) -> Waiter:
-        return self._need_runtime().waiter()
+    @max_buffered_bytes.setter
+    def max_buffered_bytes(self, value: int) -> None:
+        self._max_buffered_bytes = value
+        # what the slow-consumer check compares with, before every packet
+        self.buffer_limit = value or sys.maxsize
 
-    def runtime_call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
-        return self._need_runtime().call_later(delay, fn)
-
-    def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.engine.call_handler(fn, *args)
-
-    def check_handler(self, fn: Callable[..., Any]) -> None:
-        runtime = self.engine.runtime
-        if runtime is not None:
-            runtime.check_handler(fn)
-
-    def check_namespace_class(self, namespace_class: type[Namespace]) -> None:
-        """check_handler for every method a Namespace class serves."""
-        for spec in class_handlers(namespace_class).values():
-            self.check_handler(spec.fn)
-        self.check_handler(namespace_class.initialize)
+    def check_namespace_class(self, namespace_class: Any) -> None:
+        """Refuse a class that cannot serve a namespace: not a Namespace, a
+        method whose signature cannot fit the calls it would get, or one the
+        runtime cannot run."""
+        check_namespace_class(namespace_class, self.scheduler.check_handler)
 
     def registered_handlers(self) -> Iterator[Callable[..., Any]]:
         """Every function registered so far (checked when a runtime attaches)."""
@@ -175,9 +172,7 @@ class Server:
 
     # -- namespaces -------------------------------------------------------------------
 
-    def of(
-        self, name: str | re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
-    ) -> ServerNamespace:
+    def of(self, name: NamespaceMatcher) -> ServerNamespace:
         """The namespace ``name`` (created on first use). A compiled regex or
         a callable ``(name, auth) -> bool`` makes a dynamic namespace whose
         children are created as clients connect."""
@@ -203,9 +198,16 @@ class Server:
 
     def _fire_new_namespace(self, nsp: ServerNamespace) -> None:
         for fn in self._new_namespace_hooks:
-            self.spawn(fn, nsp)
+            self.scheduler.spawn(fn, nsp)
 
-    def _namespace_for(self, name: str, auth: dict[str, Any]) -> ServerNamespace | None:
+    def namespace_for(
+        self, name: str, auth: dict[str, Any], allowed: Any = None
+    ) -> ServerNamespace | None:
+        """The namespace a client asks for: an existing one, or the child of a
+        dynamic one that matches; None if there is none. ``allowed`` (the
+        names a framework view permits), when given, is the only choice."""
+        if allowed is not None:
+            return self.of(name) if name in allowed else None
         nsp = self._nsps.get(name)
         if nsp is not None:
             return nsp
@@ -217,7 +219,7 @@ class Server:
                 return child
         return None
 
-    def register(self, namespace: str, namespace_class: type[Namespace]) -> type[Namespace]:
+    def register(self, namespace: str, namespace_class: type[Any]) -> type[Any]:
         """Serve ``namespace`` with a Namespace class, one instance per client."""
         return self.of(namespace).register(namespace_class)
 
@@ -233,57 +235,56 @@ class Server:
         """Decorator for function handlers: ``handler(socket, *args)``."""
         return self.of(namespace).on(event, handler)
 
+    def event(self, handler: HandlerT) -> HandlerT:
+        """``@sio.event``: a handler named after its event, on the main namespace."""
+        return self.of("/").on(handler.__name__, handler)
+
     def use(self, middleware: Callable[..., Any], namespace: str = "/") -> Callable[..., Any]:
         """A connection middleware on ``namespace`` (the main one by default)."""
         return self.of(namespace).use(middleware)
 
-    # -- broadcasting on the main namespace ----------------------------------------------
+    # -- broadcasting (on the main namespace unless ``namespace`` says) ----------------------
+
+    def _op(self) -> BroadcastOperator:
+        return self.sockets._op()
 
     def emit(
         self,
         event: str,
         *args: Any,
+        to: Rooms | None = None,
+        room: Rooms | None = None,
+        skip_sid: Rooms | None = None,
         namespace: str = "/",
-        callback: Callable[..., None] | None = None,
+        callback: BroadcastCallback | None = None,
     ) -> None:
-        self.of(namespace).emit(event, *args, callback=callback)
+        """Emit to every client of ``namespace`` (``to``/``room``: only those
+        rooms or socket ids; ``skip_sid``: not those sockets). ``callback(err,
+        responses)`` collects every client's ack (Node's broadcast ack)."""
+        self.of(namespace).emit(
+            event, *args, to=to, room=room, skip_sid=skip_sid, callback=callback
+        )
 
-    def send(self, *args: Any, namespace: str = "/") -> None:
-        self.of(namespace).emit("message", *args)
+    def send(
+        self,
+        *args: Any,
+        to: Rooms | None = None,
+        room: Rooms | None = None,
+        skip_sid: Rooms | None = None,
+        namespace: str = "/",
+        callback: BroadcastCallback | None = None,
+    ) -> None:
+        self.of(namespace).send(*args, to=to, room=room, skip_sid=skip_sid, callback=callback)
 
-    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
-        return self.sockets.to(*rooms)
-
-    in_ = to
-
-    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
-        return self.sockets.except_(*rooms)
-
-    @property
-    def local(self) -> BroadcastOperator:
-        return self.sockets.local
-
-    @property
-    def volatile(self) -> BroadcastOperator:
-        return self.sockets.volatile
-
-    def compress(self, value: bool = True) -> BroadcastOperator:
-        return self.sockets.compress(value)
-
-    def timeout(self, seconds: float) -> BroadcastOperator:
-        return self.sockets.timeout(seconds)
-
-    def fetch_sockets(self) -> Any:
-        return self.sockets.fetch_sockets()
-
-    def sockets_join(self, *rooms: str) -> None:
-        self.sockets.sockets_join(*rooms)
-
-    def sockets_leave(self, *rooms: str) -> None:
-        self.sockets.sockets_leave(*rooms)
-
-    def disconnect_sockets(self, close: bool = False) -> None:
-        self.sockets.disconnect_sockets(close)
+    def call(
+        self, event: str, *args: Any, to: str, namespace: str = "/", timeout: float | None = 60
+    ) -> Any:
+        """python-socketio's ``call``: emit to the socket ``to`` (a socket id
+        of this process) and wait for its ack (``await`` it on asyncio)."""
+        socket = self.of(namespace).sockets.get(to)
+        if socket is None:
+            raise KeyError(f"no socket {to!r} in namespace {namespace!r} on this server")
+        return socket.call(event, *args, timeout=timeout)
 
     def server_side_emit(
         self, event: str, *args: Any, callback: Callable[..., None] | None = None
@@ -299,16 +300,16 @@ class Server:
 
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
-        self.engine.close_all("server shutting down")
+        self.endpoint.close_all("server shutting down")
         for nsp in list(self._nsps.values()):
             nsp.adapter.close()
 
     # -- the Engine.IO listener ------------------------------------------------------------
 
     def on_connect(self, session: EngineSession, request: HttpRequest) -> None:
-        self._start_client(Client(self, session, request))
+        self._start_client(Connection(self, session, request))
 
-    def _start_client(self, client: Client) -> None:
+    def _start_client(self, client: Connection) -> None:
         self.clients[client.session.sid] = client
         if self.client_hook is not None:
             self.client_hook(client)
@@ -322,7 +323,7 @@ class Server:
     def on_disconnect(self, session: EngineSession | LegacySession, reason: str) -> None:
         client = self.clients.pop(session.sid, None)
         if client is not None:
-            client.on_close(reason)
+            client.session_closed(reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
         pass
@@ -330,12 +331,13 @@ class Server:
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 
     def on_legacy_open(self, session: LegacySession, request: HttpRequest) -> None:
-        self._start_client(LegacyClient(self, session, request))
+        self._start_client(LegacyConnection(self, session, request))
 
     def on_legacy_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
         client = self.clients.get(session.sid)
-        if isinstance(client, LegacyClient):
+        if isinstance(client, LegacyConnection):
             client.on_packet(packet)
 
     # a 0.9 session ends as an Engine.IO one does
     on_legacy_close = on_disconnect
+

@@ -10,35 +10,144 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, ClassVar, Protocol, overload
 
-from hubbub.adapters.base import BroadcastOptions, PersistedSession
+from hubbub.adapters.base import Adapter
 from hubbub.errors import AckTimeoutError
-from hubbub.socketio.broadcast import BroadcastOperator, check_event
-from hubbub.socketio.codec import Packet, PacketType
+from hubbub.http import HttpRequest
+from hubbub.runtime.contract import Scheduler
+from hubbub.socketio.broadcast import BroadcastCallback, BroadcastOperator, Rooms
+from hubbub.socketio.codec import Packet, PacketType, Parser, check_event
+from hubbub.socketio.encoded import EncodedPacket
 from hubbub.socketio.handlers import HandlerSpec, HandlerT, class_handlers
-
-if TYPE_CHECKING:
-    from hubbub.socketio.connection import Client, Connection
-    from hubbub.socketio.encoded import EncodedPacket
-    from hubbub.socketio.namespace import Namespace
-    from hubbub.socketio.server_namespace import ServerNamespace
+from hubbub.types import (
+    RECOVERABLE_REASONS,
+    BroadcastOptions,
+    DisconnectReason,
+    PersistedSession,
+    RecoveryOptions,
+)
 
 log = logging.getLogger("hubbub.socketio.socket")
 
-RECOVERABLE_REASONS = frozenset(
-    {
-        "transport error",
-        "transport close",
-        "forced close",
-        "ping timeout",
-        "server shutting down",
-        "forced server close",
-    }
-)
+
+class NamespaceInstance(Protocol):
+    """A Namespace class's instance (one per client), as the server calls it
+    (hubbub.Namespace is the class to subclass)."""
+
+    receives_packets: ClassVar[bool]
+
+    def on_connect(self, auth: dict[str, Any]) -> Any: ...
+    def on_disconnect(self, reason: str) -> Any: ...
+    def receive_packet(
+        self, kind: str, event: str, args: list[Any], ack: Callable[..., None] | None
+    ) -> Any: ...
+
+
+class TransportSession(Protocol):
+    """What the Socket.IO layer needs of a client's session (Engine.IO or
+    Socket.IO 0.9): Node's ``socket.conn``."""
+
+    sid: str
+    version: int
+    transport: str
+
+    @property
+    def buffered_bytes(self) -> int: ...
+    def send_packet(self, packet: Any) -> None: ...
+    def close(self, reason: str, now: float, *, notify: bool = ...) -> None: ...
+
+
+class SocketServer(Protocol):
+    """What a socket needs of its server."""
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+    @property
+    def recovery(self) -> RecoveryOptions | None: ...
+
+
+class SocketConnection(Protocol):
+    """What a socket needs of the connection it rides on (Node's
+    ``socket.client``)."""
+
+    @property
+    def protocol(self) -> int:
+        """5 (clients 3.x/4.x), 4 (2.x) or 1 (0.9)."""
+        ...
+
+    @property
+    def session(self) -> TransportSession: ...
+    @property
+    def request(self) -> HttpRequest: ...
+    @property
+    def view(self) -> Any:
+        """The framework view's binding (socketio_manage), or None."""
+        ...
+
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def parser(self) -> Parser: ...
+
+    def send_packet(self, packet: Packet, volatile: bool = False) -> None: ...
+    def write(self, encoded: EncodedPacket) -> None: ...
+    def connect_error(self, name: str, message: str, data: Any = None) -> None: ...
+    def socket_joined(self, socket: Socket) -> None: ...
+    def socket_ready(self, socket: Socket) -> None: ...
+    def socket_left(self, socket: Socket) -> None: ...
+    def disconnect(self) -> None: ...
+
+
+class SocketNamespace(Protocol):
+    """What a socket needs of its namespace, and what handlers reach through
+    ``socket.nsp``: Node's namespace API."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def adapter(self) -> Adapter: ...
+    @property
+    def scheduler(self) -> Scheduler: ...
+    @property
+    def server(self) -> SocketServer: ...
+    @property
+    def sockets(self) -> Mapping[str, Socket]: ...
+
+    # broadcasting (see hubbub.socketio.broadcast.Broadcasting)
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None: ...
+    def to(self, *rooms: Rooms) -> BroadcastOperator: ...
+    def in_(self, *rooms: Rooms) -> BroadcastOperator: ...
+    def except_(self, *rooms: Rooms) -> BroadcastOperator: ...
+    @property
+    def local(self) -> BroadcastOperator: ...
+    @property
+    def volatile(self) -> BroadcastOperator: ...
+    def timeout(self, seconds: float) -> BroadcastOperator: ...
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: Rooms | None = None,
+        room: Rooms | None = None,
+        skip_sid: Rooms | None = None,
+        callback: BroadcastCallback | None = None,
+    ) -> None: ...
+    def fetch_sockets(self) -> Any: ...
+
+    # what a socket tells its namespace
+    def dispatch(
+        self, socket: Socket, event: str, args: list[Any], ack: Callable[..., None] | None
+    ) -> Any:
+        """Run one client event (the runtime spawns it)."""
+        ...
+
+    def socket_disconnecting(self, socket: Socket, reason: str) -> None: ...
+    def socket_left(self, socket: Socket) -> None: ...
+    def socket_disconnected(self, socket: Socket, reason: str) -> None: ...
 
 
 @dataclass
@@ -68,8 +177,8 @@ _NO_DATA: Any = object()
 class Socket:
     def __init__(
         self,
-        nsp: ServerNamespace,
-        client: Client,
+        nsp: SocketNamespace,
+        client: SocketConnection,
         auth: dict[str, Any],
         previous: PersistedSession | None = None,
         query: dict[str, str] | None = None,
@@ -105,16 +214,16 @@ class Socket:
         self._ack_id = 0
         # per-socket handlers and listeners are rare: the shared empty ones
         # below (never written to) until the first is registered
-        self._middlewares: list[HandlerSpec] = _NONE
-        self._handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
-        self._any_in: list[Callable[..., Any]] = _NONE
-        self._any_out: list[Callable[..., Any]] = _NONE
+        self.middlewares: list[HandlerSpec] = _NONE
+        self.handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
+        self.any_in: list[Callable[..., Any]] = _NONE
+        self.any_out: list[Callable[..., Any]] = _NONE
         self._pending: list[Packet] | None = []  # emits made before CONNECT went out
-        self.instance: Namespace | None = None
+        self.instance: NamespaceInstance | None = None
         self._previous = previous
         # broadcasts that reach a recovered socket while its connect handlers
         # still run: sent right after the missed packets, so none is lost
-        self._early: list[EncodedPacket] | None = None
+        self.early: list[EncodedPacket] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name}>"
@@ -147,7 +256,7 @@ class Socket:
         return self.id
 
     # ``data`` and ``acks`` are dicts made when first asked for: most sockets
-    # never use either, and two empty dicts are 128 bytes per connection.
+    # never use either, and an idle connection should cost little.
 
     @property
     def data(self) -> Any:
@@ -175,7 +284,7 @@ class Socket:
         return self.nsp.name
 
     @property
-    def conn(self) -> Connection:
+    def conn(self) -> TransportSession:
         """The underlying session: Engine.IO, or Socket.IO 0.9 (``version`` 1)."""
         return self.client.session
 
@@ -214,7 +323,7 @@ class Socket:
     def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
         """Emit and wait for the ack: one value, a tuple for several, None for
         none. ``await`` it on asyncio. Raises AckTimeoutError after ``timeout``."""
-        waiter = self.server.runtime_waiter()
+        waiter = self.server.scheduler.need().waiter()
 
         def answer(values: list[Any]) -> None:
             waiter.resolve(values[0] if len(values) == 1 else (tuple(values) if values else None))
@@ -256,7 +365,7 @@ class Socket:
                 if self.acks.pop(ack_id, None) is not None:
                     report(AckTimeoutError(timeout_message))
 
-            timer = self.server.runtime_call_later(timeout, expire)
+            timer = self.server.scheduler.need().call_later(timeout, expire)
         self._send_event(packet)
 
     def _register_ack(self, fn: Callable[[list[Any]], None]) -> int:
@@ -270,16 +379,16 @@ class Socket:
             # sent (and shown to the outgoing listeners) once CONNECT is out
             self._pending.append(packet)
             return
-        self._notify_outgoing(packet.data)
+        self.notify_outgoing(packet.data)
         if packet.id is None and self.server.recovery is not None:
             # goes through the adapter so it is stored for recovery
             self.nsp.adapter.record_packet(packet, BroadcastOptions(rooms=frozenset((self.id,))))
         self.client.send_packet(packet)
 
-    def _notify_outgoing(self, data: list[Any]) -> None:
+    def notify_outgoing(self, data: list[Any]) -> None:
         """socket.on_any_outgoing listeners and the Namespace class's
         on_any_outgoing hook, for an event leaving for this client."""
-        listeners: list[Callable[..., Any]] = self._any_out
+        listeners: list[Callable[..., Any]] = self.any_out
         instance = self.instance
         if instance is not None:
             hook = class_handlers(type(instance)).get("on_any_outgoing")
@@ -327,10 +436,10 @@ class Socket:
         """Per-socket handler ``handler(*args)``; its return value answers acks."""
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.server.check_handler(fn)
-            if self._handlers is _NO_HANDLERS:
-                self._handlers = {}
-            self._handlers.setdefault(event, []).append(HandlerSpec(fn))
+            self.server.scheduler.check_handler(fn)
+            if self.handlers is _NO_HANDLERS:
+                self.handlers = {}
+            self.handlers.setdefault(event, []).append(HandlerSpec(fn))
             return fn
 
         return register(handler) if handler is not None else register
@@ -338,18 +447,18 @@ class Socket:
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """Per-packet middleware ``fn(socket, event, args)``; raise (e.g.
         EventRefusedError) to drop the event and answer 'error'."""
-        self.server.check_handler(middleware)
-        self._middlewares = [*self._middlewares, HandlerSpec(middleware)]
+        self.server.scheduler.check_handler(middleware)
+        self.middlewares = [*self.middlewares, HandlerSpec(middleware)]
         return middleware
 
     def on_any(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn(event, *args)`` for every incoming event."""
-        self._any_in = [*self._any_in, fn]
+        self.any_in = [*self.any_in, fn]
         return fn
 
     def on_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn(event, *args)`` for every event sent to this client."""
-        self._any_out = [*self._any_out, fn]
+        self.any_out = [*self.any_out, fn]
         return fn
 
     # -- disconnecting ------------------------------------------------------------------
@@ -363,11 +472,13 @@ class Socket:
             self.client.disconnect()
             return
         self.client.send_packet(Packet(PacketType.DISCONNECT, self.nsp.name))
-        self._onclose("server namespace disconnect")
+        self.closed(DisconnectReason.SERVER_NAMESPACE_DISCONNECT)
 
     # -- lifecycle (called by the namespace and the client) ----------------------------------
 
-    def _onconnect(self) -> None:
+    def opened(self) -> None:
+        """The namespace accepted the socket: it joins its rooms and the
+        client hears CONNECT, then what waited for it."""
         self.connected = True
         self.join(self.id)
         if self._previous is not None:  # a recovered session gets its rooms back
@@ -384,41 +495,45 @@ class Socket:
         if previous is not None:
             for data_ in previous.missed_packets:
                 self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, data_))
-        early, self._early = self._early, None
+        early, self.early = self.early, None
         for encoded in early or ():
             self.client.write(encoded)
         for packet in pending or ():
             self._send_event(packet)
 
-    def _onclose(self, reason: str) -> None:
+    def closed(self, reason: str) -> None:
+        """The socket left its namespace (the client, the server or the
+        connection ended it)."""
         if not self.connected:
             return
-        self.nsp._fire_disconnecting(self, reason)
+        nsp = self.nsp
+        nsp.socket_disconnecting(self, reason)
         if self.server.recovery is not None and reason in RECOVERABLE_REASONS and self.pid:
             self.nsp.adapter.persist_session(
                 PersistedSession(
                     sid=self.id, pid=self.pid, rooms=sorted(self.rooms), data=self.data
                 )
             )
-        self.nsp.adapter.del_all(self.id)
-        self.nsp._remove(self)
-        self.client._remove(self)
+        nsp.adapter.del_all(self.id)
+        nsp.socket_left(self)
+        self.client.socket_left(self)
         self.connected = False
         if self._acks:
             self._acks.clear()
-        self.nsp._on_socket_disconnect(self, reason)
+        nsp.socket_disconnected(self, reason)
 
     # -- incoming packets --------------------------------------------------------------------
 
-    def _on_packet(self, packet: Packet) -> None:
+    def receive(self, packet: Packet) -> None:
+        """A packet from the client for this namespace."""
         ptype = packet.type
         if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
             data = packet.data
             event, args = data[0], data[1:]  # a new list already
             if not isinstance(event, str):
                 event = str(event)
-            ack = self._ack_sender(packet.id) if packet.id is not None else None
-            self._receive(event, args, ack)
+            ack = self.ack_sender(packet.id) if packet.id is not None else None
+            self.receive_event(event, args, ack)
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
             acks = self._acks
             fn = acks.pop(packet.id, None) if acks and packet.id is not None else None
@@ -430,11 +545,11 @@ class Socket:
             except Exception:
                 log.exception("ack callback raised")
         elif ptype is PacketType.DISCONNECT:
-            self._onclose("client namespace disconnect")
+            self.closed(DisconnectReason.CLIENT_NAMESPACE_DISCONNECT)
         else:
             log.info("%s: unexpected packet type %s", self, ptype.name)
 
-    def _receive(
+    def receive_event(
         self,
         event: str,
         args: list[Any],
@@ -447,12 +562,13 @@ class Socket:
         if instance is not None and instance.receives_packets:
             if kind is None:
                 kind = event_kind(event, args)
-            fn: Callable[..., Any] = instance.receive_packet
-            self.server.engine.call_handler(fn, kind, event, args, ack)
+            self.server.scheduler.spawn(instance.receive_packet, kind, event, args, ack)
             return
-        self.server.engine.call_handler(self.nsp._dispatch, self, event, args, ack)
+        nsp = self.nsp
+        nsp.scheduler.spawn(nsp.dispatch, self, event, args, ack)
 
-    def _ack_sender(self, ack_id: int) -> Callable[..., None]:
+    def ack_sender(self, ack_id: int) -> Callable[..., None]:
+        """What answers the client's ack ``ack_id`` (once)."""
         sent = False
 
         def ack(*args: Any) -> None:
@@ -464,7 +580,7 @@ class Socket:
 
         return ack
 
-    def _error(self, message: str, data: Any = None, event: str | None = None) -> None:
+    def send_error(self, message: str, data: Any = None, event: str | None = None) -> None:
         """Tell the client an event was refused: an 'error' event."""
         payload: dict[str, Any] = {"message": message}
         if data is not None:

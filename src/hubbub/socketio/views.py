@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from hubbub.runtime.contract import Waiter
-    from hubbub.socketio.connection import Client
-    from hubbub.socketio.namespace import Namespace
+from hubbub.runtime.contract import Waiter
+from hubbub.socketio.connection import Connection
+from hubbub.socketio.dispatch import NamespaceClass
+from hubbub.socketio.handlers import check_namespace_class
 
 log = logging.getLogger("hubbub.socketio.views")
 
@@ -41,24 +41,24 @@ class ViewBinding:
     __slots__ = ("_closed", "_waiters", "client", "environ", "held", "namespaces", "request",
                  "settled")
 
-    def __init__(self, client: Client, environ: dict[str, Any]) -> None:
+    def __init__(self, client: Connection, environ: dict[str, Any]) -> None:
         self.client = client
         self.environ = environ
-        self.namespaces: dict[str, type[Namespace]] | None = None
+        self.namespaces: dict[str, NamespaceClass] | None = None
         self.request: Any = None
         self.settled = False
         self.held: list[Callable[[], None]] = []
         self._closed = False
         self._waiters: list[Waiter] = []
 
-    def bind(self, namespaces: Mapping[str, type[Namespace]], request: Any) -> None:
-        from hubbub.socketio.namespace import Namespace
-
-        bound: dict[str, type[Namespace]] = {}
+    def bind(self, namespaces: Mapping[str, NamespaceClass], request: Any) -> None:
+        check_handler = self.client.server.scheduler.check_handler
+        bound: dict[str, NamespaceClass] = {}
         for name, cls in namespaces.items():
-            if not (isinstance(cls, type) and issubclass(cls, Namespace)):
-                raise TypeError(f"socketio_manage: {name!r} maps to {cls!r}, not a Namespace class")
-            self.client.server.check_namespace_class(cls)
+            try:
+                check_namespace_class(cls, check_handler)
+            except TypeError as exc:
+                raise TypeError(f"socketio_manage: {name!r} maps to {cls!r}: {exc}") from None
             bound[namespace_name(name)] = cls
         self.namespaces = bound
         self.request = request
@@ -73,7 +73,7 @@ class ViewBinding:
         for step in held:
             step()
 
-    def class_for(self, name: str) -> type[Namespace] | None:
+    def class_for(self, name: str) -> NamespaceClass | None:
         return self.namespaces.get(name) if self.namespaces is not None else None
 
     def closed(self) -> None:
@@ -87,13 +87,13 @@ class ViewBinding:
         gevent-socketio's socketio_manage did."""
         if self._closed:
             return
-        waiter = self.client.server.runtime_waiter()
+        waiter: Waiter = self.client.server.scheduler.need().waiter()
         self._waiters.append(waiter)
         waiter.wait()
 
 
 def socketio_manage(
-    environ: dict[str, Any], namespaces: Mapping[str, type[Namespace]], request: Any = None
+    environ: dict[str, Any], namespaces: Mapping[str, NamespaceClass], request: Any = None
 ) -> str:
     """Serve this connection with ``namespaces`` (``{"/chat": ChatNamespace}``;
     ``""`` is the main namespace). ``request`` reaches them as ``self.request``.

@@ -1,20 +1,21 @@
-"""Sans-IO RFC 6455 websocket codec (server side), with optional RFC 7692 permessage-deflate.
+"""Sans-IO RFC 6455 websocket frames (server side): the opcodes, the close
+codes, the events a client's frames decode to, the frames a server writes,
+and :class:`FrameDecoder`.
 
-Nothing in here touches a socket, a clock or an event loop: the transport feeds raw bytes into a
-:class:`FrameDecoder` and writes the bytes returned by the ``*_frame`` helpers.
+Nothing in here touches a socket, a clock or an event loop: the transport
+feeds raw bytes into a :class:`FrameDecoder` and writes the bytes the
+``*_frame`` helpers return. permessage-deflate (RFC 7692) lives in
+:mod:`hubbub.websocket.deflate`, the opening handshake in
+:mod:`hubbub.websocket.handshake`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
-import hashlib
+import enum
 import struct
-import zlib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 __all__ = [
     "OP_BINARY",
@@ -24,19 +25,16 @@ __all__ = [
     "OP_PONG",
     "OP_TEXT",
     "Close",
+    "CloseCode",
     "Event",
     "FrameDecoder",
     "Message",
-    "PerMessageDeflate",
     "Ping",
     "Pong",
     "WebSocketError",
-    "accept_key",
     "binary_frame",
-    "check_upgrade_request",
     "close_frame",
     "encode_frame",
-    "handshake_response",
     "ping_frame",
     "pong_frame",
     "text_frame",
@@ -49,14 +47,19 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
-CLOSE_NORMAL = 1000
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_INVALID_DATA = 1007
-CLOSE_TOO_BIG = 1009
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_DEFLATE_TAIL = b"\x00\x00\xff\xff"
+class CloseCode(enum.IntEnum):
+    """The RFC 6455 close codes hubbub sends."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    INVALID_DATA = 1007
+    POLICY_VIOLATION = 1008
+    TOO_BIG = 1009
+
+
 _MAX_CONTROL_PAYLOAD = 125
 
 # Close codes a peer may put on the wire: the registered 1000-1014 range minus the ones
@@ -94,80 +97,6 @@ class WebSocketError(Exception):
         self.http_status = http_status
         self.events = []
 
-
-# ---------------------------------------------------------------------------------------------
-# Handshake
-
-
-def accept_key(key: str) -> str:
-    """The ``Sec-WebSocket-Accept`` value for a ``Sec-WebSocket-Key``."""
-    digest = hashlib.sha1(key.encode("ascii") + _GUID).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def _tokens(value: str) -> list[str]:
-    return [token.strip().lower() for token in value.split(",")]
-
-
-def check_upgrade_request(method: str, headers: Mapping[str, str]) -> str:
-    """Validate a client's opening handshake and return its ``Sec-WebSocket-Key``.
-
-    ``headers`` maps lower-cased names to values (repeated headers joined with ``", "``).
-    Raises :class:`WebSocketError` with ``http_status`` 400, or 426 for a missing or
-    unsupported ``Sec-WebSocket-Version`` (the response should then carry
-    ``Sec-WebSocket-Version: 13``).
-    """
-    if method.upper() != "GET":
-        raise WebSocketError(f"websocket handshake must use GET, not {method!r}")
-    if "websocket" not in _tokens(headers.get("upgrade", "")):
-        raise WebSocketError("missing or invalid Upgrade: websocket header")
-    if "upgrade" not in _tokens(headers.get("connection", "")):
-        raise WebSocketError("missing or invalid Connection: upgrade header")
-    version = headers.get("sec-websocket-version")
-    if version is None or version.strip() != "13":
-        raise WebSocketError(f"unsupported Sec-WebSocket-Version {version!r}", http_status=426)
-    key = headers.get("sec-websocket-key")
-    if key is None:
-        raise WebSocketError("missing Sec-WebSocket-Key header")
-    key = key.strip()
-    try:
-        raw = base64.b64decode(key.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise WebSocketError("invalid Sec-WebSocket-Key header") from None
-    if len(raw) != 16:
-        raise WebSocketError("invalid Sec-WebSocket-Key header")
-    return key
-
-
-def _check_header_text(text: str) -> None:
-    if "\r" in text or "\n" in text or "\0" in text:
-        raise ValueError(f"invalid character in HTTP header: {text!r}")
-
-
-def handshake_response(
-    key: str,
-    extra_headers: Sequence[tuple[str, str]] = (),
-    extension_header: str | None = None,
-) -> bytes:
-    """The complete ``101 Switching Protocols`` response, ending with the blank line."""
-    lines = [
-        "HTTP/1.1 101 Switching Protocols",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Accept: {accept_key(key)}",
-    ]
-    if extension_header is not None:
-        _check_header_text(extension_header)
-        lines.append(f"Sec-WebSocket-Extensions: {extension_header}")
-    for name, value in extra_headers:
-        _check_header_text(name)
-        _check_header_text(value)
-        if not name or ":" in name:
-            raise ValueError(f"invalid HTTP header name: {name!r}")
-        lines.append(f"{name}: {value}")
-    lines.append("")
-    lines.append("")
-    return "\r\n".join(lines).encode("latin-1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,241 +207,11 @@ def pong_frame(payload: bytes = b"") -> bytes:
     return encode_frame(OP_PONG, payload)
 
 
-# ---------------------------------------------------------------------------------------------
-# permessage-deflate (RFC 7692)
+class Inflater(Protocol):
+    """What the decoder needs of a negotiated compression (see
+    :class:`hubbub.websocket.deflate.PerMessageDeflate`)."""
 
-
-def _split_params(offer: str) -> tuple[str, list[tuple[str, str | None]]] | None:
-    """Split one extension offer into its name and ``(param, value)`` pairs (None: malformed)."""
-    parts = offer.split(";")
-    name = parts[0].strip().lower()
-    params: list[tuple[str, str | None]] = []
-    for part in parts[1:]:
-        part = part.strip()
-        if not part:
-            return None
-        key, sep, value = part.partition("=")
-        key = key.strip().lower()
-        if not key:
-            return None
-        if not sep:
-            params.append((key, None))
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-            value = value[1:-1]
-        if not value:
-            return None
-        params.append((key, value))
-    return name, params
-
-
-def _split_offers(header: str) -> list[str]:
-    """Split a Sec-WebSocket-Extensions header on commas outside quoted strings."""
-    offers: list[str] = []
-    start = 0
-    quoted = False
-    for i, char in enumerate(header):
-        if char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            offers.append(header[start:i])
-            start = i + 1
-    offers.append(header[start:])
-    return [offer for offer in offers if offer.strip()]
-
-
-def _window_bits(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > 2 or value[0] == "0":
-        return None
-    bits = int(value)
-    return bits if 8 <= bits <= 15 else None
-
-
-class PerMessageDeflate:
-    """permessage-deflate (RFC 7692), server side. Off by default in the server; this class is
-    what turns it on. One instance per connection: it holds the compression contexts."""
-
-    __slots__ = (
-        "_compressor",
-        "_decompressor",
-        "client_max_window_bits",
-        "client_no_context_takeover",
-        "compress_level",
-        "min_size",
-        "server_max_window_bits",
-        "server_no_context_takeover",
-    )
-
-    def __init__(
-        self,
-        server_no_context_takeover: bool = False,
-        client_no_context_takeover: bool = False,
-        server_max_window_bits: int = 15,
-        client_max_window_bits: int = 15,
-        compress_level: int = 6,
-        min_size: int = 32,
-    ) -> None:
-        # zlib cannot produce a raw deflate stream with an 8-bit window.
-        if not 9 <= server_max_window_bits <= 15:
-            raise ValueError("server_max_window_bits must be between 9 and 15")
-        if not 8 <= client_max_window_bits <= 15:
-            raise ValueError("client_max_window_bits must be between 8 and 15")
-        if not -1 <= compress_level <= 9:
-            raise ValueError("compress_level must be between -1 and 9")
-        self.server_no_context_takeover = server_no_context_takeover
-        self.client_no_context_takeover = client_no_context_takeover
-        self.server_max_window_bits = server_max_window_bits
-        self.client_max_window_bits = client_max_window_bits
-        self.compress_level = compress_level
-        self.min_size = min_size
-        self._compressor: zlib._Compress | None = None
-        self._decompressor: zlib._Decompress | None = None
-
-    @classmethod
-    def negotiate(
-        cls,
-        offer_header: str | None,
-        *,
-        server_no_context_takeover: bool = False,
-        client_no_context_takeover: bool = False,
-        server_max_window_bits: int = 15,
-        client_max_window_bits: int = 15,
-        compress_level: int = 6,
-        min_size: int = 32,
-    ) -> tuple[PerMessageDeflate, str] | None:
-        """Parse a client's ``Sec-WebSocket-Extensions`` header. If one of its permessage-deflate
-        offers has parameters we can accept, return ``(instance, response header value)`` for the
-        first such offer; otherwise None. The keyword options are this server's preferences (the
-        constructor's arguments); the client's offer can only make them stricter."""
-        if not offer_header:
-            return None
-        for offer in _split_offers(offer_header):
-            parsed = _split_params(offer)
-            if parsed is None or parsed[0] != "permessage-deflate":
-                continue
-            result = cls._accept_offer(
-                parsed[1],
-                server_no_context_takeover,
-                client_no_context_takeover,
-                server_max_window_bits,
-                client_max_window_bits,
-            )
-            if result is None:
-                continue
-            snct, cnct, sbits, cbits, response = result
-            instance = cls(snct, cnct, sbits, cbits, compress_level, min_size)
-            return instance, response
-        return None
-
-    @staticmethod
-    def _accept_offer(
-        params: list[tuple[str, str | None]],
-        server_no_context_takeover: bool,
-        client_no_context_takeover: bool,
-        server_max_window_bits: int,
-        client_max_window_bits: int,
-    ) -> tuple[bool, bool, int, int, str] | None:
-        seen: set[str] = set()
-        offered_snct = offered_cnct = False
-        offered_sbits: int | None = None
-        offered_cbits: int | None = None
-        client_bits_supported = False
-        for key, value in params:
-            if key in seen:
-                return None
-            seen.add(key)
-            if key == "server_no_context_takeover":
-                if value is not None:
-                    return None
-                offered_snct = True
-            elif key == "client_no_context_takeover":
-                if value is not None:
-                    return None
-                offered_cnct = True
-            elif key == "server_max_window_bits":
-                offered_sbits = _window_bits(value)
-                if offered_sbits is None:
-                    return None
-            elif key == "client_max_window_bits":
-                client_bits_supported = True
-                if value is not None:
-                    offered_cbits = _window_bits(value)
-                    if offered_cbits is None:
-                        return None
-            else:
-                return None
-
-        response = ["permessage-deflate"]
-        snct = server_no_context_takeover or offered_snct
-        if snct:
-            response.append("server_no_context_takeover")
-        cnct = client_no_context_takeover or offered_cnct
-        if cnct:
-            response.append("client_no_context_takeover")
-
-        sbits = server_max_window_bits
-        if offered_sbits is not None:
-            if offered_sbits < 9:  # zlib cannot compress raw deflate with a 256-byte window
-                return None
-            sbits = min(sbits, offered_sbits)
-        if offered_sbits is not None or sbits < 15:
-            response.append(f"server_max_window_bits={sbits}")
-
-        cbits = 15 if offered_cbits is None else offered_cbits
-        if client_bits_supported and client_max_window_bits < cbits:
-            cbits = client_max_window_bits
-        if client_bits_supported and (offered_cbits is not None or cbits < 15):
-            response.append(f"client_max_window_bits={cbits}")
-        return snct, cnct, sbits, cbits, "; ".join(response)
-
-    def compress_message(self, payload: bytes) -> bytes:
-        """Compress a whole message: the payload of a data frame to send with rsv1 set."""
-        compressor = self._compressor
-        if compressor is None:
-            compressor = self._compressor = zlib.compressobj(
-                self.compress_level, zlib.DEFLATED, -self.server_max_window_bits
-            )
-        # A full flush also forgets the history, which is what no-context-takeover asks for.
-        mode = zlib.Z_FULL_FLUSH if self.server_no_context_takeover else zlib.Z_SYNC_FLUSH
-        data = compressor.compress(payload) + compressor.flush(mode)
-        if data.endswith(_DEFLATE_TAIL):
-            data = data[:-4]
-        return data
-
-    def decompress_message(self, payload: bytes, max_size: int) -> bytes:
-        """Decompress a whole message. Raises WebSocketError 1009 as soon as the output would
-        exceed ``max_size`` bytes, 1002 on a corrupt stream."""
-        decompressor = self._decompressor
-        if decompressor is None:
-            # A window at least as large as the client's always decodes its stream (and 9 copes
-            # with clients whose zlib silently turned a negotiated 8 into 9).
-            decompressor = zlib.decompressobj(-max(self.client_max_window_bits, 9))
-            if not self.client_no_context_takeover:
-                # Keep the context (and its window) only when the client may refer back to it.
-                self._decompressor = decompressor
-        try:
-            out = decompressor.decompress(payload, max_size + 1)
-            if len(out) > max_size:
-                raise WebSocketError("decompressed message too big", CLOSE_TOO_BIG)
-            if not decompressor.eof:
-                out += decompressor.decompress(_DEFLATE_TAIL, max_size + 1 - len(out))
-                if len(out) > max_size:
-                    raise WebSocketError("decompressed message too big", CLOSE_TOO_BIG)
-        except zlib.error as exc:
-            self._decompressor = None
-            raise WebSocketError(f"corrupt deflate stream: {exc}") from None
-        if decompressor.eof:
-            # The client ended the stream with a final block: start afresh next message.
-            self._decompressor = None
-        return out
-
-    def frame(self, opcode: int, payload: bytes) -> bytes:
-        """A server frame, compressed (rsv1 set) when it is a data frame of at least
-        ``min_size`` bytes, plain otherwise."""
-        if opcode in (OP_TEXT, OP_BINARY) and len(payload) >= self.min_size:
-            return encode_frame(opcode, self.compress_message(payload), rsv1=True)
-        return encode_frame(opcode, payload)
+    def decompress_message(self, payload: bytes, max_size: int) -> bytes: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,7 +229,7 @@ def _decode_close(payload: bytes) -> Close:
     try:
         reason = payload[2:].decode("utf-8")
     except UnicodeDecodeError:
-        raise WebSocketError("invalid UTF-8 in close reason", CLOSE_INVALID_DATA) from None
+        raise WebSocketError("invalid UTF-8 in close reason", CloseCode.INVALID_DATA) from None
     return Close(code, reason)
 
 
@@ -565,7 +264,7 @@ class FrameDecoder:
     def __init__(
         self,
         max_message_size: int = 1_000_000,
-        deflate: PerMessageDeflate | None = None,
+        deflate: Inflater | None = None,
         require_mask: bool = True,
     ) -> None:
         # b"" while no partial frame is held (most of an idle connection's
@@ -692,7 +391,9 @@ class FrameDecoder:
                     total = self._frag_size + length
                     compressed = self._frag_compressed
                 if total > (_wire_max(self._max) if compressed else self._max):
-                    raise WebSocketError(f"message larger than {self._max} bytes", CLOSE_TOO_BIG)
+                    raise WebSocketError(
+                        f"message larger than {self._max} bytes", CloseCode.TOO_BIG
+                    )
 
             if masked:
                 start += 4
@@ -744,7 +445,7 @@ class FrameDecoder:
         try:
             return Message(payload.decode("utf-8"))
         except UnicodeDecodeError:
-            raise WebSocketError("invalid UTF-8 in text message", CLOSE_INVALID_DATA) from None
+            raise WebSocketError("invalid UTF-8 in text message", CloseCode.INVALID_DATA) from None
 
     def _start_fragmented(self, opcode: int, compressed: bool, payload: bytes) -> None:
         self._frag_opcode = opcode
@@ -762,7 +463,7 @@ class FrameDecoder:
         try:
             return self._utf8.decode(payload, final)
         except UnicodeDecodeError:
-            raise WebSocketError("invalid UTF-8 in text message", CLOSE_INVALID_DATA) from None
+            raise WebSocketError("invalid UTF-8 in text message", CloseCode.INVALID_DATA) from None
 
     def _finish_fragmented(self) -> Message:
         opcode = self._frag_opcode
@@ -776,3 +477,4 @@ class FrameDecoder:
         parts = self._frag_parts or ()
         self._frag_parts = None
         return self._complete(opcode, self._frag_compressed, b"".join(parts))
+

@@ -4,7 +4,7 @@ Both runtimes own a raw byte stream after the upgrade (an asyncio transport,
 a gevent socket) and drive the same :class:`WebSocketLink`: ``feed(bytes)``
 for what arrives, ``lost()`` when the stream ends. The link decodes frames,
 answers pings, runs the close handshake and is the session's
-:class:`~hubbub.engineio.session.WebSocketPeer`. What only a runtime can do
+:class:`~hubbub.runtime.contract.WebSocketPeer`. What only a runtime can do
 (write bytes without blocking, drop the connection, tell how much is still
 queued) comes through :class:`LinkIO`.
 
@@ -18,28 +18,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from hubbub.engineio.outgoing import OutPacket
 from hubbub.http import HttpRequest
+from hubbub.runtime.contract import Endpoint, WebSocketAccept, WebSocketSession
+from hubbub.websocket.deflate import PerMessageDeflate
 from hubbub.websocket.frames import (
     OP_BINARY,
     OP_TEXT,
     Close,
+    CloseCode,
     FrameDecoder,
     Message,
-    PerMessageDeflate,
     Ping,
     WebSocketError,
-    check_upgrade_request,
     close_frame,
-    handshake_response,
     pong_frame,
 )
-
-if TYPE_CHECKING:
-    from hubbub.engineio.server import EngineIOServer, WebSocketAccept
-    from hubbub.engineio.session import WebSocketSession
+from hubbub.websocket.handshake import check_upgrade_request, handshake_response
 
 log = logging.getLogger("hubbub.websocket")
 
@@ -70,28 +67,25 @@ class Handshake:
 class WebSocketLink:
     """The websocket peer of one Engine.IO session (any runtime)."""
 
-    __slots__ = ("_accept", "_clock", "_engine", "closing", "decoder", "deflate", "io", "remote",
-                 "session", "sink", "version")
+    __slots__ = ("_accept", "_clock", "closing", "decoder", "deflate", "io", "remote", "session",
+                 "sink", "version")
 
     def __init__(
         self,
-        engine: EngineIOServer,
         accept: WebSocketAccept,
         io: LinkIO,
         clock: Callable[[], float],
+        max_message_size: int,
         deflate: PerMessageDeflate | None = None,
         remote: str | None = None,
     ) -> None:
-        self._engine = engine
         self._accept: WebSocketAccept | None = accept
         self._clock = clock
         self.io = io
         self.version = accept.version
         self.deflate = deflate
         self.remote = remote
-        self.decoder = FrameDecoder(
-            max_message_size=engine.options.max_http_buffer_size, deflate=deflate
-        )
+        self.decoder = FrameDecoder(max_message_size=max_message_size, deflate=deflate)
         self.session: WebSocketSession | None = None
         self.closing = False
         # the WebSocketPeer door for cached frames: none once closing, and
@@ -103,9 +97,9 @@ class WebSocketLink:
         refuses the connection (it is closed by then)."""
         accept, self._accept = self._accept, None  # not needed past this point
         assert accept is not None
-        session = self._engine.websocket_opened(accept, self, self._clock())
+        session = accept.open(self, self._clock())
         if session is None:
-            self.close(1000)
+            self.close(CloseCode.NORMAL)
             return False
         self.session = session
         return True
@@ -126,13 +120,13 @@ class WebSocketLink:
         else:
             self.io.write(self.deflate.frame(OP_BINARY, msg))
 
-    def close(self, code: int = 1000) -> None:
+    def close(self, code: int = CloseCode.NORMAL) -> None:
         if self.closing:
             return
         self._stop_sending()
         self.io.write(close_frame(code))
         # a normal close waits for the client's close frame; an error drops it
-        self.io.close(graceful=code == 1000)
+        self.io.close(graceful=code == CloseCode.NORMAL)
 
     def buffered_bytes(self) -> int:
         return self.io.buffered_bytes()
@@ -158,7 +152,8 @@ class WebSocketLink:
             elif isinstance(event, Close):
                 if not self.closing:
                     self._stop_sending()
-                    self.io.write(close_frame(event.code if event.code is not None else 1000))
+                    code = event.code if event.code is not None else CloseCode.NORMAL
+                    self.io.write(close_frame(code))
                 self.io.close(graceful=False)
                 self.lost()
                 return
@@ -177,7 +172,7 @@ class WebSocketLink:
 
 
 def accept_websocket(
-    engine: EngineIOServer,
+    endpoint: Endpoint,
     req: HttpRequest,
     accept: WebSocketAccept,
     io: LinkIO,
@@ -189,9 +184,9 @@ def accept_websocket(
     key = check_upgrade_request(req.method, req.headers)
     deflate: PerMessageDeflate | None = None
     ext_header: str | None = None
-    if engine.options.websocket_compression:
+    if endpoint.websocket_compression:
         negotiated = PerMessageDeflate.negotiate(req.headers.get("sec-websocket-extensions"))
         if negotiated is not None:
             deflate, ext_header = negotiated
-    link = WebSocketLink(engine, accept, io, clock, deflate, remote)
+    link = WebSocketLink(accept, io, clock, endpoint.max_message_size, deflate, remote)
     return Handshake(handshake_response(key, accept.headers, ext_header), link)

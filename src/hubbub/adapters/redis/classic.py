@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from hubbub.adapters.base import Adapter, BroadcastOptions
+from hubbub.adapters.base import Adapter, AdapterNamespace, BroadcastOptions
 from hubbub.adapters.redis.link import RedisLink
 from hubbub.adapters.remote_socket import RemoteSocket, describe_socket
 from hubbub.adapters.requests import (
@@ -52,9 +52,6 @@ from hubbub.adapters.wire.redis import (
 )
 from hubbub.socketio.codec import Packet
 
-if TYPE_CHECKING:
-    from hubbub.socketio.server_namespace import ServerNamespace
-
 log = logging.getLogger("hubbub.redis")
 
 
@@ -66,8 +63,8 @@ class RedisAdapterFactory:
         self.adapter_class = adapter_class
         self.options = options
 
-    def __call__(self, nsp: ServerNamespace) -> Adapter:
-        self.link.attach(nsp.server)
+    def __call__(self, nsp: AdapterNamespace) -> Adapter:
+        self.link.attach(nsp.scheduler)
         adapter: Adapter = self.adapter_class(nsp, self.link, **self.options)
         return adapter
 
@@ -75,7 +72,7 @@ class RedisAdapterFactory:
 class RedisAdapter(Adapter):
     def __init__(
         self,
-        nsp: ServerNamespace,
+        nsp: AdapterNamespace,
         link: RedisLink,
         *,
         key: str = "socket.io",
@@ -88,8 +85,8 @@ class RedisAdapter(Adapter):
         self.requests_timeout = requests_timeout
         self.specific_responses = publish_on_specific_response_channel
         self.channels = Channels.of(nsp.name, self.uid, key)
-        self._requests = PendingRequests(nsp.server)
-        self._acks = AckRequests(nsp.server)
+        self._requests = PendingRequests(nsp.scheduler)
+        self._acks = AckRequests(nsp.scheduler)
 
     @classmethod
     def factory(cls, url: str = "redis://localhost:6379/0", **options: Any) -> RedisAdapterFactory:
@@ -302,7 +299,7 @@ class RedisAdapter(Adapter):
             args = request.get("data")
             if not isinstance(args, list):
                 raise ClusterDecodeError("server-side emit without data")
-            self.nsp._on_server_side_emit(args, self._server_side_ack(request, rid))
+            self.nsp.server_side_emit_received(args, self._server_side_ack(request, rid))
         elif rtype == RequestType.BROADCAST:
             if rid in self._acks or mine:
                 return
@@ -394,7 +391,7 @@ class RedisAdapter(Adapter):
             sockets = response.get("sockets")
             if not isinstance(sockets, list):
                 return
-            pending.items.extend(RemoteSocket(self.nsp, s) for s in sockets if isinstance(s, dict))
+            pending.items.extend(RemoteSocket(self, s) for s in sockets if isinstance(s, dict))
             self._requests.answered(rid, pending)
         elif pending.kind == RequestType.SERVER_SIDE_EMIT:
             pending.items.append(response.get("data"))

@@ -23,11 +23,11 @@ from typing import Any
 
 import redis
 
-from hubbub.adapters.base import BroadcastOptions
 from hubbub.adapters.wire.broadcast import flags_to_wire, opts_to_wire
 from hubbub.adapters.wire.notepack import dumps, pack
 from hubbub.adapters.wire.redis import EMITTER_UID, Channels, RequestType
-from hubbub.socketio.broadcast import check_event
+from hubbub.socketio.codec import check_event
+from hubbub.types import BroadcastOptions
 
 __all__ = ["Emitter", "EmitterOperator"]
 

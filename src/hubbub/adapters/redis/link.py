@@ -36,7 +36,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 if TYPE_CHECKING:
-    from hubbub.socketio.server import Server
+    from hubbub.runtime.contract import Scheduler
 
 log = logging.getLogger("hubbub.redis")
 
@@ -100,7 +100,7 @@ class RedisLink:
         self.name = name
         self._backoff_range = backoff
         self.count_interval = count_interval
-        self._server: Server | None = None
+        self._scheduler: Scheduler | None = None
         self._lock = threading.Lock()
         self._channels: dict[str, MessageHandler] = {}
         self._patterns: dict[str, MessageHandler] = {}
@@ -122,13 +122,13 @@ class RedisLink:
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def attach(self, server: Server) -> None:
+    def attach(self, scheduler: Scheduler) -> None:
         """Bind to the server whose loop gets the messages; starts the threads."""
-        if self._server is not None and self._server is not server:
+        if self._scheduler is not None and self._scheduler is not scheduler:
             raise RuntimeError("a Redis adapter factory serves one hubbub.Server only")
-        if self._server is not None:
+        if self._scheduler is not None:
             return
-        self._server = server
+        self._scheduler = scheduler
         for target, name in (
             (self._subscriber_main, "sub"),
             (self._publisher_main, "pub"),
@@ -156,8 +156,8 @@ class RedisLink:
 
     def hand_over(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the server's loop (from any thread)."""
-        server = self._server
-        runtime = server.runtime if server is not None else None
+        scheduler = self._scheduler
+        runtime = scheduler.runtime if scheduler is not None else None
         if runtime is None:
             log.debug("no running server yet: a Redis message is dropped")
             return
@@ -229,7 +229,7 @@ class RedisLink:
             pairs: Any = client.pubsub_shardnumsub(*channels)
         else:
             pairs = client.pubsub_numsub(*channels)
-        counts = {_text(c): int(n) for c, n in pairs}
+        counts = {as_text(c): int(n) for c, n in pairs}
         with self._lock:
             for channel, n in counts.items():
                 if channel in self._counted:
@@ -339,16 +339,16 @@ class RedisLink:
         for message in batch:
             kind = message.get("type")
             if kind == "pmessage":
-                handler = self._patterns.get(_text(message["pattern"]))
+                handler = self._patterns.get(as_text(message["pattern"]))
             elif kind in ("message", "smessage"):
-                handler = self._channels.get(_text(message["channel"]))
+                handler = self._channels.get(as_text(message["channel"]))
             else:
                 continue
             if handler is None:
                 continue  # unsubscribed meanwhile
             data = message["data"]
             try:
-                handler(_text(message["channel"]), data if isinstance(data, bytes) else b"")
+                handler(as_text(message["channel"]), data if isinstance(data, bytes) else b"")
             except Exception:
                 log.exception("handling a Redis message failed")
 
@@ -447,14 +447,14 @@ class RedisLink:
                 self._stop.wait(backoff.fail())
                 continue
             for raw_stream, entries in response or ():
-                stream = _text(raw_stream)
+                stream = as_text(raw_stream)
                 handler = streams.get(stream)
-                decoded = [(_text(entry_id), fields) for entry_id, fields in entries]
+                decoded = [(as_text(entry_id), fields) for entry_id, fields in entries]
                 if decoded:
                     positions[stream] = decoded[-1][0]
                 if handler is not None and decoded:
                     self.hand_over(partial(handler, decoded))
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hubbub.adapters.base import AdapterNamespace
 from hubbub.adapters.cluster import ClusterAdapter
 from hubbub.adapters.redis.classic import RedisAdapterFactory
 from hubbub.adapters.redis.link import RedisLink
@@ -28,9 +29,6 @@ from hubbub.adapters.wire.cluster import (
     looks_like_socket_id,
 )
 
-if TYPE_CHECKING:
-    from hubbub.socketio.server_namespace import ServerNamespace
-
 log = logging.getLogger("hubbub.redis")
 
 MODES = ("static", "dynamic", "dynamic-private")
@@ -39,7 +37,7 @@ MODES = ("static", "dynamic", "dynamic-private")
 class ShardedRedisAdapter(ClusterAdapter):
     def __init__(
         self,
-        nsp: ServerNamespace,
+        nsp: AdapterNamespace,
         link: RedisLink,
         *,
         channel_prefix: str = "socket.io",

@@ -35,10 +35,10 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hubbub.adapters.base import Adapter, BroadcastOptions, PersistedSession
+from hubbub.adapters.base import Adapter, AdapterNamespace, BroadcastOptions, PersistedSession
 from hubbub.adapters.cluster import ClusterAdapter
-from hubbub.adapters.memory import _included
-from hubbub.adapters.redis.link import RedisLink, _text
+from hubbub.adapters.memory import included
+from hubbub.adapters.redis.link import RedisLink, as_text
 from hubbub.adapters.wire.broadcast import (
     ClusterDecodeError,
     opts_from_wire,
@@ -61,7 +61,6 @@ from hubbub.socketio.codec import Packet, PacketType
 if TYPE_CHECKING:
     import redis
 
-    from hubbub.socketio.server_namespace import ServerNamespace
 
 log = logging.getLogger("hubbub.redis")
 
@@ -84,8 +83,8 @@ class RedisStreamsAdapterFactory:
         self.options = options
         self._adapters: dict[str, RedisStreamsAdapter] = {}
 
-    def __call__(self, nsp: ServerNamespace) -> Adapter:
-        self.link.attach(nsp.server)
+    def __call__(self, nsp: AdapterNamespace) -> Adapter:
+        self.link.attach(nsp.scheduler)
         adapter = RedisStreamsAdapter(nsp, self.link, stream_name=self.stream, **self.options)
         self._adapters[nsp.name] = adapter
         self.link.read_stream(self.stream, self._on_entries)
@@ -108,7 +107,7 @@ class RedisStreamsAdapterFactory:
 class RedisStreamsAdapter(ClusterAdapter):
     def __init__(
         self,
-        nsp: ServerNamespace,
+        nsp: AdapterNamespace,
         link: RedisLink,
         *,
         stream_name: str = "socket.io",
@@ -125,7 +124,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.requests_timeout = requests_timeout
         self.public_channel = f"{channel_prefix}#{nsp.name}#"
         self.private_channel = f"{self.public_channel}{self.uid}#"
-        recovery = nsp.server.recovery
+        recovery = nsp.recovery
         self.recovery = recovery is not None
         self.max_disconnection = recovery.max_disconnection_duration if recovery else 0.0
         # broadcasts delivered here lately, for restores racing with the reader
@@ -200,7 +199,7 @@ class RedisStreamsAdapter(ClusterAdapter):
                 # Redis is away: this process's clients still get it
                 Adapter.broadcast(self, packet, opts)
                 return
-            self._deliver_remote(packet, opts, _text(entry_id))
+            self._deliver_remote(packet, opts, as_text(entry_id))
 
         self.link.execute(self._xadd(message), added)
 
@@ -221,7 +220,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         if self._covered:
             covered = self._covered
             sockets = [s for s in sockets if s.id not in covered or covered[s.id][0] < position]
-        self.nsp._deliver(packet, opts, sockets)
+        self.nsp.deliver(packet, opts, sockets)
 
     def _remember(
         self,
@@ -289,7 +288,7 @@ class RedisStreamsAdapter(ClusterAdapter):
                 if not batch:
                     break
                 entries.extend(batch)
-                start = _text(batch[-1][0])
+                start = as_text(batch[-1][0])
             return raw, exists, entries
 
         def fetched(value: Any, error: Exception | None) -> None:
@@ -321,7 +320,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         last = parse_stream_id(offset)
         missed: list[list[Any]] = []
         for entry_id, fields in entries:
-            entry_offset = _text(entry_id)
+            entry_offset = as_text(entry_id)
             last = max(last, parse_stream_id(entry_offset))
             if fields.get(b"nsp") != self.nsp.name.encode() or fields.get(b"type") != b"3":
                 continue
@@ -332,12 +331,12 @@ class RedisStreamsAdapter(ClusterAdapter):
             except (ClusterDecodeError, KeyError, TypeError) as exc:
                 log.debug("skipped stream entry %s: %s", entry_offset, exc)
                 continue
-            if _included(session.rooms, opts) and isinstance(args, list):
+            if included(session.rooms, opts) and isinstance(args, list):
                 missed.append([*args, entry_offset])
         # broadcasts handed to this loop after the XRANGE ran but before now:
         # the socket was in no room yet, so they are missed packets too
         later = sorted(
-            (item for item in self._recent if item[0] > last and _included(session.rooms, item[3])),
+            (item for item in self._recent if item[0] > last and included(session.rooms, item[3])),
             key=lambda item: item[0],
         )
         missed.extend(list(item[2]) for item in later)

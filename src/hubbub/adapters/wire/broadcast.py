@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubbub.adapters.base import BroadcastFlags, BroadcastOptions
 from hubbub.socketio.codec import Packet, PacketType
+from hubbub.types import BroadcastFlags, BroadcastOptions
 
 __all__ = [
     "ClusterDecodeError",

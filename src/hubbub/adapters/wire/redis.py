@@ -26,7 +26,6 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from hubbub.adapters.base import BroadcastOptions
 from hubbub.adapters.wire.broadcast import (
     ClusterDecodeError,
     opts_from_wire,
@@ -36,6 +35,7 @@ from hubbub.adapters.wire.broadcast import (
 )
 from hubbub.adapters.wire.notepack import decode_any, dumps, has_binary, pack
 from hubbub.socketio.codec import Packet
+from hubbub.types import BroadcastOptions
 
 __all__ = [
     "EMITTER_UID",

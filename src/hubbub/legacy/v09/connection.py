@@ -1,6 +1,6 @@
 """A Socket.IO 0.9 connection seen from the Socket.IO server.
 
-:class:`LegacyClient` is the :class:`~hubbub.socketio.connection.Client` of a 0.9
+:class:`LegacyConnection` is the :class:`~hubbub.socketio.connection.Connection` of a 0.9
 session: it turns 0.9 packets into the calls every generation shares (so one
 Namespace class serves 0.9 and 4.x clients alike), and :class:`LegacyParser`
 turns hubbub's packets into 0.9 ones, once per broadcast like every parser.
@@ -26,21 +26,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 from hubbub import jsonmod
 from hubbub.engineio.codec import PacketType as EnginePacketType
 from hubbub.engineio.outgoing import OutPacket
+from hubbub.http import HttpRequest
 from hubbub.legacy.v09.codec import LegacyPacket, LegacyType, encode_packet
+from hubbub.legacy.v09.session import LegacySession
 from hubbub.socketio.codec import Decoder, Packet, PacketType, SocketIODecodeError
-from hubbub.socketio.connection import Client
-
-if TYPE_CHECKING:
-    from hubbub.http import HttpRequest
-    from hubbub.legacy.v09.session import LegacySession
-    from hubbub.socketio.server import Server
-    from hubbub.socketio.socket import Socket
+from hubbub.socketio.connection import Connection, ConnectionServer
+from hubbub.socketio.socket import Socket
+from hubbub.types import DisconnectReason
 
 log = logging.getLogger("hubbub.socketio.connection")
 
@@ -119,10 +117,12 @@ class LegacyParser:
         return LegacyPacket(LegacyType.ERROR, endpoint, reason="unauthorized")
 
 
-class LegacyClient(Client):
+class LegacyConnection(Connection):
     session: LegacySession
 
-    def __init__(self, server: Server, session: LegacySession, request: HttpRequest) -> None:
+    def __init__(
+        self, server: ConnectionServer, session: LegacySession, request: HttpRequest
+    ) -> None:
         super().__init__(server, session, request)
         # namespaces whose connect is running, and the packets that wait for it
         self._waiting: dict[str, list[LegacyPacket]] = {}
@@ -167,25 +167,25 @@ class LegacyClient(Client):
                 # a plain id: acknowledged by the server itself, at once
                 self._send(LegacyPacket(LegacyType.ACK, packet.endpoint, ack_id=packet.id))
             ack = (
-                socket._ack_sender(packet.id)
+                socket.ack_sender(packet.id)
                 if packet.ack == "data" and packet.id is not None
                 else None
             )
             if ptype is LegacyType.EVENT:
-                socket._receive(packet.name, packet.args, ack, "event")
+                socket.receive_event(packet.name, packet.args, ack, "event")
             else:
-                socket._receive("message", [packet.data], ack, _MESSAGE_KINDS[ptype])
+                socket.receive_event("message", [packet.data], ack, _MESSAGE_KINDS[ptype])
         elif ptype is LegacyType.ACK:
-            socket._on_packet(Packet(PacketType.ACK, name, packet.args, packet.ack_id))
+            socket.receive(Packet(PacketType.ACK, name, packet.args, packet.ack_id))
         elif ptype is LegacyType.DISCONNECT:
-            socket._on_packet(Packet(PacketType.DISCONNECT, name))
+            socket.receive(Packet(PacketType.DISCONNECT, name))
         elif ptype is LegacyType.ERROR:
             self._error_from_client(socket, packet)
 
     def _error_from_client(self, socket: Socket, packet: LegacyPacket) -> None:
         instance = socket.instance
         if instance is not None and instance.receives_packets:
-            self.server.spawn(
+            self.server.scheduler.spawn(
                 instance.receive_packet, "error", "", [packet.reason, packet.advice], None
             )
         else:
@@ -198,7 +198,7 @@ class LegacyClient(Client):
 
     # -- the connect flow's hooks ------------------------------------------------------------
 
-    def _socket_ready(self, socket: Socket) -> None:
+    def socket_ready(self, socket: Socket) -> None:
         """The namespace accepted the socket and its connect packet is out:
         what the client sent meanwhile is handled now, in order."""
         held = self._waiting.pop(socket.nsp.name, None)
@@ -214,7 +214,7 @@ class LegacyClient(Client):
     def send_packet(self, packet: Packet, volatile: bool = False) -> None:
         if packet.type is PacketType.DISCONNECT and packet.nsp == "/":
             # "0::" ends the whole 0.9 connection: the session sends it and closes
-            self.session.close("server namespace disconnect")
+            self._close_session(DisconnectReason.SERVER_NAMESPACE_DISCONNECT)
             return
         super().send_packet(packet, volatile)
 

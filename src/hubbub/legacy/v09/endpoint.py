@@ -9,80 +9,55 @@ URLs, after the resource (``/socket.io`` by default)::
     /1/<transport>/<sid>?disconnect   forced disconnect
     /1//<sid>/?disconnect=1           the same, as socket.io-client 0.9 sends it on unload
 
-The :class:`~hubbub.engineio.server.EngineIOServer` hands these requests
-here (requests with ``EIO=`` in the query stay Engine.IO's), and the runtimes
-act on the answers exactly as for Engine.IO, plus :class:`StreamHold` for
-the htmlfile transport.
+The server's router hands these requests here (requests with ``EIO=`` in
+the query stay Engine.IO's), and the runtimes act on the answers as for
+Engine.IO, plus a :class:`~hubbub.runtime.contract.StreamHold` for the
+htmlfile transport. The endpoint is the listener of its sessions and
+reports to the :class:`LegacyListener` above it (the Socket.IO server).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from hubbub import jsonmod
 from hubbub.engineio.codec import PacketType, js_string_literal
+from hubbub.engineio.cors import CorsPolicy
 from hubbub.engineio.outgoing import LEGACY_VERSION, OutPacket
-from hubbub.engineio.server import PollHold, RequestResult, WebSocketAccept
-from hubbub.engineio.session import WebSocketPeer
 from hubbub.http import HttpRequest, HttpResponse
+from hubbub.legacy.v09.codec import LegacyPacket
+from hubbub.legacy.v09.options import PROTOCOL, LegacyOptions
 from hubbub.legacy.v09.session import (
     ERROR_NOT_HANDSHAKEN,
     HTML_TYPE,
     JS_TYPE,
     STREAMING,
     TEXT_TYPE,
-    LegacyListener,
     LegacySession,
     State,
     poll_body,
 )
-
-if TYPE_CHECKING:
-    from hubbub.engineio.server import EngineIOServer
+from hubbub.runtime.contract import (
+    Answer,
+    PollHold,
+    Scheduler,
+    StreamHold,
+    WebSocketAccept,
+    WebSocketPeer,
+)
 
 log = logging.getLogger("hubbub.legacy")
 
-#: The transports a 0.9 client may use, in socket.io 0.9.17's default order.
-#: "flashsocket" (websocket framing, for Flash clients) is offered only when
-#: listed; "xhr-multipart" is not served: no released client speaks it.
-DEFAULT_TRANSPORTS = ("websocket", "htmlfile", "xhr-polling", "jsonp-polling")
-KNOWN_TRANSPORTS = frozenset({*DEFAULT_TRANSPORTS, "flashsocket"})
-PROTOCOL = "1"
 
+class LegacyListener(Protocol):
+    """The Socket.IO server's side of the 0.9 clients."""
 
-@dataclass
-class LegacyOptions:
-    resource: str  # "/socket.io", no trailing slash
-    transports: Sequence[str]
-    heartbeat_interval: float
-    heartbeat_timeout: float
-    close_timeout: float
-    polling_duration: float
-
-    def __post_init__(self) -> None:
-        for t in self.transports:
-            if t not in KNOWN_TRANSPORTS:
-                raise ValueError(
-                    f"unknown Socket.IO 0.9 transport {t!r}: use "
-                    f"{', '.join(sorted(KNOWN_TRANSPORTS))}"
-                )
-
-
-@dataclass(slots=True)
-class StreamHold:
-    """An htmlfile GET: write ``head`` (status, headers, first chunk) as a
-    chunked response, then after every ``host.wake()`` the chunk
-    ``EngineIOServer.legacy_stream_more`` gives, until it says the document
-    ends; if the client goes away first, call ``legacy_stream_aborted``."""
-
-    session: LegacySession
-    request: HttpRequest
-    head: HttpResponse
-    generation: int
+    def on_legacy_open(self, session: LegacySession, request: HttpRequest) -> None: ...
+    def on_legacy_packet(self, session: LegacySession, packet: LegacyPacket) -> None: ...
+    def on_legacy_close(self, session: LegacySession, reason: str) -> None: ...
 
 
 def _seconds(value: float) -> str:
@@ -94,13 +69,16 @@ class LegacyEndpoint:
 
     def __init__(
         self,
-        engine: EngineIOServer,
         options: LegacyOptions,
         listener: LegacyListener,
+        *,
+        cors: CorsPolicy,
+        scheduler: Scheduler,
         loads: Callable[[str], Any] = jsonmod.loads,
     ) -> None:
-        self.engine = engine
         self.options = options
+        self.cors = cors
+        self.scheduler = scheduler
         self.listener = listener
         self.loads = loads
         self.sessions: dict[str, LegacySession] = {}
@@ -114,12 +92,9 @@ class LegacyEndpoint:
         first = path[len(self._prefix) :].split("/", 1)[0]
         return first.isdigit()
 
-    def clock(self) -> float:
-        return self.engine.clock()
-
     # -- requests ---------------------------------------------------------------
 
-    def handle(self, req: HttpRequest, now: float) -> RequestResult | StreamHold:
+    def handle_request(self, req: HttpRequest, now: float) -> Answer:
         parts = req.path[len(self._prefix) :].split("/")
         while len(parts) > 1 and parts[-1] == "":
             parts.pop()  # a trailing slash
@@ -130,7 +105,7 @@ class LegacyEndpoint:
             return _text(400, "Bad request")
         cors = self._cors(req)
         if req.method == "OPTIONS":
-            return self.engine.preflight(req, cors)
+            return self.cors.preflight(req, cors)
         if len(parts) == 1:
             return self._handshake(req, now, cors)
         transport = parts[1]
@@ -148,7 +123,7 @@ class LegacyEndpoint:
         if transport in ("websocket", "flashsocket"):
             if not req.is_websocket_upgrade or req.method != "GET":
                 return _text(400, "Bad request", cors)
-            return WebSocketAccept(req, LEGACY_VERSION, None, [], sid, transport)
+            return WebSocketAccept(req, LEGACY_VERSION, [], self._websocket_opened, transport, sid)
         if req.method == "POST":
             if session is None or session.state is State.CLOSED:
                 return _text(400, "client not handshaken", cors)
@@ -176,7 +151,7 @@ class LegacyEndpoint:
             return HttpResponse(200, [("Content-Type", ctype), *cors], body)
         answer = session.on_poll(transport, jsonp, req, now)
         if answer is None:
-            return PollHold(session, req)
+            return PollHold(session, req, cors)
         body, ctype = answer
         return HttpResponse(200, [("Content-Type", ctype), *cors], body)
 
@@ -196,9 +171,9 @@ class LegacyEndpoint:
 
         if req.method not in ("GET", "POST"):
             return refuse(400, "handshake bad method")
-        if not self.engine.origin_allowed(req):
+        if not self.cors.origin_allowed(req):
             return refuse(403, "handshake bad origin")
-        allow = self.engine.options.allow_request
+        allow = self.options.allow_request
         if allow is not None:
             try:
                 verdict = allow(req)
@@ -209,12 +184,10 @@ class LegacyEndpoint:
                 return refuse(403, verdict if isinstance(verdict, str) and verdict
                               else "handshake unauthorized")
         sid = secrets.token_urlsafe(15)
-        while sid in self.sessions or sid in self.engine.sessions:  # pragma: no cover
+        while sid in self.sessions:  # pragma: no cover - 120 random bits
             sid = secrets.token_urlsafe(15)
-        session = LegacySession(self, sid, req, now, self.loads)
-        runtime = self.engine.runtime
-        if runtime is not None:
-            session.host = runtime.make_host(session)
+        session = LegacySession(self, self.options, sid, req, now, self.loads)
+        session.host = self.scheduler.make_host(session)
         self.sessions[sid] = session
         session.host.rearm(session.deadline)
         opts = self.options
@@ -233,14 +206,14 @@ class LegacyEndpoint:
 
     def offered(self) -> list[str]:
         """The transports the handshake offers: those configured, minus the
-        kinds the Engine.IO options switch off."""
-        eio = self.engine.options.transports
+        kinds the server switches off (its Engine.IO ``transports``)."""
+        opts = self.options
         out = []
-        for t in self.options.transports:
+        for t in opts.transports:
             if t in STREAMING and t != "htmlfile":
-                if "websocket" in eio:
+                if opts.websocket:
                     out.append(t)
-            elif "polling" in eio:
+            elif opts.polling:
                 out.append(t)
         return out
 
@@ -248,18 +221,18 @@ class LegacyEndpoint:
         """A stand-in for an unknown sid: its htmlfile document tells the
         client to reconnect."""
         log.info("sid=%s: unknown 0.9 session; the client should reconnect", sid)
-        session = LegacySession(self, sid, req, now, self.loads)
+        session = LegacySession(self, self.options, sid, req, now, self.loads)
         session.state = State.CLOSED
         return session
 
     def _cors(self, req: HttpRequest) -> list[tuple[str, str]]:
         # 0.9 refuses a bad origin at the handshake only (as 0.9.17 does);
         # the other requests just go without the CORS headers
-        return self.engine._cors_headers(req) or []
+        return self.cors.headers(req) or []
 
     # -- runtimes' calls ----------------------------------------------------------------
 
-    def websocket_opened(
+    def _websocket_opened(
         self, accept: WebSocketAccept, peer: WebSocketPeer, now: float
     ) -> LegacySession | None:
         session = self.sessions.get(accept.sid)
@@ -267,14 +240,24 @@ class LegacyEndpoint:
             log.info("sid=%s: websocket for an unknown 0.9 session", accept.sid)
             peer.send(OutPacket(PacketType.MESSAGE, ERROR_NOT_HANDSHAKEN))
             return None
-        session.attach_websocket(peer, accept.transport, accept.request, now)
+        session.attach_websocket(peer, accept.target, accept.request, now)
         return session
 
     def close_all(self, reason: str) -> None:
+        now = self.scheduler.clock()
         for session in list(self.sessions.values()):
-            session.close(reason)
+            session.close(reason, now)
 
-    # -- the sessions' call (they tell the listener the rest themselves) ----------------
+    # -- the listener of the sessions ---------------------------------------------------
+
+    def session_opened(self, session: LegacySession, request: HttpRequest) -> None:
+        self.listener.on_legacy_open(session, request)
+
+    def session_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
+        self.listener.on_legacy_packet(session, packet)
+
+    def session_closed(self, session: LegacySession, reason: str) -> None:
+        self.listener.on_legacy_close(session, reason)
 
     def session_gone(self, session: LegacySession) -> None:
         if self.sessions.get(session.sid) is session:

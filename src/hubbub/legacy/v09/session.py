@@ -27,13 +27,12 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from hubbub import jsonmod
 from hubbub.engineio.codec import PacketType, js_string_literal
 from hubbub.engineio.outgoing import LEGACY_VERSION, OutPacket
-from hubbub.engineio.session import EPSILON, NullHost, SessionHost, WebSocketPeer
 from hubbub.http import HttpRequest
 from hubbub.legacy.v09.codec import (
     LegacyDecodeError,
@@ -43,9 +42,10 @@ from hubbub.legacy.v09.codec import (
     decode_payload,
     encode_payload,
 )
-
-if TYPE_CHECKING:
-    from hubbub.legacy.v09.endpoint import LegacyEndpoint
+from hubbub.legacy.v09.options import LegacyOptions
+from hubbub.runtime.contract import EPSILON, NULL_HOST, SessionHost, WebSocketPeer
+from hubbub.types import DisconnectReason
+from hubbub.websocket.frames import CloseCode
 
 log = logging.getLogger("hubbub.legacy")
 
@@ -77,12 +77,24 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
-class LegacyListener(Protocol):
-    """The Socket.IO server's side of a 0.9 session."""
+class SessionListener(Protocol):
+    """Who a 0.9 session reports to (the 0.9 endpoint)."""
 
-    def on_legacy_open(self, session: LegacySession, request: HttpRequest) -> None: ...
-    def on_legacy_packet(self, session: LegacySession, packet: LegacyPacket) -> None: ...
-    def on_legacy_close(self, session: LegacySession, reason: str) -> None: ...
+    def session_opened(self, session: LegacySession, request: HttpRequest) -> None:
+        """The first transport connection arrived: the client is connected."""
+        ...
+
+    def session_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
+        """A packet from the client (heartbeats and noops stay here)."""
+        ...
+
+    def session_closed(self, session: LegacySession, reason: str) -> None:
+        """The client is disconnected."""
+        ...
+
+    def session_gone(self, session: LegacySession) -> None:
+        """The session is finished: forget it."""
+        ...
 
 
 class LegacySession:
@@ -92,26 +104,25 @@ class LegacySession:
 
     def __init__(
         self,
-        endpoint: LegacyEndpoint,
+        listener: SessionListener,
+        options: LegacyOptions,
         sid: str,
         handshake: HttpRequest,
         now: float,
         loads: Callable[[str], Any] = jsonmod.loads,
     ) -> None:
-        self.endpoint = endpoint
-        self.listener = endpoint.listener
+        self.listener = listener
         self.sid = sid
         self.handshake = handshake
         self.loads = loads
         self.state = State.HANDSHAKEN
         self.transport = ""
-        self.host: SessionHost = NullHost()
+        self.host: SessionHost = NULL_HOST
         self.close_reason: str | None = None
-        opts = endpoint.options
-        self._heartbeat_interval = opts.heartbeat_interval
-        self._heartbeat_timeout = opts.heartbeat_timeout
-        self._close_timeout = opts.close_timeout
-        self._polling_duration = opts.polling_duration
+        self._heartbeat_interval = options.heartbeat_interval
+        self._heartbeat_timeout = options.heartbeat_timeout
+        self._close_timeout = options.close_timeout
+        self._polling_duration = options.polling_duration
         self._queue: list[str] = []
         self._queued_bytes = 0
         self._ws: WebSocketPeer | None = None
@@ -158,7 +169,7 @@ class LegacySession:
     def _send_text(self, text: str) -> None:
         self.send_packet(OutPacket(PacketType.MESSAGE, text))
 
-    def close(self, reason: str = "forced server close", *, notify: bool = True) -> None:
+    def close(self, reason: str, now: float, *, notify: bool = True) -> None:
         """Close from the server side: the client gets ``0::`` (it will not
         reconnect)."""
         if self.state is State.CLOSED or self.state is State.CLOSING:
@@ -175,13 +186,13 @@ class LegacySession:
         self._heartbeat_at = self._heartbeat_deadline = self._poll_deadline = None
         if self._poll_held or self._stream_open:
             self.host.wake()
-            self._close_deadline = self.endpoint.clock()  # gone once answered
+            self._close_deadline = now  # gone once answered
         else:
             # a polling client fetches the "0::" on its next GET
-            self._close_deadline = self.endpoint.clock() + self._close_timeout
+            self._close_deadline = now + self._close_timeout
         self.host.rearm(self.deadline)
         if notify and was_open:
-            self.listener.on_legacy_close(self, reason)
+            self.listener.session_closed(self, reason)
 
     # -- a transport connection arrives ----------------------------------------------
 
@@ -196,7 +207,7 @@ class LegacySession:
             self._heartbeat_at = self._heartbeat_deadline = None
         if self.state is State.HANDSHAKEN:
             self.state = State.OPEN
-            self.listener.on_legacy_open(self, request)
+            self.listener.session_opened(self, request)
 
     def on_poll(
         self, transport: str, jsonp: str | None, request: HttpRequest, now: float
@@ -300,7 +311,7 @@ class LegacySession:
         """The htmlfile connection dropped: like a websocket, the client is gone."""
         if gen == self._stream_gen and self._stream_open:
             self._stream_open = False
-            self._gone("transport close")
+            self._gone(DisconnectReason.TRANSPORT_CLOSE)
 
     def _take_scripts(self) -> str:
         if not self._queue:
@@ -334,7 +345,7 @@ class LegacySession:
     def on_ws_closed(self, peer: WebSocketPeer, now: float) -> None:
         if peer is self._ws:
             self._ws = None
-            self._gone("transport close")
+            self._gone(DisconnectReason.TRANSPORT_CLOSE)
 
     # -- input -----------------------------------------------------------------------------
 
@@ -381,9 +392,9 @@ class LegacySession:
             elif ptype is LegacyType.NOOP:
                 pass
             elif ptype is LegacyType.DISCONNECT and not packet.endpoint:
-                self._gone("client namespace disconnect")
+                self._gone(DisconnectReason.CLIENT_NAMESPACE_DISCONNECT)
             else:
-                self.listener.on_legacy_packet(self, packet)
+                self.listener.session_packet(self, packet)
         return True
 
     # -- timers ------------------------------------------------------------------------------
@@ -409,14 +420,14 @@ class LegacySession:
             return
         if self._close_deadline is not None and reached >= self._close_deadline:
             if self.state is State.CLOSING:
-                self._finish(self.close_reason or "forced server close", False)
+                self._finish(self.close_reason or DisconnectReason.FORCED_SERVER_CLOSE, False)
             else:
                 # the handshaken client never came, or did not come back
-                self._gone("transport close")
+                self._gone(DisconnectReason.TRANSPORT_CLOSE)
             return
         if self._heartbeat_deadline is not None and reached >= self._heartbeat_deadline:
             log.info("sid=%s: no heartbeat within %ss; closing", self.sid, self._heartbeat_timeout)
-            self._gone("ping timeout")
+            self._gone(DisconnectReason.PING_TIMEOUT)
             return
         if self._heartbeat_at is not None and reached >= self._heartbeat_at:
             self._heartbeat_at = None
@@ -457,9 +468,9 @@ class LegacySession:
         self._heartbeat_at = self._heartbeat_deadline = None
         self._poll_deadline = self._close_deadline = None
         self.host.rearm(None)
-        self.endpoint.session_gone(self)
+        self.listener.session_gone(self)
         if notify:
-            self.listener.on_legacy_close(self, reason)
+            self.listener.session_closed(self, reason)
 
     def forced_disconnect(self) -> None:
         """``?disconnect`` on a transport URL: the client says goodbye. Its
@@ -470,7 +481,7 @@ class LegacySession:
         was_open = self.state is State.OPEN
         self._close_ws(farewell=True)
         held = self._poll_held or self._stream_open
-        self._finish("client namespace disconnect", was_open)
+        self._finish(DisconnectReason.CLIENT_NAMESPACE_DISCONNECT, was_open)
         if held:
             # the held GET or htmlfile document carries the farewell
             self._queue = [DISCONNECT]
@@ -484,7 +495,7 @@ class LegacySession:
         if ws is not None:
             if farewell:
                 ws.send(OutPacket(PacketType.MESSAGE, DISCONNECT))
-            ws.close(1000)
+            ws.close(CloseCode.NORMAL)
 
 
 def poll_body(messages: list[str], jsonp: str | None) -> tuple[bytes, str]:

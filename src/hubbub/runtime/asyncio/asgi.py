@@ -14,11 +14,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hubbub.engineio.outgoing import OutPacket
-from hubbub.engineio.server import EngineIOServer, PollHold, WebSocketAccept, engine_of
-from hubbub.engineio.session import WebSocketSession
 from hubbub.http import HttpRequest, HttpResponse, join_headers
-from hubbub.legacy.v09.endpoint import StreamHold
 from hubbub.runtime.asyncio.core import AsyncioHost, runtime_for
+from hubbub.runtime.contract import (
+    Endpoint,
+    PollHold,
+    StreamHold,
+    WebSocketAccept,
+    WebSocketSession,
+    endpoint_of,
+)
+from hubbub.websocket.frames import CloseCode
 
 log = logging.getLogger("hubbub.asgi")
 
@@ -46,8 +52,8 @@ class _AsgiWebSocket:
     """The websocket peer of one session under an ASGI server."""
 
     # one per connection, idle ones included: slots, and for the writer's
-    # wake-up a bare future made only while it waits (an asyncio.Event holds
-    # a deque, some 750 bytes even when nobody waits)
+    # wake-up a bare future made only while it waits (an asyncio.Event would
+    # hold a deque even while nobody waits)
     __slots__ = ("_out", "_send", "_size", "_wake", "closed", "max_size", "session", "version")
     sink = None  # the ASGI server frames messages itself: packets go through send
 
@@ -75,7 +81,7 @@ class _AsgiWebSocket:
     def buffered_bytes(self) -> int:
         return self._size
 
-    def close(self, code: int = 1000) -> None:
+    def close(self, code: int = CloseCode.NORMAL) -> None:
         if self.closed:
             return
         self.closed = True
@@ -122,19 +128,11 @@ class ASGIApp:
         other_asgi_app: App | None = None,
     ) -> None:
         self.server = server
-        self.engine: EngineIOServer = engine_of(server)
+        self.endpoint: Endpoint = endpoint_of(server)
         self.other_app = other_asgi_app
-        self._started = False
 
     def _runtime(self) -> None:
-        if not self._started:
-            runtime = runtime_for(self.engine)
-            start = getattr(self.server, "_on_runtime_start", None)
-            if callable(start):
-                start(runtime)
-            self._started = True
-        else:
-            runtime_for(self.engine)
+        runtime_for(self.endpoint)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -142,7 +140,7 @@ class ASGIApp:
             await self._lifespan(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if kind in ("http", "websocket") and self.engine.serves(path):
+        if kind in ("http", "websocket") and self.endpoint.serves(path):
             self._runtime()
             if kind == "http":
                 await self._http(scope, receive, send)
@@ -155,7 +153,7 @@ class ASGIApp:
         if kind == "http":
             await _respond(send, HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found"))
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1000})
+            await send({"type": "websocket.close", "code": CloseCode.NORMAL})
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.other_app is not None:
@@ -167,12 +165,12 @@ class ASGIApp:
                 self._runtime()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.engine.close_all("server shutting down")
+                self.endpoint.close_all("server shutting down")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.engine.options.max_http_buffer_size
+        limit = self.endpoint.max_message_size
         chunks: list[bytes] = []
         size = 0
         too_large = False
@@ -190,7 +188,7 @@ class ASGIApp:
                 break
         req = _request_from_scope(scope, b"" if too_large else b"".join(chunks), too_large)
         loop = asyncio.get_running_loop()
-        result = self.engine.handle_request(req, loop.time())
+        result = self.endpoint.handle_request(req, loop.time())
         if isinstance(result, HttpResponse):
             await _respond(send, result)
             return
@@ -226,9 +224,9 @@ class ASGIApp:
                                              return_when=asyncio.FIRST_COMPLETED)
                 if ready not in done:
                     host.waiter = None
-                    self.engine.legacy_stream_aborted(hold, loop.time())
+                    hold.aborted(loop.time())
                     return
-                chunk, finished = self.engine.legacy_stream_more(hold, loop.time())
+                chunk, finished = hold.more(loop.time())
                 await send({"type": "http.response.body", "body": chunk,
                             "more_body": not finished})
                 if finished:
@@ -251,11 +249,11 @@ class ASGIApp:
         done, _ = await asyncio.wait({ready, watcher}, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
             watcher.cancel()
-            await _respond(send, self.engine.finish_poll(hold, loop.time()))
+            await _respond(send, hold.finish(loop.time()))
             return
         # the client went away while we held its GET
         host.waiter = None
-        hold.session.poll_aborted(loop.time())
+        hold.aborted(loop.time())
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -266,10 +264,10 @@ class ASGIApp:
         headers.setdefault("upgrade", "websocket")
         req = _request_from_scope(scope)
         req.headers = headers
-        result = self.engine.handle_request(req, loop.time())
+        result = self.endpoint.handle_request(req, loop.time())
         if not isinstance(result, WebSocketAccept):
             log.info("refused websocket %s", req.url)
-            await send({"type": "websocket.close", "code": 1008})
+            await send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
             return
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if result.headers:
@@ -277,12 +275,11 @@ class ASGIApp:
                 (k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers
             ]
         await send(accept)
-        options = self.engine.options
-        peer = _AsgiWebSocket(send, result.version, options.max_http_buffer_size)
+        peer = _AsgiWebSocket(send, result.version, self.endpoint.max_message_size)
         writer = loop.create_task(peer.writer())
-        session = self.engine.websocket_opened(result, peer, loop.time())
+        session = result.open(peer, loop.time())
         if session is None:
-            peer.close(1000)
+            peer.close(CloseCode.NORMAL)
             await writer
             return
         peer.session = session
@@ -298,8 +295,8 @@ class ASGIApp:
                     if isinstance(data, str) and size <= peer.max_size < size * 4:
                         size = len(data.encode("utf-8"))  # the limit is in bytes, as on the wire
                     if size > peer.max_size:
-                        log.info("sid=%s: websocket message over max_http_buffer_size", session.sid)
-                        peer.close(1009)
+                        log.info("%s: websocket message over max_http_buffer_size", req.url)
+                        peer.close(CloseCode.TOO_BIG)
                         session.on_ws_closed(peer, loop.time())
                         break
                     session.on_ws_message(peer, data, loop.time())
@@ -310,7 +307,7 @@ class ASGIApp:
         finally:
             if not writer.done():
                 if not peer.closed:
-                    peer.close(1000)
+                    peer.close(CloseCode.NORMAL)
                 peer.wake_writer()  # an idle writer must see the disconnect and end
                 try:
                     await asyncio.wait_for(writer, 5)

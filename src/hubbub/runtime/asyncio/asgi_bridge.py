@@ -8,12 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from hubbub.http import HttpRequest, serialize_head
 
-if TYPE_CHECKING:
-    from hubbub.runtime.asyncio.server import ASGIApp, HttpProtocol
+ASGIApp = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+class BridgedConnection(Protocol):
+    """The embedded server's connection a request came on."""
+
+    @property
+    def transport(self) -> asyncio.Transport | None: ...
+    @property
+    def keepalive(self) -> bool: ...
+
+    def asgi_done(self, keepalive: bool) -> None:
+        """The app's response is complete."""
+        ...
 
 log = logging.getLogger("hubbub.socketio.server")
 
@@ -41,7 +57,7 @@ def http_scope(
 
 
 async def run_asgi_http(
-    app: ASGIApp, req: HttpRequest, proto: HttpProtocol, extra: dict[str, Any]
+    app: ASGIApp, req: HttpRequest, proto: BridgedConnection, extra: dict[str, Any]
 ) -> None:
     transport = proto.transport
     sock = transport.get_extra_info("sockname") if transport is not None else None
@@ -50,7 +66,7 @@ async def run_asgi_http(
     body_sent = False
     disconnected = asyncio.Event()
     state: dict[str, Any] = {"started": False, "chunked": False, "done": False}
-    keepalive = proto._keepalive
+    keepalive = proto.keepalive
 
     async def receive() -> dict[str, Any]:
         nonlocal body_sent

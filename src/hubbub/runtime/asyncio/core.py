@@ -14,8 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from hubbub.engineio.session import TimedSession
-from hubbub.runtime.contract import TimerHost
+from hubbub.runtime.contract import Endpoint, TimedSession, TimerHost
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -48,8 +47,8 @@ class TimerQueue:
     """Every session timer of one loop, on a single loop timer.
 
     A loop timer per session (an asyncio or uvloop TimerHandle and its libuv
-    timer) costs over 500 bytes, kept by every idle connection for its next
-    heartbeat; an entry here is a tuple and a one-slot object.
+    timer) would be kept by every idle connection for its next heartbeat; an
+    entry here is only a tuple and a one-slot object.
     """
 
     __slots__ = ("_at", "_handle", "_heap", "loop")
@@ -192,12 +191,12 @@ async def _guard(awaitable: Any, fn: Callable[..., Any]) -> None:
         log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
 
 
-def runtime_for(server: Any) -> AsyncioRuntime:
-    """The runtime bound to ``server`` on the running loop (one per loop)."""
+def runtime_for(endpoint: Endpoint) -> AsyncioRuntime:
+    """The runtime bound to ``endpoint`` on the running loop (one per loop)."""
     loop = asyncio.get_running_loop()
-    current = getattr(server, "runtime", None)
+    current = endpoint.runtime
     if isinstance(current, AsyncioRuntime) and current.loop is loop:
         return current
     runtime = AsyncioRuntime(loop)
-    server.attach(runtime)
+    endpoint.attach(runtime)
     return runtime

@@ -14,26 +14,20 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
 
-from hubbub.engineio.server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
-from hubbub.legacy.v09.endpoint import StreamHold
-from hubbub.runtime.asyncio.asgi_bridge import run_asgi_http
+from hubbub.runtime.asyncio.asgi_bridge import ASGIApp, run_asgi_http
 from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
+from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import WebSocketLink, accept_websocket
 
 log = logging.getLogger("hubbub.socketio.server")
-
-ASGIApp = Callable[
-    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-    Awaitable[None],
-]
 
 
 @dataclass
@@ -52,7 +46,7 @@ class ServerLimits:
 # rather than at the end of the tick: it bounds what one tick holds, and
 # keeps the writes small enough that the kernel stops taking them from a
 # client that does not read, so the slow-consumer accounting sees a backlog
-# (one 256 KB write was swallowed whole, again and again, by loopback TCP).
+# (loopback TCP takes one very large write whole, however slow the reader).
 FLUSH_AT = 64 * 1024
 
 
@@ -99,8 +93,8 @@ class HttpProtocol(asyncio.Protocol):
         self._head_began = False
         self._head_raw = 0
         # requests parsed but not answered yet (pipelining), and the busy flag
-        # (a list: an empty deque allocates a 64-slot block, some 700 bytes
-        # per connection, and the queue is nearly always empty)
+        # (a list: an empty deque allocates a whole block per connection, and
+        # the queue is nearly always empty)
         self._queue: list[tuple[HttpRequest, bool]] = []
         self._busy = False
         self._hold: PollHold | None = None
@@ -134,10 +128,10 @@ class HttpProtocol(asyncio.Protocol):
             host = hold.session.host
             if isinstance(host, AsyncioHost):
                 host.waiter = None
-            hold.session.poll_aborted(self.loop.time())
+            hold.aborted(self.loop.time())
         stream, self._stream = self._stream, None
         if stream is not None:
-            self.server.engine.legacy_stream_aborted(stream, self.loop.time())
+            stream.aborted(self.loop.time())
         if self.ws is not None:
             self.ws.connection_lost(exc)
 
@@ -228,8 +222,9 @@ class HttpProtocol(asyncio.Protocol):
         if not self._busy:
             self._disarm()
         path = self._path_of(self._url)
-        if self.server.engine.serves(path):
-            self._body_limit = self.server.engine.options.max_http_buffer_size
+        endpoint = self.server.endpoint
+        if endpoint.serves(path):
+            self._body_limit = endpoint.max_message_size
         else:
             self._body_limit = self.limits.max_body_size
 
@@ -295,11 +290,11 @@ class HttpProtocol(asyncio.Protocol):
 
     def _dispatch(self, req: HttpRequest) -> None:
         server = self.server
-        if server.engine.serves(req.path):
+        if server.endpoint.serves(req.path):
             if req.body_too_large and req.method != "POST":
                 self._write_simple(413, b"Payload Too Large", close=True)
                 return
-            result = server.engine.handle_request(req, self.loop.time())
+            result = server.endpoint.handle_request(req, self.loop.time())
             if isinstance(result, HttpResponse):
                 self.write_response(result)
             elif isinstance(result, PollHold):
@@ -333,7 +328,7 @@ class HttpProtocol(asyncio.Protocol):
         hold, self._hold = self._hold, None
         if hold is None or self.transport is None:
             return
-        response = self.server.engine.finish_poll(hold, self.loop.time())
+        response = hold.finish(self.loop.time())
         self._busy = False
         self.write_response(response)
         self._next()
@@ -361,7 +356,7 @@ class HttpProtocol(asyncio.Protocol):
         hold = self._stream
         if hold is None or self.transport is None:
             return
-        chunk, done = self.server.engine.legacy_stream_more(hold, self.loop.time())
+        chunk, done = hold.more(self.loop.time())
         data = _chunk(chunk) if chunk else b""
         if not done:
             if data:
@@ -387,6 +382,11 @@ class HttpProtocol(asyncio.Protocol):
         if not self._keepalive:
             transport.close()
 
+    @property
+    def keepalive(self) -> bool:
+        """Whether the connection stays open after the current response."""
+        return self._keepalive
+
     def asgi_done(self, keepalive: bool) -> None:
         """Called by the ASGI bridge once the app's response is complete."""
         self._busy = False
@@ -405,11 +405,11 @@ class HttpProtocol(asyncio.Protocol):
     def _start_upgrade(self, req: HttpRequest, rest: bytes) -> None:
         self._disarm()
         server = self.server
-        if not server.engine.serves(req.path):
+        if not server.endpoint.serves(req.path):
             self._keepalive = False
             self._write_simple(404, b"Not Found", close=True)
             return
-        result = server.engine.handle_request(req, self.loop.time())
+        result = server.endpoint.handle_request(req, self.loop.time())
         if isinstance(result, HttpResponse):
             self._keepalive = False
             self.write_response(result)
@@ -422,7 +422,7 @@ class HttpProtocol(asyncio.Protocol):
         conn = WebSocketProtocol(server, transport)
         try:
             handshake = accept_websocket(
-                server.engine, req, result, conn, server.clock, self.remote
+                server.endpoint, req, result, conn, server.clock, self.remote
             )
         except WebSocketError as exc:
             log.info("%s: bad websocket handshake (%s)", self.remote, exc)
@@ -437,15 +437,15 @@ class HttpProtocol(asyncio.Protocol):
         if link.open():
             # the parsed query was for the handshake (the session's options,
             # the sid): the request lives on with the connection
-            # (Client.request), the parsed copy need not (query parses anew)
+            # (Connection.request), the parsed copy need not (query parses anew)
             req.release()
             if rest:
                 link.feed(rest)
 
     def _hand_over(self, conn: WebSocketProtocol) -> None:
         """Make ``conn`` the transport's protocol: this one, with its parser
-        state and HTTP attributes, is then let go (some 250 bytes per
-        websocket). Not while a request is still being answered on the
+        state and HTTP attributes, is then let go (an idle websocket keeps no
+        HTTP state). Not while a request is still being answered on the
         connection (a client that pipelined its upgrade): that one still
         needs this protocol, which then passes the websocket's bytes on."""
         transport = self.transport
@@ -461,8 +461,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _drop_http_state(self) -> None:
         # After the upgrade no HTTP is parsed on this connection again: let go
-        # of the parser and the upgrade request's head, about 1.8 KB that
-        # would otherwise stay for the life of the websocket when this
+        # of the parser and the upgrade request's head, which would otherwise
+        # stay for the life of the websocket when this
         # protocol stays (_hand_over could not hand over). When it does hand
         # over, dropping the parser (which refers back to this protocol)
         # breaks their cycle, so both are freed at once, not by a later
@@ -580,11 +580,10 @@ class EmbeddedServer:
         asgi_app: ASGIApp | None = None,
         limits: ServerLimits | None = None,
     ) -> None:
-        self.engine: EngineIOServer = engine_of(app)
+        self.endpoint: Endpoint = endpoint_of(app)
         self.app = app
         self.asgi_app = asgi_app
         self.limits = limits or ServerLimits()
-        self.engine_path = self.engine.options.path
         self.connections: set[HttpProtocol | WebSocketProtocol] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.scope_extra: dict[str, Any] = {}
@@ -611,12 +610,9 @@ class EmbeddedServer:
         without listening: start() begins with it, and an in-process driver
         (benchmarks/micro.py) feeds connections to HttpProtocol after it."""
         self.loop = asyncio.get_running_loop()
-        # one bound method for every websocket link (each a 64-byte object)
+        # one bound method shared by every websocket link, not one each
         self.clock = self.loop.time
-        self.runtime = runtime_for(self.engine)
-        start = getattr(self.app, "_on_runtime_start", None)
-        if callable(start):
-            start(self.runtime)
+        self.runtime = runtime_for(self.endpoint)
 
     def _flush_writes(self) -> None:
         # One loop callback per tick for every connection with frames queued
@@ -642,7 +638,7 @@ class EmbeddedServer:
         """Stop accepting, close every session cleanly, then every connection."""
         if self._server is not None:
             self._server.close()
-        self.engine.close_all("server shutting down")
+        self.endpoint.close_all("server shutting down")
         deadline = self.loop.time() + grace
         while self.loop.time() < deadline and any(
             isinstance(c, HttpProtocol) and c._busy for c in self.connections
@@ -662,7 +658,7 @@ class EmbeddedServer:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 self.loop.add_signal_handler(sig, stop.set)
-        log.info("hubbub listening on http://%s:%d%s", host, self.port, self.engine_path)
+        log.info("hubbub listening on http://%s:%d%s", host, self.port, self.endpoint.path)
         await stop.wait()
         log.info("shutting down")
         await self.shutdown()

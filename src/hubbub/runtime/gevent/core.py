@@ -19,8 +19,7 @@ from typing import Any
 import gevent
 import gevent.event
 
-from hubbub.engineio.session import TimedSession
-from hubbub.runtime.contract import TimerHost
+from hubbub.runtime.contract import Endpoint, TimedSession, TimerHost
 from hubbub.socketio.handlers import is_coroutine_handler
 
 log = logging.getLogger("hubbub.runtime")
@@ -85,8 +84,8 @@ class SocketLinkIO:
     are joined and sent by one loop callback at the end of the turn, with a
     non-blocking send. What the kernel does not take waits for a write
     watcher, so a slow client never blocks a sender. An idle connection
-    holds nothing here: a writer greenlet per websocket cost some 6 KB (the
-    Greenlet and the stack it saves while it waits).
+    holds nothing here (no writer greenlet, whose saved stack would be the
+    largest part of an idle connection's cost).
 
     ``close(graceful)`` sends what is queued, then shuts the socket down: at
     once, or (graceful) after ``close_timeout`` unless the peer's close frame
@@ -285,12 +284,12 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
         log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
 
 
-def runtime_for(server: Any) -> GeventRuntime:
-    """The gevent runtime bound to ``server`` (one per hub, made on first use)."""
-    current = getattr(server, "runtime", None)
+def runtime_for(endpoint: Endpoint) -> GeventRuntime:
+    """The gevent runtime bound to ``endpoint`` (one per hub, made on first use)."""
+    current = endpoint.runtime
     hub = gevent.get_hub()
     if isinstance(current, GeventRuntime) and current.hub is hub:
         return current
     runtime = GeventRuntime()
-    server.attach(runtime)
+    endpoint.attach(runtime)
     return runtime

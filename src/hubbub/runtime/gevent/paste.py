@@ -27,7 +27,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hubbub.engineio.server import EngineOptions
+from hubbub.engineio.options import EngineOptions
 from hubbub.runtime.gevent.server import serve
 
 log = logging.getLogger("hubbub.paste")

@@ -18,7 +18,7 @@ import gevent
 import gevent.event
 from gevent import pywsgi
 
-from hubbub.engineio.server import EngineIOServer
+from hubbub.runtime.contract import is_server
 from hubbub.runtime.gevent.wsgi import TAKE_SOCKET, WSGIApp
 
 log = logging.getLogger("hubbub.socketio.server")
@@ -49,7 +49,7 @@ class SocketHandoff:
         self.headers_sent = True
         self.status = self._orig_status = "101 Switching Protocols"
         # From here the app reads the socket itself: let go of the request
-        # reader and its 8 KB buffer, which the environ (kept by the
+        # reader and its buffer, which the environ (kept by the
         # connection's HttpRequest) would otherwise hold through wsgi.input
         # for the life of the websocket.
         empty = io.BytesIO()
@@ -66,12 +66,16 @@ class HubbubHandler(SocketHandoff, pywsgi.WSGIHandler):  # type: ignore[misc]
     """gevent's pywsgi handler with the socket handoff."""
 
 
+#: gevent's pywsgi server, which gevent-socketio's SocketIOServer extends
+WSGIServer = pywsgi.WSGIServer
+
+
 def as_wsgi_app(app: Any, **options: Any) -> WSGIApp:
     """A WSGIApp for a hubbub Server, a WSGIApp (as is) or a plain WSGI app
     (views mode: its views call socketio_manage)."""
     if isinstance(app, WSGIApp):
         return app
-    if isinstance(app, EngineIOServer) or isinstance(getattr(app, "engine", None), EngineIOServer):
+    if is_server(app):
         return WSGIApp(app, options.pop("wsgi_app", None))
     if callable(app):
         return WSGIApp(None, app, **options)
@@ -116,13 +120,13 @@ def serve(
         gevent.signal_handler(sig, stop.set)
     server.start()
     log.info("hubbub (gevent) listening on http://%s:%d%s", host, server.server_port,
-             wsgi.engine.options.path)
+             wsgi.endpoint.path)
     if on_start is not None:
         on_start(server)
     stop.wait()
     log.info("shutting down")
     server.close()
-    wsgi.engine.close_all("server shutting down")
+    wsgi.endpoint.close_all("server shutting down")
     gevent.sleep(0.2)  # let the close packets go out
     server.stop(timeout=1)
 

@@ -45,4 +45,4 @@ class GeventWorker(GeventPyWSGIWorker):  # type: ignore[misc]
         # until gunicorn's graceful timeout; clients reconnect elsewhere
         wsgi = getattr(self, "wsgi", None)
         if isinstance(wsgi, WSGIApp):
-            gevent.spawn(wsgi.engine.close_all, "server shutting down")
+            gevent.spawn(wsgi.endpoint.close_all, "server shutting down")

@@ -25,9 +25,8 @@ from typing import Any
 import gevent
 import gevent.event
 
-from hubbub.engineio.server import EngineIOServer, PollHold, WebSocketAccept, engine_of
 from hubbub.http import REASONS, HttpRequest, HttpResponse
-from hubbub.legacy.v09.endpoint import StreamHold
+from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
 from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
 from hubbub.socketio.views import ENVIRON_KEY, ViewBinding
 from hubbub.websocket.frames import WebSocketError
@@ -129,7 +128,7 @@ class WSGIApp:
         elif server_options:
             raise TypeError("server options go to hubbub.Server when you pass a server")
         self.server = sio
-        self.engine: EngineIOServer = engine_of(sio)
+        self.endpoint: Endpoint = endpoint_of(sio)
         self.wsgi_app = wsgi_app
         self.websocket_close_timeout = websocket_close_timeout
         views = created if socketio_views is None else socketio_views
@@ -138,7 +137,7 @@ class WSGIApp:
             raise TypeError("socketio_manage views need a hubbub.Server, not an EngineIOServer")
         # attach now: handlers registered so far are checked (async def is
         # refused), and the ones registered later are checked as they come
-        self.runtime: GeventRuntime = runtime_for(self.engine)
+        self.runtime: GeventRuntime = runtime_for(self.endpoint)
         if self.socketio_views:
             sio.client_hook = self._bind_view
 
@@ -146,13 +145,13 @@ class WSGIApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if not self.engine.serves(path):
+        if not self.endpoint.serves(path):
             if self.wsgi_app is not None:
                 return self.wsgi_app(environ, start_response)
             return _respond(start_response, HttpResponse(404, [("Content-Type", "text/plain")],
                                                          b"Not Found"))
-        req = request_from_environ(environ, self.engine.options.max_http_buffer_size)
-        result = self.engine.handle_request(req, self.runtime.clock())
+        req = request_from_environ(environ, self.endpoint.max_message_size)
+        result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:
                 # a refused upgrade: the client may already send frames after it
@@ -177,7 +176,7 @@ class WSGIApp:
             yield hold.head.body
             while True:
                 _wait_for_wake(host)
-                chunk, finished = self.engine.legacy_stream_more(hold, self.runtime.clock())
+                chunk, finished = hold.more(self.runtime.clock())
                 if chunk:
                     yield chunk
                 if finished:
@@ -185,13 +184,13 @@ class WSGIApp:
         finally:
             if not finished:
                 host.waiter = None
-                self.engine.legacy_stream_aborted(hold, self.runtime.clock())
+                hold.aborted(self.runtime.clock())
 
     def _hold(self, hold: PollHold) -> HttpResponse:
         host = hold.session.host
         assert isinstance(host, GeventHost)
         _wait_for_wake(host)
-        return self.engine.finish_poll(hold, self.runtime.clock())
+        return hold.finish(self.runtime.clock())
 
     def _websocket(
         self, environ: Environ, req: HttpRequest, accept: WebSocketAccept,
@@ -207,7 +206,7 @@ class WSGIApp:
         sock: stdlib_socket.socket = take()
         link_io = SocketLinkIO(sock, self.websocket_close_timeout, self.runtime.hub)
         try:
-            handshake = accept_websocket(self.engine, req, accept, link_io, clock,
+            handshake = accept_websocket(self.endpoint, req, accept, link_io, clock,
                                          req.remote_addr)
         except WebSocketError as exc:
             log.info("%s: bad websocket handshake (%s)", req.remote_addr, exc)
