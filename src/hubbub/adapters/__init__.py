@@ -39,17 +39,12 @@ __all__ = [
     "adapter_from_url",
 ]
 
-_LAZY = {
-    "RedisAdapter": "hubbub.adapters.redis.classic",
-    "ShardedRedisAdapter": "hubbub.adapters.redis.sharded",
-    "RedisStreamsAdapter": "hubbub.adapters.redis.streams",
-}
+_REDIS = frozenset({"RedisAdapter", "ShardedRedisAdapter", "RedisStreamsAdapter"})
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _REDIS:
         raise AttributeError(f"module 'hubbub.adapters' has no attribute {name!r}")
-    import importlib
+    from hubbub.adapters import redis  # imports redis-py: only when asked for
 
-    return getattr(importlib.import_module(module), name)
+    return getattr(redis, name)

@@ -21,16 +21,12 @@ from typing import Any, Protocol
 
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.codec import Packet
-from hubbub.types import BroadcastFlags, BroadcastOptions, PersistedSession, RecoveryOptions
 
-__all__ = [
-    "Adapter",
-    "AdapterNamespace",
-    "AdapterSocket",
-    "BroadcastFlags",
-    "BroadcastOptions",
-    "PersistedSession",
-]
+# an adapter's vocabulary, re-exported
+from hubbub.types import BroadcastFlags as BroadcastFlags
+from hubbub.types import BroadcastOptions as BroadcastOptions
+from hubbub.types import PersistedSession as PersistedSession
+from hubbub.types import RecoveryOptions as RecoveryOptions
 
 
 class AdapterSocket(Protocol):

@@ -197,19 +197,21 @@ class BroadcastOperator:
         self._nsp.adapter.disconnect_sockets(self._opts, close)
 
 
-class Broadcasting:
-    """Node's namespace-level broadcasting API, for whatever can make the
-    operator to start from (a namespace; the server, for its main one)."""
+class Broadcasting(Protocol):
+    """Node's namespace-level broadcasting API (and python-socketio's
+    keywords), implemented for whatever makes the operator to start from:
+    a namespace, or the server (for the namespace it is given, "/" by
+    default)."""
 
-    __slots__ = ()
-
-    def _op(self) -> BroadcastOperator:
-        raise NotImplementedError
+    def _op(self, namespace: str | None = None) -> BroadcastOperator:
+        """A fresh operator on ``namespace`` (this one when None)."""
+        ...
 
     def to(self, *rooms: Rooms) -> BroadcastOperator:
         return self._op().to(*rooms)
 
-    in_ = to
+    def in_(self, *rooms: Rooms) -> BroadcastOperator:
+        return self._op().to(*rooms)
 
     def except_(self, *rooms: Rooms) -> BroadcastOperator:
         return self._op().except_(*rooms)
@@ -235,22 +237,16 @@ class Broadcasting:
         to: Rooms | None = None,
         room: Rooms | None = None,
         skip_sid: Rooms | None = None,
+        namespace: str | None = None,
         callback: BroadcastCallback | None = None,
     ) -> None:
         """Emit to every socket (``to``/``room``: only those rooms or socket
         ids; ``skip_sid``: not those sockets); see BroadcastOperator.emit."""
-        self._op().select(to, room, skip_sid).emit(event, *args, callback=callback)
+        self._op(namespace).select(to, room, skip_sid).emit(event, *args, callback=callback)
 
-    def send(
-        self,
-        *args: Any,
-        to: Rooms | None = None,
-        room: Rooms | None = None,
-        skip_sid: Rooms | None = None,
-        callback: BroadcastCallback | None = None,
-    ) -> None:
-        """The event "message"."""
-        self._op().select(to, room, skip_sid).emit("message", *args, callback=callback)
+    def send(self, *args: Any, **options: Any) -> None:
+        """The event "message" (``options``: emit's keywords)."""
+        self.emit("message", *args, **options)
 
     def fetch_sockets(self) -> Any:
         return self._op().fetch_sockets()

@@ -32,7 +32,7 @@ from hubbub.legacy.v09.options import LegacyOptions
 from hubbub.legacy.v09.session import LegacySession
 from hubbub.router import Router
 from hubbub.runtime.contract import Runtime, Scheduler
-from hubbub.socketio.broadcast import BroadcastCallback, Broadcasting, BroadcastOperator, Rooms
+from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator
 from hubbub.socketio.codec import JsonParser, Parser
 from hubbub.socketio.connection import Connection
 from hubbub.socketio.handlers import HandlerT, check_namespace_class
@@ -245,36 +245,8 @@ class Server(Broadcasting):
 
     # -- broadcasting (on the main namespace unless ``namespace`` says) ----------------------
 
-    def _op(self) -> BroadcastOperator:
-        return self.sockets._op()
-
-    def emit(
-        self,
-        event: str,
-        *args: Any,
-        to: Rooms | None = None,
-        room: Rooms | None = None,
-        skip_sid: Rooms | None = None,
-        namespace: str = "/",
-        callback: BroadcastCallback | None = None,
-    ) -> None:
-        """Emit to every client of ``namespace`` (``to``/``room``: only those
-        rooms or socket ids; ``skip_sid``: not those sockets). ``callback(err,
-        responses)`` collects every client's ack (Node's broadcast ack)."""
-        self.of(namespace).emit(
-            event, *args, to=to, room=room, skip_sid=skip_sid, callback=callback
-        )
-
-    def send(
-        self,
-        *args: Any,
-        to: Rooms | None = None,
-        room: Rooms | None = None,
-        skip_sid: Rooms | None = None,
-        namespace: str = "/",
-        callback: BroadcastCallback | None = None,
-    ) -> None:
-        self.of(namespace).send(*args, to=to, room=room, skip_sid=skip_sid, callback=callback)
+    def _op(self, namespace: str | None = None) -> BroadcastOperator:
+        return self.of(namespace or "/")._op()
 
     def call(
         self, event: str, *args: Any, to: str, namespace: str = "/", timeout: float | None = 60

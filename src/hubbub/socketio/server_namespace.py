@@ -138,7 +138,9 @@ class ServerNamespace(Broadcasting):
 
     # -- broadcasting (Node's namespace-level API) ------------------------------------------
 
-    def _op(self) -> BroadcastOperator:
+    def _op(self, namespace: str | None = None) -> BroadcastOperator:
+        if namespace is not None and namespace != self.name:
+            raise ValueError(f"namespace={namespace!r} on the namespace {self.name!r}")
         return BroadcastOperator(self)
 
     def server_side_emit(

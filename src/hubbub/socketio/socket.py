@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, ClassVar, Protocol, overload
 
-from hubbub.adapters.base import Adapter
 from hubbub.errors import AckTimeoutError
 from hubbub.http import HttpRequest
 from hubbub.runtime.contract import Scheduler
-from hubbub.socketio.broadcast import BroadcastCallback, BroadcastOperator, Rooms
+from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator, BroadcastTarget
 from hubbub.socketio.codec import Packet, PacketType, Parser, check_event
 from hubbub.socketio.encoded import EncodedPacket
 from hubbub.socketio.handlers import HandlerSpec, HandlerT, class_handlers
@@ -102,41 +101,14 @@ class SocketConnection(Protocol):
     def disconnect(self) -> None: ...
 
 
-class SocketNamespace(Protocol):
+class SocketNamespace(Broadcasting, BroadcastTarget, Protocol):
     """What a socket needs of its namespace, and what handlers reach through
     ``socket.nsp``: Node's namespace API."""
 
     @property
-    def name(self) -> str: ...
-    @property
-    def adapter(self) -> Adapter: ...
-    @property
-    def scheduler(self) -> Scheduler: ...
-    @property
     def server(self) -> SocketServer: ...
     @property
     def sockets(self) -> Mapping[str, Socket]: ...
-
-    # broadcasting (see hubbub.socketio.broadcast.Broadcasting)
-    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None: ...
-    def to(self, *rooms: Rooms) -> BroadcastOperator: ...
-    def in_(self, *rooms: Rooms) -> BroadcastOperator: ...
-    def except_(self, *rooms: Rooms) -> BroadcastOperator: ...
-    @property
-    def local(self) -> BroadcastOperator: ...
-    @property
-    def volatile(self) -> BroadcastOperator: ...
-    def timeout(self, seconds: float) -> BroadcastOperator: ...
-    def emit(
-        self,
-        event: str,
-        *args: Any,
-        to: Rooms | None = None,
-        room: Rooms | None = None,
-        skip_sid: Rooms | None = None,
-        callback: BroadcastCallback | None = None,
-    ) -> None: ...
-    def fetch_sockets(self) -> Any: ...
 
     # what a socket tells its namespace
     def dispatch(
