@@ -14,13 +14,15 @@ from hubbub.engineio.server import EngineIOServer
 from hubbub.errors import (
     AckTimeoutError,
     ConnectionRefusedError,
+    DisconnectedError,
     EventRefusedError,
     HubbubError,
 )
 from hubbub.http import HttpRequest
 from hubbub.runner import run
 from hubbub.runtime.asyncio.asgi import ASGIApp
-from hubbub.runtime.asyncio.server import EmbeddedServer, ServerLimits
+from hubbub.runtime.asyncio.server import EmbeddedServer
+from hubbub.runtime.limits import ServerLimits
 from hubbub.socketio.broadcast import BroadcastOperator
 from hubbub.socketio.namespace import Namespace
 from hubbub.socketio.server import Server
@@ -58,6 +60,7 @@ __all__ = [
     "BroadcastOptions",
     "ConnectionRefusedError",
     "DisconnectReason",
+    "DisconnectedError",
     "EmbeddedServer",
     "Emitter",
     "EngineIOServer",

@@ -34,3 +34,7 @@ class EventRefusedError(HubbubError):
 
 class AckTimeoutError(HubbubError, TimeoutError):
     """An acknowledgement did not come in time (``timeout(...).emit``, ``call``)."""
+
+
+class DisconnectedError(HubbubError, ConnectionError):
+    """The client left before it answered (``call``, ``timeout(...).emit``)."""

@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.adapters.wire.*",
         ],
     ),
-    ("runtime contract", ["hubbub.runtime", "hubbub.runtime.contract"]),
+    ("runtime contract", ["hubbub.runtime", "hubbub.runtime.contract", "hubbub.runtime.limits"]),
     (
         "sessions",
         ["hubbub.engineio.session", "hubbub.websocket.link", "hubbub.legacy.*.session"],
@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     (
         "endpoints",
         [
+            "hubbub.engineio.admission",
             "hubbub.engineio.cors",
             "hubbub.engineio.server",
             "hubbub.legacy.*.endpoint",

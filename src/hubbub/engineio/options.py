@@ -22,6 +22,8 @@ class EngineOptions:
     decides per origin. ``allow_request(request)`` returns True to accept a
     new session, or False / a message string to refuse it with 403.
     ``cookie``: True for ``io``, a name, or a dict of cookie attributes.
+    ``max_sessions_per_address`` caps the live sessions of one client
+    address (behind a proxy, every client has the proxy's address).
     """
 
     path: str = "/engine.io/"
@@ -37,6 +39,8 @@ class EngineOptions:
     allow_request: AllowRequest | None = None
     eio_versions: Sequence[int] = (3, 4)
     websocket_compression: bool = False
+    # production limits (None: none): live sessions per client address
+    max_sessions_per_address: int | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):

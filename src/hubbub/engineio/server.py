@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, overload
 
 from hubbub import jsonmod
+from hubbub.engineio.admission import SessionCounter
 from hubbub.engineio.cors import CorsPolicy
 from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.session import EngineSession, PollError, State
@@ -94,6 +95,8 @@ class EngineIOServer:
             raise TypeError("pass either an EngineOptions or keyword options, not both")
         self.options = options
         self.cors = CorsPolicy(options.cors_allowed_origins, options.cors_credentials)
+        # shared with the other generations' endpoints of the same server
+        self.admission = SessionCounter(options.max_sessions_per_address)
         self.sessions: dict[str, EngineSession] = {}
         self.listener: EngineListener = _CallbackListener(self)
         # shared with the layers above when a Socket.IO server owns this one
@@ -221,6 +224,9 @@ class EngineIOServer:
             return error_response(BAD_HANDSHAKE_METHOD, None, cors)
         if transport == "websocket" and not upgrade:
             return error_response(BAD_REQUEST, None, cors)
+        if not self.admission.has_room(req.remote_addr):
+            log.warning("refused a session: %s has max_sessions_per_address", req.remote_addr)
+            return error_response(FORBIDDEN, "Too many sessions from this address", cors)
         allow = self.options.allow_request
         if allow is not None:
             try:
@@ -244,9 +250,9 @@ class EngineIOServer:
         query = req.query
         jsonp = query.get("j")
         if jsonp is not None:
-            jsonp = "".join(c for c in jsonp if c.isdigit())
+            jsonp = "".join(c for c in jsonp if "0" <= c <= "9")
         b64 = query.get("b64", "") not in ("", "0", "false")
-        session = self._new_session(version, "polling", now, not b64, jsonp)
+        session = self._new_session(version, "polling", now, not b64, jsonp, req.remote_addr)
         body, ctype = session.handshake_body()
         headers = [("Content-Type", ctype), *cors, *self._cookie_headers(session.sid)]
         self.listener.on_connect(session, req)
@@ -285,7 +291,9 @@ class EngineIOServer:
             ):
                 return None
             return session
-        session = self._new_session(accept.version, "websocket", now, True, None, accept.sid)
+        session = self._new_session(
+            accept.version, "websocket", now, True, None, accept.request.remote_addr, accept.sid
+        )
         session.attach_websocket(peer, now)
         self.listener.on_connect(session, accept.request)
         return session
@@ -303,9 +311,11 @@ class EngineIOServer:
         now: float,
         binary: bool,
         jsonp: str | None,
+        address: str | None,
         sid: str = "",
     ) -> EngineSession:
         sid = sid if sid and sid not in self.sessions else self._fresh_sid()
+        self.admission.opened(sid, address)
         session = EngineSession(
             self,
             self.options,
@@ -332,6 +342,7 @@ class EngineIOServer:
     def session_gone(self, session: EngineSession) -> None:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
+            self.admission.closed(session.sid)
         session.host.rearm(None)
 
     def session_upgraded(self, session: EngineSession) -> None:

@@ -62,6 +62,15 @@ def _with_handoff(handler_class: type) -> type:
     return type(handler_class.__name__, (SocketHandoff, handler_class), {})
 
 
+def _listener_port(listener: Any) -> int:
+    if isinstance(listener, tuple) and len(listener) > 1:
+        return int(listener[1])
+    try:
+        return int(listener.getsockname()[1])
+    except (AttributeError, OSError, IndexError, ValueError):
+        return 80
+
+
 def _listener_host(listener: Any) -> str:
     if isinstance(listener, tuple) and listener:
         return str(listener[0])
@@ -123,7 +132,9 @@ class SocketIOServer(WSGIServer):  # type: ignore[misc]
         if as_bool(policy_server):
             if policy_listener is None:
                 policy_listener = (_listener_host(listener), 10843)
-            self.policy_server = FlashPolicyServer(policy_listener)
+            self.policy_server = FlashPolicyServer(
+                policy_listener, ports=(_listener_port(listener),)
+            )
         super().__init__(listener, wsgi, *args_list, **kwargs)
 
     @property

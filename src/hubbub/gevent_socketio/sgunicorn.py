@@ -54,12 +54,12 @@ class GeventSocketIOBaseWorker(GeventWorker):
 
     def run(self) -> None:
         if self.policy_server:
-            host = "0.0.0.0"
+            host, port = "127.0.0.1", 80
             sockets = getattr(self, "sockets", None) or []
             address = getattr(sockets[0], "cfg_addr", None) if sockets else None
-            if isinstance(address, tuple) and address:
-                host = str(address[0])
-            self._policy = FlashPolicyServer((host, 10843))
+            if isinstance(address, tuple) and len(address) > 1:
+                host, port = str(address[0]), int(address[1])
+            self._policy = FlashPolicyServer((host, 10843), ports=(port,))
             try:
                 self._policy.start()
             except OSError as exc:  # as gevent-socketio: reported, not fatal

@@ -123,6 +123,10 @@ def check_event(event: str) -> None:
         raise ValueError(f"{event!r} is a reserved event name")
 
 
+#: Longest namespace name accepted: a dynamic namespace keeps a child (and an
+#: adapter) per name, so names stay short.
+MAX_NAMESPACE_LENGTH = 256
+
 #: Largest ack id accepted (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_ACK_ID = 2**53 - 1
 #: Default bound on binary attachments per packet (the reference's default).
@@ -190,8 +194,12 @@ def check_data(ptype: PacketType, data: Any, present: bool) -> None:
 def check_namespace(nsp: str, allow_query: bool) -> None:
     if nsp[:1] != "/":
         raise _error("invalid namespace")
-    if not allow_query and "?" in nsp:
-        raise _error("query string in namespace")
+    if "?" in nsp:
+        if not allow_query:
+            raise _error("query string in namespace")
+        nsp = nsp[: nsp.index("?")]
+    if len(nsp) > MAX_NAMESPACE_LENGTH:
+        raise _error("namespace name too long")
 
 
 def check_ack_id(ptype: PacketType, ack_id: int) -> None:

@@ -45,6 +45,8 @@ class ConnectionServer(Protocol):
     @property
     def connect_timeout(self) -> float: ...
     @property
+    def attachment_timeout(self) -> float: ...
+    @property
     def volatile_threshold(self) -> int: ...
     @property
     def buffer_limit(self) -> int:
@@ -82,8 +84,8 @@ class Connection:
     """One Engine.IO (or 0.9) connection, its sockets in every namespace."""
 
     # slotted: one per connection, and an idle one should cost little
-    __slots__ = ("_bound", "_timer", "closed", "decoder", "extra", "parser", "protocol",
-                 "request", "server", "session", "sockets", "view")
+    __slots__ = ("_bound", "_parts_timer", "_timer", "closed", "decoder", "extra", "parser",
+                 "protocol", "request", "server", "session", "sockets", "view")
 
     def __init__(
         self, server: ConnectionServer, session: TransportSession, request: HttpRequest
@@ -101,6 +103,8 @@ class Connection:
         # an upper bound of what the session holds unsent (see admit)
         self._bound = 0
         self._timer: Any = None
+        # armed while a binary packet waits for its attachments
+        self._parts_timer: Any = None
         # set when a framework view decides this connection's namespaces
         self.view: ConnectionView | None = None
         # per-connection storage for integrations (hubbub.gevent_socketio's
@@ -142,7 +146,18 @@ class Connection:
             self._close_session(DisconnectReason.PARSE_ERROR)
             return
         if packet is None:
+            # a binary packet whose attachments are still to come: they have
+            # attachment_timeout to arrive (else its state is held for ever)
+            if self._parts_timer is None:
+                runtime = self.server.scheduler.runtime
+                if runtime is not None:
+                    self._parts_timer = runtime.call_later(
+                        self.server.attachment_timeout, self._attachments_late
+                    )
             return
+        if self._parts_timer is not None:
+            self._parts_timer.cancel()
+            self._parts_timer = None
         nsp = packet.nsp
         query: dict[str, str] = {}
         if self.protocol < 5 and "?" in nsp:
@@ -192,6 +207,12 @@ class Connection:
         if not self.sockets and not self.closed:
             log.info("%s: no namespace joined within connect_timeout; closing", self)
             self._close_session(DisconnectReason.FORCED_CLOSE)
+
+    def _attachments_late(self) -> None:
+        self._parts_timer = None
+        if not self.closed:
+            log.info("%s: binary attachments not complete in time; closing", self)
+            self._close_session(DisconnectReason.PARSE_ERROR)
 
     def _close_session(self, reason: DisconnectReason) -> None:
         self.session.close(reason, self.server.scheduler.clock())
@@ -263,9 +284,10 @@ class Connection:
         if self.closed:
             return
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._parts_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._parts_timer = None
         for socket in list(self.sockets.values()):
             socket.closed(reason)
         self.sockets.clear()

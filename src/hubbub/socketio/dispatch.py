@@ -173,7 +173,7 @@ class HandlerRegistry:
 
 
 # a Namespace class's methods the server calls itself: never client events
-_HOOKS = frozenset({"on_connect", "on_disconnect"})
+_HOOKS = frozenset({"on_connect", "on_disconnect", "on_any", "on_any_outgoing"})
 
 
 # -- one client event ----------------------------------------------------------------

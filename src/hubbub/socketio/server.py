@@ -55,6 +55,7 @@ class Server(Broadcasting):
         serializer: str | Parser = "default",
         adapter: AdapterFactory | None = None,
         connect_timeout: float = 45.0,
+        attachment_timeout: float = 30.0,
         connection_state_recovery: bool | RecoveryOptions | dict[str, Any] | None = None,
         max_buffered_bytes: int = 16 * 1024 * 1024,
         volatile_threshold: int = 64 * 1024,
@@ -63,6 +64,9 @@ class Server(Broadcasting):
         legacy_transports: Sequence[str] = DEFAULT_LEGACY_TRANSPORTS,
         close_timeout: float = 60.0,
         polling_duration: float = 20.0,
+        cleanup_empty_child_namespaces: bool = False,
+        max_child_namespaces: int = 10_000,
+        max_event_rate: float | None = None,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -75,10 +79,20 @@ class Server(Broadcasting):
         )
         self.engine.listener = self
         self.connect_timeout = connect_timeout
+        # how long a binary packet may wait for its attachments
+        self.attachment_timeout = attachment_timeout
         # Socket.IO 0.9's close timeout: how long a 0.9 session waits for a
         # polling client to come back (Engine.IO sessions use ping_timeout)
         self.close_timeout = close_timeout
         self.max_buffered_bytes = max_buffered_bytes  # sets buffer_limit too
+        # a dynamic namespace's children: freed when their last socket leaves
+        # (Node's cleanupEmptyChildNamespaces), and never more than this many
+        # at once, since every child holds an adapter (Redis subscriptions)
+        self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
+        self.max_child_namespaces = max_child_namespaces
+        self._children = 0
+        # production limit (None: none): events a second one socket may send
+        self.max_event_rate = max_event_rate
         self.volatile_threshold = volatile_threshold
         if connection_state_recovery is True:
             self.recovery: RecoveryOptions | None = RecoveryOptions()
@@ -123,6 +137,7 @@ class Server(Broadcasting):
                 self,
                 cors=self.engine.cors,
                 scheduler=self.scheduler,
+                admission=self.engine.admission,
                 loads=loads or jsonmod.loads,
             )
         #: what a runtime drives: every protocol generation under ``path``
@@ -213,11 +228,28 @@ class Server(Broadcasting):
             return nsp
         for parent in self._parents:
             if parent.matches(name, auth):
+                if self._children >= self.max_child_namespaces:
+                    log.warning(
+                        "refused the namespace %r: %d dynamic namespaces exist "
+                        "(max_child_namespaces)", name, self._children
+                    )
+                    return None
                 child = parent.create_child(name)
+                self._children += 1
                 self._nsps[name] = child
                 self._fire_new_namespace(child)
                 return child
         return None
+
+    def child_emptied(self, child: ServerNamespace) -> None:
+        """A dynamic namespace's child lost its last socket."""
+        if not self.cleanup_empty_child_namespaces or child.parent is None:
+            return
+        if self._nsps.get(child.name) is child:
+            del self._nsps[child.name]
+            self._children -= 1
+        child.parent.children.discard(child)
+        child.adapter.close()
 
     def register(self, namespace: str, namespace_class: type[Any]) -> type[Any]:
         """Serve ``namespace`` with a Namespace class, one instance per client."""

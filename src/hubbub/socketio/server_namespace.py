@@ -51,9 +51,12 @@ class NamespaceServer(Protocol):
     @property
     def recovery(self) -> RecoveryOptions | None: ...
     @property
+    def max_event_rate(self) -> float | None: ...
+    @property
     def adapter_factory(self) -> Callable[[AdapterNamespace], Adapter]: ...
 
     def check_namespace_class(self, namespace_class: Any) -> None: ...
+    def child_emptied(self, child: ServerNamespace) -> None: ...
 
 
 # what a delivery's run of recipients starts with: no parser yet
@@ -168,6 +171,11 @@ class ServerNamespace(Broadcasting):
         self.adapter.record_packet(packet, opts)
         self.adapter.broadcast(packet, opts)
 
+    def next_ack_id(self) -> int:
+        ack_id = self._ack_id
+        self._ack_id = ack_id + 1
+        return ack_id
+
     # -- what the adapter calls (AdapterNamespace) ------------------------------------------
 
     def server_side_emit_received(
@@ -192,8 +200,7 @@ class ServerNamespace(Broadcasting):
     ) -> None:
         """Write ``packet`` to local ``sockets``, encoded once for all of them."""
         if ack is not None:
-            packet.id = self._ack_id
-            self._ack_id += 1
+            packet.id = self.next_ack_id()
         ack_id = packet.id
         volatile = opts.flags.volatile
         encoded = EncodedPacket(packet, volatile)
@@ -304,6 +311,8 @@ class ServerNamespace(Broadcasting):
     def socket_left(self, socket: Socket) -> None:
         if self.sockets.get(socket.id) is socket:
             del self.sockets[socket.id]
+            if self.parent is not None and not self.sockets and not self.recovering:
+                self.server.child_emptied(self)
 
     def socket_disconnected(self, socket: Socket, reason: str) -> None:
         spawn = self.scheduler.spawn

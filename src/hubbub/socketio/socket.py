@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, ClassVar, Protocol, overload
 
-from hubbub.errors import AckTimeoutError
+from hubbub.errors import AckTimeoutError, DisconnectedError
 from hubbub.http import HttpRequest
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator, BroadcastTarget
@@ -67,6 +67,8 @@ class SocketServer(Protocol):
     def scheduler(self) -> Scheduler: ...
     @property
     def recovery(self) -> RecoveryOptions | None: ...
+    @property
+    def max_event_rate(self) -> float | None: ...
 
 
 class SocketConnection(Protocol):
@@ -110,6 +112,11 @@ class SocketNamespace(Broadcasting, BroadcastTarget, Protocol):
     @property
     def sockets(self) -> Mapping[str, Socket]: ...
 
+    def next_ack_id(self) -> int:
+        """The next ack id of this namespace (one sequence for every socket
+        and broadcast)."""
+        ...
+
     # what a socket tells its namespace
     def dispatch(
         self, socket: Socket, event: str, args: list[Any], ack: Callable[..., None] | None
@@ -147,6 +154,9 @@ _NO_DATA: Any = object()
 
 
 class Socket:
+    # the max_event_rate bucket, when that limit is on (an instance's own)
+    _bucket: list[float] | None = None
+
     def __init__(
         self,
         nsp: SocketNamespace,
@@ -174,6 +184,10 @@ class Socket:
                 self.id = client.session.sid
             self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
             self._data = _NO_DATA  # {} once asked for (see data)
+        rate = self.server.max_event_rate
+        if rate is not None:
+            # [tokens, refilled at, rate, next log time]
+            self._bucket = [float(rate), self.server.scheduler.clock(), float(rate), 0.0]
         # the handshake is built when first asked for (most apps never do):
         # an idle socket keeps no copies of the request's headers and query
         self.auth = auth
@@ -183,7 +197,9 @@ class Socket:
         self.connected = False
         # ack callbacks by id: None until the first (see acks)
         self._acks: dict[int, Callable[[list[Any]], None]] | None = None
-        self._ack_id = 0
+        # what to tell the acks still awaited if the client leaves first
+        # (call(), timeout().emit()): None until the first such ack
+        self._failures: dict[int, Callable[[Exception], None]] | None = None
         # per-socket handlers and listeners are rare: the shared empty ones
         # below (never written to) until the first is registered
         self.middlewares: list[HandlerSpec] = _NONE
@@ -315,36 +331,48 @@ class Socket:
         args: tuple[Any, ...],
         on_answer: Callable[[list[Any]], None],
         timeout: float | None = None,
-        on_timeout: Callable[[AckTimeoutError], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
         timeout_message: str = "",
     ) -> None:
-        """Emit ``event`` with an ack id; ``on_answer(values)`` gets the ack,
-        or ``on_timeout(error)`` fires first after ``timeout`` seconds."""
+        """Emit ``event`` with an ack id; ``on_answer(values)`` gets the ack.
+        With ``on_error``, exactly one of them is called: ``on_error`` gets an
+        AckTimeoutError after ``timeout`` seconds (when given), or a
+        DisconnectedError when the client leaves before it answers."""
         check_event(event)
         packet = Packet(PacketType.EVENT, self.nsp.name, [event, *args])
+        # one id sequence per namespace, shared with broadcasts that want
+        # acks: the ids a client answers never collide
+        ack_id = packet.id = self.nsp.next_ack_id()
         timer: Any = None
 
         def answer(values: list[Any]) -> None:
             if timer is not None:
                 timer.cancel()
+            if self._failures is not None:
+                self._failures.pop(ack_id, None)
             on_answer(values)
 
-        ack_id = packet.id = self._register_ack(answer)
-        if timeout is not None and on_timeout is not None:
-            report = on_timeout
+        self.acks[ack_id] = answer
+        if on_error is not None:
+            fail = on_error
 
-            def expire() -> None:
-                if self.acks.pop(ack_id, None) is not None:
-                    report(AckTimeoutError(timeout_message))
+            def failed(error: Exception) -> None:
+                if timer is not None:
+                    timer.cancel()
+                fail(error)
 
-            timer = self.server.scheduler.need().call_later(timeout, expire)
+            if self._failures is None:
+                self._failures = {}
+            self._failures[ack_id] = failed
+            if timeout is not None:
+
+                def expire() -> None:
+                    if self.acks.pop(ack_id, None) is not None and self._failures is not None:
+                        self._failures.pop(ack_id, None)
+                        fail(AckTimeoutError(timeout_message))
+
+                timer = self.server.scheduler.need().call_later(timeout, expire)
         self._send_event(packet)
-
-    def _register_ack(self, fn: Callable[[list[Any]], None]) -> int:
-        ack_id = self._ack_id
-        self._ack_id += 1
-        self.acks[ack_id] = fn
-        return ack_id
 
     def _send_event(self, packet: Packet) -> None:
         if self._pending is not None:
@@ -492,6 +520,14 @@ class Socket:
         self.connected = False
         if self._acks:
             self._acks.clear()
+        failures, self._failures = self._failures, None
+        if failures:
+            error = DisconnectedError(f"the client left ({reason}) before it answered")
+            for fail in failures.values():
+                try:
+                    fail(error)
+                except Exception:
+                    log.exception("ack failure callback raised")
         nsp.socket_disconnected(self, reason)
 
     # -- incoming packets --------------------------------------------------------------------
@@ -530,6 +566,8 @@ class Socket:
     ) -> None:
         """One client event: to the Namespace instance's receive_packet when
         its class asks for packets, else through the namespace's dispatch."""
+        if self._bucket is not None and not self._within_rate(event):
+            return
         instance = self.instance
         if instance is not None and instance.receives_packets:
             if kind is None:
@@ -538,6 +576,26 @@ class Socket:
             return
         nsp = self.nsp
         nsp.scheduler.spawn(nsp.dispatch, self, event, args, ack)
+
+    def _within_rate(self, event: str) -> bool:
+        """The ``max_event_rate`` check: a token bucket that refills at that
+        many events a second and holds as many. An event over it is dropped
+        (and logged once a second at most): the client meant to flood."""
+        bucket = self._bucket
+        assert bucket is not None
+        rate = bucket[2]
+        now = self.server.scheduler.clock()
+        tokens = min(rate, bucket[0] + (now - bucket[1]) * rate)
+        bucket[1] = now
+        if tokens >= 1.0:
+            bucket[0] = tokens - 1.0
+            return True
+        bucket[0] = tokens
+        if now >= bucket[3]:
+            bucket[3] = now + 1.0
+            log.warning("%s: over max_event_rate (%s/s); dropping events such as %r",
+                        self, rate, event)
+        return False
 
     def ack_sender(self, ack_id: int) -> Callable[..., None]:
         """What answers the client's ack ``ack_id`` (once)."""

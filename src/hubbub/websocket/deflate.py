@@ -53,7 +53,10 @@ def _split_offers(header: str) -> list[str]:
 
 
 def _window_bits(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > 2 or value[0] == "0":
+    # ASCII digits only: int() refuses other Unicode digits ("²")
+    if value is None or not (value.isascii() and value.isdigit()):
+        return None
+    if len(value) > 2 or value[0] == "0":
         return None
     bits = int(value)
     return bits if 8 <= bits <= 15 else None

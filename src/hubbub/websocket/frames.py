@@ -62,6 +62,10 @@ class CloseCode(enum.IntEnum):
 
 _MAX_CONTROL_PAYLOAD = 125
 
+# what one fragment of a message counts for against the message size limit,
+# on top of its payload (the list entry and bytes object it is kept as)
+FRAGMENT_COST = 64
+
 # Close codes a peer may put on the wire: the registered 1000-1014 range minus the ones
 # reserved for local use (1004 reserved, 1005 no status, 1006 abnormal), plus 3000-4999.
 _VALID_CLOSE_CODES = frozenset(
@@ -276,7 +280,10 @@ class FrameDecoder:
         self._done = False
         self._frag_opcode = 0  # opcode of the fragmented message being received, 0 if none
         self._frag_compressed = False
-        self._frag_size = 0  # payload bytes received so far for that message
+        # what the message so far costs: its payload bytes, and FRAGMENT_COST
+        # for every fragment, so that empty continuation frames cannot pile
+        # up without bound under the size limit
+        self._frag_size = 0
         # the fragments so far, lists only while a fragmented message is open
         self._frag_parts: list[bytes] | None = None
         self._frag_text: list[str] | None = None
@@ -422,7 +429,7 @@ class FrameDecoder:
                 else:
                     self._start_fragmented(opcode, bool(rsv1), payload)
             else:
-                self._frag_size += length
+                self._frag_size += length + FRAGMENT_COST
                 if self._utf8 is not None:
                     assert self._frag_text is not None
                     self._frag_text.append(self._decode_fragment(payload, bool(fin)))

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubbub import jsonmod
+from hubbub.socketio.codec import MAX_NAMESPACE_LENGTH
 
 __all__ = [
     "ADVICE",
@@ -149,6 +150,8 @@ def decode_packet(text: str, loads: JsonLoads = jsonmod.loads) -> LegacyPacket:
         # the spec's form is "1::/chat?q=1"; Node's encoder wrote "1::/chat:?q=1"
         endpoint, _, query = endpoint.partition("?")
         packet.query = query or data.lstrip("?")
+    if len(endpoint) > MAX_NAMESPACE_LENGTH:
+        raise LegacyDecodeError("endpoint name too long")
     packet.endpoint = endpoint
     if ptype is LegacyType.MESSAGE:
         packet.data = data
@@ -192,7 +195,7 @@ def _loads(loads: JsonLoads, data: str) -> Any:
 
 
 def _name(table: tuple[str, ...], text: str) -> str:
-    if text.isdigit() and int(text) < len(table):
+    if text.isascii() and text.isdigit() and int(text) < len(table):
         return table[int(text)]
     return text
 
@@ -282,7 +285,7 @@ def _split_units(
             i += 1
             if i - digits_start > 9:
                 raise LegacyDecodeError("frame length too long")
-        if i >= total or not length_text.isdigit():
+        if i >= total or not (length_text.isascii() and length_text.isdigit()):
             raise LegacyDecodeError("bad frame length")
         i += 1
         length = int(length_text)

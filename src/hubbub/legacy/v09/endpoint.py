@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hubbub import jsonmod
+from hubbub.engineio.admission import SessionCounter
 from hubbub.engineio.codec import PacketType, js_string_literal
 from hubbub.engineio.cors import CorsPolicy
 from hubbub.engineio.outgoing import LEGACY_VERSION, OutPacket
@@ -74,11 +75,15 @@ class LegacyEndpoint:
         *,
         cors: CorsPolicy,
         scheduler: Scheduler,
+        admission: SessionCounter | None = None,
         loads: Callable[[str], Any] = jsonmod.loads,
     ) -> None:
         self.options = options
         self.cors = cors
         self.scheduler = scheduler
+        self.admission = admission or SessionCounter()
+        # sessions handshaken whose client has not connected yet
+        self._handshaken: set[str] = set()
         self.listener = listener
         self.loads = loads
         self.sessions: dict[str, LegacySession] = {}
@@ -90,7 +95,7 @@ class LegacyEndpoint:
         if not path.startswith(self._prefix) or "EIO=" in req.query_string:
             return False
         first = path[len(self._prefix) :].split("/", 1)[0]
-        return first.isdigit()
+        return first.isascii() and first.isdigit()
 
     # -- requests ---------------------------------------------------------------
 
@@ -103,11 +108,19 @@ class LegacyEndpoint:
             return _text(500, "Protocol version not supported.")
         if len(parts) > 3:
             return _text(400, "Bad request")
-        cors = self._cors(req)
+        allowed = self.cors.headers(req)
+        if len(parts) == 1:
+            return self._handshake(req, now, allowed)
+        if allowed is None:
+            # the same-origin rule holds for every request, not the handshake
+            # only: a page of another site could otherwise poll (a JSONP
+            # script tag) or post as the visitor with a sid it obtained
+            log.info("%s %s from origin %r refused", req.method, req.url,
+                     self.cors.request_origin(req))
+            return _text(403, "Forbidden")
+        cors = allowed
         if req.method == "OPTIONS":
             return self.cors.preflight(req, cors)
-        if len(parts) == 1:
-            return self._handshake(req, now, cors)
         transport = parts[1]
         sid = parts[2] if len(parts) == 3 else ""
         if "disconnect" in req.query:
@@ -144,7 +157,7 @@ class LegacyEndpoint:
         jsonp: str | None = None
         if transport == "jsonp-polling":
             index = req.query.get("i", "0")
-            jsonp = index if index.isdigit() else "0"
+            jsonp = index if index.isascii() and index.isdigit() else "0"
         if session is None:
             log.info("sid=%s: unknown 0.9 session; the client should reconnect", sid)
             body, ctype = poll_body([ERROR_NOT_HANDSHAKEN], jsonp)
@@ -156,11 +169,12 @@ class LegacyEndpoint:
         return HttpResponse(200, [("Content-Type", ctype), *cors], body)
 
     def _handshake(
-        self, req: HttpRequest, now: float, cors: list[tuple[str, str]]
+        self, req: HttpRequest, now: float, allowed: list[tuple[str, str]] | None
     ) -> HttpResponse:
         jsonp = req.query.get("jsonp")
-        if jsonp is not None and not jsonp.isdigit():
+        if jsonp is not None and not (jsonp.isascii() and jsonp.isdigit()):
             jsonp = None
+        cors = allowed or []
 
         def refuse(status: int, message: str) -> HttpResponse:
             log.info("0.9 handshake from %s refused: %s", req.remote_addr, message)
@@ -169,10 +183,16 @@ class LegacyEndpoint:
                 return HttpResponse(200, [("Content-Type", JS_TYPE)], body.encode("utf-8"))
             return HttpResponse(status, [("Content-Type", TEXT_TYPE), *cors], message.encode())
 
+        if req.method == "OPTIONS" and allowed is not None:
+            return self.cors.preflight(req, cors)
         if req.method not in ("GET", "POST"):
             return refuse(400, "handshake bad method")
-        if not self.cors.origin_allowed(req):
+        if allowed is None:
             return refuse(403, "handshake bad origin")
+        if jsonp is not None and "jsonp-polling" not in self.offered():
+            # a JSONP handshake is for the jsonp-polling transport; offered
+            # without it, it would only hand a sid to script tags
+            return refuse(403, "handshake unauthorized")
         allow = self.options.allow_request
         if allow is not None:
             try:
@@ -183,9 +203,19 @@ class LegacyEndpoint:
             if verdict is not True:
                 return refuse(403, verdict if isinstance(verdict, str) and verdict
                               else "handshake unauthorized")
+        if len(self._handshaken) >= self.options.max_handshaken:
+            log.warning("refused a 0.9 handshake: %d sessions wait for their client",
+                        len(self._handshaken))
+            return refuse(503, "handshake error")
+        if not self.admission.has_room(req.remote_addr):
+            log.warning("refused a 0.9 handshake: %s has max_sessions_per_address",
+                        req.remote_addr)
+            return refuse(403, "handshake unauthorized")
         sid = secrets.token_urlsafe(15)
         while sid in self.sessions:  # pragma: no cover - 120 random bits
             sid = secrets.token_urlsafe(15)
+        self.admission.opened(sid, req.remote_addr)
+        self._handshaken.add(sid)
         session = LegacySession(self, self.options, sid, req, now, self.loads)
         session.host = self.scheduler.make_host(session)
         self.sessions[sid] = session
@@ -225,11 +255,6 @@ class LegacyEndpoint:
         session.state = State.CLOSED
         return session
 
-    def _cors(self, req: HttpRequest) -> list[tuple[str, str]]:
-        # 0.9 refuses a bad origin at the handshake only (as 0.9.17 does);
-        # the other requests just go without the CORS headers
-        return self.cors.headers(req) or []
-
     # -- runtimes' calls ----------------------------------------------------------------
 
     def _websocket_opened(
@@ -251,6 +276,7 @@ class LegacyEndpoint:
     # -- the listener of the sessions ---------------------------------------------------
 
     def session_opened(self, session: LegacySession, request: HttpRequest) -> None:
+        self._handshaken.discard(session.sid)
         self.listener.on_legacy_open(session, request)
 
     def session_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
@@ -262,6 +288,8 @@ class LegacyEndpoint:
     def session_gone(self, session: LegacySession) -> None:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
+            self._handshaken.discard(session.sid)
+            self.admission.closed(session.sid)
 
 
 def _text(status: int, message: str, cors: list[tuple[str, str]] | None = None) -> HttpResponse:

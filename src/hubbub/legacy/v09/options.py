@@ -28,6 +28,9 @@ class LegacyOptions:
     # ``transports``): 0.9's transports of each kind are offered only then
     websocket: bool = True
     polling: bool = True
+    # at most this many sessions handshaken and never connected at once
+    # (each waits close_timeout for its client)
+    max_handshaken: int = 10_000
 
     def __post_init__(self) -> None:
         for t in self.transports:

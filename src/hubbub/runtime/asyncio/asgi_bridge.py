@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -17,6 +18,15 @@ ASGIApp = Callable[
     [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
     Awaitable[None],
 ]
+
+
+# a header name is a token; neither a name nor a value may hold CR, LF or NUL
+_UNSAFE_HEADER = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+_UNSAFE_VALUE = re.compile(r"[\r\n\0]")
+
+
+class _BadResponse(Exception):
+    """The app's response cannot be written as HTTP."""
 
 
 class BridgedConnection(Protocol):
@@ -31,7 +41,7 @@ class BridgedConnection(Protocol):
         """The app's response is complete."""
         ...
 
-log = logging.getLogger("hubbub.socketio.server")
+log = logging.getLogger("hubbub.http")
 
 
 def http_scope(
@@ -81,11 +91,16 @@ async def run_asgi_http(
         if t is None or state["done"]:
             return
         if message["type"] == "http.response.start":
-            state["started"] = True
-            state["status"] = int(message["status"])
-            state["headers"] = [
+            given = [
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])
             ]
+            for name, value in given:
+                if not name or _UNSAFE_HEADER.search(name) or _UNSAFE_VALUE.search(value):
+                    # a CR or LF would end the head early (header injection)
+                    raise _BadResponse(f"the app's response header {name!r} is not valid")
+            state["started"] = True
+            state["status"] = int(message["status"])
+            state["headers"] = given
             return
         if message["type"] != "http.response.body":
             return
@@ -119,17 +134,24 @@ async def run_asgi_http(
 
     try:
         await app(scope, receive, send)
+    except _BadResponse as exc:
+        log.error("refused the ASGI app's answer to %s %s: %s", req.method, req.path, exc)
+        _internal_error(proto, state)
     except Exception:
         log.exception("ASGI app raised on %s %s", req.method, req.path)
-        if not state["started"] and proto.transport is not None:
-            proto.transport.write(
-                serialize_head(500, [("Content-Type", "text/plain")], 21) + b"Internal Server Error"
-            )
-            state["done"] = True
-        else:
-            keepalive = False
+        _internal_error(proto, state)
     finally:
         disconnected.set()
     if not state["done"]:
         keepalive = False
     proto.asgi_done(keepalive)
+
+
+def _internal_error(proto: BridgedConnection, state: dict[str, Any]) -> None:
+    """Answer 500 if nothing of the response went out yet; else the
+    connection closes (the response is cut short)."""
+    if not state["started"] and proto.transport is not None:
+        proto.transport.write(
+            serialize_head(500, [("Content-Type", "text/plain")], 21) + b"Internal Server Error"
+        )
+        state["done"] = True

@@ -15,7 +15,6 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httptools
@@ -24,22 +23,11 @@ from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head,
 from hubbub.runtime.asyncio.asgi_bridge import ASGIApp, run_asgi_http
 from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
+from hubbub.runtime.limits import ServerLimits
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import WebSocketLink, accept_websocket
 
-log = logging.getLogger("hubbub.socketio.server")
-
-
-@dataclass
-class ServerLimits:
-    """Limits that protect the server from clients that misbehave."""
-
-    max_header_size: int = 16 * 1024  # request line plus all headers
-    max_headers: int = 100
-    header_timeout: float = 10.0  # a client must finish its headers within this
-    keepalive_timeout: float = 60.0  # idle time between requests on a connection
-    max_body_size: int = 16 * 1024 * 1024  # for requests handed to the ASGI app
-    websocket_close_timeout: float = 5.0
+log = logging.getLogger("hubbub.http")
 
 
 # A connection's queued frames are written at once past this many bytes,
@@ -97,6 +85,7 @@ class HttpProtocol(asyncio.Protocol):
         # the queue is nearly always empty)
         self._queue: list[tuple[HttpRequest, bool]] = []
         self._busy = False
+        self._paused = False  # reading paused behind a pipelined request
         self._hold: PollHold | None = None
         self._stream: StreamHold | None = None
         self._keepalive = True
@@ -149,8 +138,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.transport is None or self._busy or self.ws is not None:
             return
         if self._url or self._headers:
-            # a client that started a request and never finished its headers
-            log.info("%s: request headers not complete in time; closing", self.remote)
+            # a client that started a request and never finished it
+            part = "headers" if self._in_head else "body"
+            log.info("%s: request %s not complete in time; closing", self.remote, part)
             self._write_simple(408, b"Request Timeout", close=True)
         else:
             self.transport.close()
@@ -220,7 +210,9 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         if not self._busy:
-            self._disarm()
+            # the body, however it trickles (chunk extensions included), has
+            # its own deadline
+            self._arm(self.limits.body_timeout)
         path = self._path_of(self._url)
         endpoint = self.server.endpoint
         if endpoint.serves(path):
@@ -266,7 +258,13 @@ class HttpProtocol(asyncio.Protocol):
             self._upgrade = req
             return
         self._queue.append((req, self.parser.should_keep_alive()))
-        if not self._busy:
+        if self._busy:
+            # a pipelined request behind one still being answered (a held
+            # long-poll, say): read no more until the queue is answered, so a
+            # client cannot queue without bound (as uvicorn does)
+            self._pause_reading()
+        else:
+            self._disarm()
             self._next()
 
     @staticmethod
@@ -286,7 +284,16 @@ class HttpProtocol(asyncio.Protocol):
             self._keepalive = keepalive
             self._dispatch(req)
         if not self._busy and self.transport is not None and not self._queue:
+            if self._paused:
+                self._paused = False
+                self.transport.resume_reading()
             self._arm(self.limits.keepalive_timeout)
+
+    def _pause_reading(self) -> None:
+        transport = self.transport
+        if not self._paused and transport is not None:
+            self._paused = True
+            transport.pause_reading()
 
     def _dispatch(self, req: HttpRequest) -> None:
         server = self.server
@@ -568,6 +575,21 @@ class WebSocketProtocol(asyncio.Protocol):
         if transport is None:
             return 0
         return self._out_bytes + transport.get_write_buffer_size()
+
+    # -- flow control: a client that does not read is not read from ------------------
+
+    def pause_writing(self) -> None:
+        # the transport holds more than its high-water mark for this client:
+        # what the client sends (pings to answer, events to ack) would only
+        # grow that, so read nothing more from it until the buffer drains
+        transport = self.transport
+        if transport is not None:
+            transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.resume_reading()
 
 
 class EmbeddedServer:

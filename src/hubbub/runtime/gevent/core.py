@@ -77,6 +77,11 @@ class GeventGreenletTimer(_LoopTimer):
         super().__init__(hub or gevent.get_hub(), delay, gevent.spawn, _guarded, fn)
 
 
+# past this many bytes queued for a websocket client, its reader stops reading
+# until they are sent (the asyncio transports' default high-water mark)
+READ_HIGH_WATER = 64 * 1024
+
+
 class SocketLinkIO:
     """The websocket link's LinkIO on a gevent socket, without a greenlet.
 
@@ -148,6 +153,15 @@ class SocketLinkIO:
 
     def buffered_bytes(self) -> int:
         return self._queued + len(self._pending)
+
+    def wait_drained(self) -> None:
+        """Block the reader while more than READ_HIGH_WATER bytes wait for
+        the peer: a client that does not read is not read from (what it
+        sends, pings to answer or events to ack, would only grow the queue)."""
+        if self.dead or self.buffered_bytes() <= READ_HIGH_WATER:
+            return
+        done = self._done = gevent.event.Event()  # set once the queue is out
+        done.wait()
 
     def _flush(self) -> None:
         # in the hub (a loop callback or the write watcher): never blocks

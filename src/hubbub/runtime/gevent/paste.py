@@ -153,7 +153,7 @@ def serve_paste(app: Any, global_conf: dict[str, Any], **conf: Any) -> None:
             conf.get("policy_listener_host", host),
             int(conf.get("policy_listener_port", 10843)),
         )
-        policy = FlashPolicyServer(listener)
+        policy = FlashPolicyServer(listener, ports=(port,))
         policy.start()
         log.info("Flash policy server on %s:%d", *listener)
     try:

@@ -5,6 +5,7 @@ they connect."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from gevent.server import StreamServer
@@ -12,22 +13,35 @@ from gevent.server import StreamServer
 log = logging.getLogger("hubbub.policy")
 
 POLICY_REQUEST = b"<policy-file-request/>"
-DEFAULT_POLICY = (
-    b'<?xml version="1.0"?><!DOCTYPE cross-domain-policy SYSTEM '
-    b'"http://www.macromedia.com/xml/dtds/cross-domain-policy.dtd">'
-    b'<cross-domain-policy><allow-access-from domain="*" to-ports="*"/>'
-    b"</cross-domain-policy>\0"
-)
+
+
+def policy_for(ports: Iterable[int], domain: str = "*") -> bytes:
+    """A policy letting Flash movies of ``domain`` connect to ``ports`` only
+    (NUL-terminated, as Flash requires)."""
+    to_ports = ",".join(str(p) for p in sorted(set(ports)))
+    return (
+        '<?xml version="1.0"?><!DOCTYPE cross-domain-policy SYSTEM '
+        '"http://www.macromedia.com/xml/dtds/cross-domain-policy.dtd">'
+        f'<cross-domain-policy><allow-access-from domain="{domain}" to-ports="{to_ports}"/>'
+        "</cross-domain-policy>\0"
+    ).encode()
 
 
 class FlashPolicyServer(StreamServer):  # type: ignore[misc]
-    """Answers a policy request with a policy that allows every origin."""
+    """Answers a policy request with a policy for the server's ``ports``
+    only (the web ports when none are given). It listens on loopback unless
+    told where: a policy server is only needed where Flash clients are."""
 
     def __init__(
-        self, listener: Any = ("0.0.0.0", 10843), policy: bytes = DEFAULT_POLICY, **kw: Any
+        self,
+        listener: Any = ("127.0.0.1", 10843),
+        policy: bytes | None = None,
+        *,
+        ports: Iterable[int] = (80, 443),
+        **kw: Any,
     ) -> None:
         super().__init__(listener, **kw)
-        self.policy = policy
+        self.policy = policy if policy is not None else policy_for(ports)
 
     def handle(self, sock: Any, address: Any) -> None:
         sock.settimeout(3)

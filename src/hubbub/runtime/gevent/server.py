@@ -20,22 +20,84 @@ from gevent import pywsgi
 
 from hubbub.runtime.contract import is_server
 from hubbub.runtime.gevent.wsgi import TAKE_SOCKET, WSGIApp
+from hubbub.runtime.limits import ServerLimits
 
-log = logging.getLogger("hubbub.socketio.server")
+log = logging.getLogger("hubbub.wsgi")
+
+_DEFAULT_LIMITS = ServerLimits()
+
+
+class _HeadTimeout(Exception):
+    """A request's head did not come in time (raised by a gevent.Timeout)."""
+
+
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
 
 
 class SocketHandoff:
-    """Mixin for pywsgi handlers: ``environ["hubbub.take_socket"]()`` gives
-    the raw socket to the app, and the handler then writes no response of
-    its own and closes the connection when the app returns."""
+    """Mixin for pywsgi handlers (hubbub's own and the gunicorn worker's).
+
+    ``environ["hubbub.take_socket"]()`` gives the raw socket to the app, and
+    the handler then writes no response of its own and closes the connection
+    when the app returns.
+
+    It also keeps the time limits pywsgi has none of (slowloris): a
+    connection waits at most ``keepalive_timeout`` for its next request line
+    and then ``header_timeout`` for the rest of the head (the body's limit is
+    WSGIApp's), taken from the server's ``limits`` (a ServerLimits). And a
+    request that asks for ``Connection: close`` is answered with it, so
+    clients that pool connections know not to reuse this one.
+    """
 
     socket: Any
     rfile: Any
+    server: Any
     environ: dict[str, Any]
     close_connection: bool
     headers_sent: bool
     status: Any
     _orig_status: Any
+    _head_timer: Any = None
+
+    def _limits(self) -> ServerLimits:
+        limits = getattr(self.server, "limits", None)
+        return limits if isinstance(limits, ServerLimits) else _DEFAULT_LIMITS
+
+    def read_requestline(self) -> str:
+        timer = gevent.Timeout(self._limits().keepalive_timeout, _HeadTimeout("idle"))
+        timer.start()
+        try:
+            line: str = super().read_requestline()  # type: ignore[misc]
+        except _HeadTimeout:
+            return ""  # idle (or a request line that never ended): close
+        finally:
+            timer.close()
+        return line
+
+    def read_request(self, raw_requestline: str) -> Any:
+        timer = gevent.Timeout(self._limits().header_timeout, _HeadTimeout("headers"))
+        timer.start()
+        try:
+            return super().read_request(raw_requestline)  # type: ignore[misc]
+        finally:
+            timer.close()
+
+    def _handle_client_error(self, ex: Exception) -> Any:
+        if isinstance(ex, _HeadTimeout):
+            log.info("%s: request headers not complete in time; closing",
+                     getattr(self, "client_address", None))
+            self.close_connection = True
+            return ("408", _TIMEOUT_RESPONSE)
+        return super()._handle_client_error(ex)  # type: ignore[misc]
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Any:
+        if self.close_connection and not any(k.lower() == "connection" for k, _ in headers):
+            headers = [*headers, ("Connection", "close")]
+        return super().start_response(status, headers, exc_info)  # type: ignore[misc]
 
     def get_environ(self) -> dict[str, Any]:
         env: dict[str, Any] = super().get_environ()  # type: ignore[misc]
@@ -88,17 +150,22 @@ def make_server(
     port: int = 8000,
     *,
     log_requests: bool = False,
+    limits: ServerLimits | None = None,
     **options: Any,
 ) -> pywsgi.WSGIServer:
     """A pywsgi server for ``app`` with hubbub's handler (not yet started)."""
+    limits = limits or ServerLimits()
     wsgi = as_wsgi_app(app, **options)
-    return pywsgi.WSGIServer(
+    wsgi.body_timeout = limits.body_timeout
+    server = pywsgi.WSGIServer(
         (host, port),
         wsgi,
         handler_class=HubbubHandler,
         log=_PywsgiLog() if log_requests else None,
         error_log=_PywsgiLog(logging.ERROR),
     )
+    server.limits = limits
+    return server
 
 
 def serve(

@@ -90,6 +90,10 @@ def _read_body(environ: Environ, limit: int) -> tuple[bytes, bool]:
     return bytes(data), False
 
 
+class _BodyTimeout(Exception):
+    """A request body did not come in time (raised by a gevent.Timeout)."""
+
+
 def _status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
 
@@ -118,6 +122,7 @@ class WSGIApp:
         resource: str = "socket.io",
         socketio_views: bool | None = None,
         websocket_close_timeout: float = 5.0,
+        body_timeout: float = 60.0,
         **server_options: Any,
     ) -> None:
         created = sio is None
@@ -131,6 +136,8 @@ class WSGIApp:
         self.endpoint: Endpoint = endpoint_of(sio)
         self.wsgi_app = wsgi_app
         self.websocket_close_timeout = websocket_close_timeout
+        # how long a request's body may take to arrive (slow POSTs)
+        self.body_timeout = body_timeout
         views = created if socketio_views is None else socketio_views
         self.socketio_views = views and wsgi_app is not None
         if self.socketio_views and not hasattr(sio, "client_hook"):
@@ -150,7 +157,14 @@ class WSGIApp:
                 return self.wsgi_app(environ, start_response)
             return _respond(start_response, HttpResponse(404, [("Content-Type", "text/plain")],
                                                          b"Not Found"))
-        req = request_from_environ(environ, self.endpoint.max_message_size)
+        try:
+            with gevent.Timeout(self.body_timeout, _BodyTimeout()):
+                req = request_from_environ(environ, self.endpoint.max_message_size)
+        except _BodyTimeout:
+            log.info("%s: request body not complete in time; closing", environ.get("REMOTE_ADDR"))
+            return _respond(start_response, HttpResponse(
+                408, [("Content-Type", "text/plain"), ("Connection", "close")], b"Request Timeout"
+            ))
         result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:
@@ -227,6 +241,7 @@ class WSGIApp:
     @staticmethod
     def _read_frames(sock: stdlib_socket.socket, link_io: SocketLinkIO, link: Any) -> None:
         while not link_io.dead:
+            link_io.wait_drained()
             try:
                 data = sock.recv(READ_SIZE)
             except OSError as exc:
