@@ -175,8 +175,9 @@ class ServerThread:
         if self.uvicorn:
             import uvicorn
 
+            body_timeout = self.limits.body_timeout if self.limits is not None else 60.0
             config = uvicorn.Config(
-                hubbub.ASGIApp(self.app, self.asgi_app),
+                hubbub.ASGIApp(self.app, self.asgi_app, body_timeout=body_timeout),
                 host="127.0.0.1",
                 port=self.port,
                 log_level="warning",
@@ -205,7 +206,7 @@ class ServerThread:
         from hubbub.runtime.gevent.server import make_server
 
         try:
-            server = make_server(self.app, "127.0.0.1", self.port)
+            server = make_server(self.app, "127.0.0.1", self.port, limits=self.limits)
             server.start()
         except BaseException as exc:
             self._error = exc

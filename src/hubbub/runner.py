@@ -32,7 +32,7 @@ def run(
             raise TypeError("asgi_app is for the asyncio runtime; under gevent pass wsgi_app")
         from hubbub.runtime.gevent.server import serve
 
-        serve(app, host, port, wsgi_app=wsgi_app)
+        serve(app, host, port, wsgi_app=wsgi_app, limits=limits)
         return
     if runtime != "asyncio":
         raise ValueError(f"unknown runtime {runtime!r}: use 'asyncio' or 'gevent'")

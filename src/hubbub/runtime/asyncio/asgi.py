@@ -126,8 +126,12 @@ class ASGIApp:
         self,
         server: Any,
         other_asgi_app: App | None = None,
+        *,
+        body_timeout: float = 60.0,
     ) -> None:
         self.server = server
+        # how long a request's body may take to arrive (slow POSTs)
+        self.body_timeout = body_timeout
         self.endpoint: Endpoint = endpoint_of(server)
         self.other_app = other_asgi_app
 
@@ -174,8 +178,19 @@ class ASGIApp:
         chunks: list[bytes] = []
         size = 0
         too_large = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
         while True:
-            message = await receive()
+            try:
+                # the body has body_timeout to arrive, however it trickles
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            except asyncio.TimeoutError:
+                log.info("%s: request body not complete in time", scope.get("client"))
+                await _respond(send, HttpResponse(
+                    408, [("Content-Type", "text/plain"), ("Connection", "close")],
+                    b"Request Timeout",
+                ))
+                return
             if message["type"] == "http.disconnect":
                 return
             body = message.get("body", b"")
@@ -187,7 +202,6 @@ class ASGIApp:
             if not message.get("more_body", False):
                 break
         req = _request_from_scope(scope, b"" if too_large else b"".join(chunks), too_large)
-        loop = asyncio.get_running_loop()
         result = self.endpoint.handle_request(req, loop.time())
         if isinstance(result, HttpResponse):
             await _respond(send, result)

@@ -119,6 +119,9 @@ class SocketHandoff:
         wsgi_input = getattr(self, "wsgi_input", None)
         if wsgi_input is not None:
             wsgi_input.rfile = empty
+            # nothing of the request body is pywsgi's to read out any more
+            wsgi_input.chunked_input = False
+            wsgi_input.content_length = wsgi_input.position
         if self.environ.get("wsgi.input") is rfile:  # a GET: the reader itself
             self.environ["wsgi.input"] = empty
         return self.socket

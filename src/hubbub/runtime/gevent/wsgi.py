@@ -15,6 +15,7 @@ gevent-socketio.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -90,6 +91,12 @@ def _read_body(environ: Environ, limit: int) -> tuple[bytes, bool]:
     return bytes(data), False
 
 
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+    b"Content-Length: 15\r\n\r\nRequest Timeout"
+)
+
+
 class _BodyTimeout(Exception):
     """A request body did not come in time (raised by a gevent.Timeout)."""
 
@@ -162,9 +169,19 @@ class WSGIApp:
                 req = request_from_environ(environ, self.endpoint.max_message_size)
         except _BodyTimeout:
             log.info("%s: request body not complete in time; closing", environ.get("REMOTE_ADDR"))
-            return _respond(start_response, HttpResponse(
-                408, [("Content-Type", "text/plain"), ("Connection", "close")], b"Request Timeout"
-            ))
+            take = environ.get(TAKE_SOCKET)
+            if take is None:  # another WSGI server: it reads out the rest
+                return _respond(start_response, HttpResponse(
+                    408, [("Content-Type", "text/plain"), ("Connection", "close")],
+                    b"Request Timeout",
+                ))
+            # the server would read out the rest of the body before closing:
+            # answer on the socket itself and drop it
+            sock = take()
+            with contextlib.suppress(OSError):
+                sock.sendall(_TIMEOUT_RESPONSE)
+                sock.shutdown(stdlib_socket.SHUT_RDWR)
+            return []
         result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:

@@ -1,0 +1,655 @@
+"""Hostile clients, one row per kind of attack, fired at a live server on
+each runtime (the embedded server, ASGIApp under uvicorn, gevent) over real
+sockets.
+
+Every row runs while a healthy client beside it keeps getting its acks,
+and no traceback may be logged. Rows that try to make the server hold
+memory also check that it did not (how much the attacker managed to send,
+and the growth of the process, which holds the in-process server). The
+earlier table of malformed input is tests/hostile/test_bad_input.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hostile_app import (
+    LIMITS,
+    PATH,
+    Healthy,
+    Raw,
+    Seen,
+    build,
+    http,
+    open_ws,
+    request_bytes,
+    rss_bytes,
+)
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from conftest import RUNTIMES, ServerThread
+from hubbub.websocket.frames import OP_CONTINUATION, OP_PING, OP_TEXT, encode_frame
+
+pytestmark = pytest.mark.timeout(45)
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Ctx:
+    port: int
+    runtime: str
+    server: ServerThread
+    seen: Seen
+    healthy: Healthy
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    run: Callable[[Ctx], None]
+    runtimes: tuple[str, ...] = tuple(RUNTIMES)
+    config: str = "default"
+    # an error a row makes the server log on purpose (never with a traceback)
+    error_ok: str | None = None
+
+
+def mask() -> bytes:
+    return os.urandom(4)
+
+
+def ws_session(port: int, eio: int = 4) -> Raw:
+    """A raw websocket (EIO ``eio``) past its open packet."""
+    raw = Raw(port)
+    raw.send(
+        request_bytes(
+            "GET",
+            f"{PATH}?EIO={eio}&transport=websocket",
+            port,
+            {
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Version": "13",
+            },
+        )
+    )
+    status, _, _ = raw.response()
+    assert status == 101
+    return raw
+
+
+def ws_closed(ws: Any, within: float = 4.0) -> bool:
+    """Read a ``websockets`` connection until the server closes it."""
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            msg = ws.recv(timeout=max(deadline - time.monotonic(), 0.01))
+            if msg == "2":
+                ws.send("3")
+    except ConnectionClosed:
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
+def v5(port: int, nsp: str = "/") -> Any:
+    """A ``websockets`` connection, Socket.IO v5, connected to ``nsp``."""
+    ws = open_ws(f"ws://127.0.0.1:{port}{PATH}?EIO=4&transport=websocket")
+    assert str(ws.recv(timeout=5)).startswith("0")
+    ws.send("40" if nsp == "/" else f"40{nsp},")
+    assert str(ws.recv(timeout=5)).startswith("40")
+    return ws
+
+
+def legacy_sid(port: int) -> str:
+    status, _, body = http(port, "GET", "/socket.io/1/?t=1")
+    assert status == 200, body
+    return body.decode().split(":")[0]
+
+
+# -- cross-site requests -------------------------------------------------------------------
+
+
+def legacy_jsonp_handshake_from_a_script(ctx: Ctx) -> None:
+    # a <script src=...> on another site: no Origin, the browser says cross-site
+    status, _, body = http(
+        ctx.port, "GET", "/socket.io/1/?t=1&jsonp=0", {"Sec-Fetch-Site": "cross-site"}
+    )
+    assert (status, body) == (200, b'io.j[0](new Error("handshake bad origin"));')
+
+
+def legacy_jsonp_handshake_with_a_foreign_referer(ctx: Ctx) -> None:
+    status, _, body = http(
+        ctx.port, "GET", "/socket.io/1/?t=1&jsonp=3", {"Referer": "http://evil.example/x"}
+    )
+    assert (status, body) == (200, b'io.j[3](new Error("handshake bad origin"));')
+    # the same request from a page of the server's own origin is served
+    status, _, body = http(
+        ctx.port,
+        "GET",
+        "/socket.io/1/?t=1&jsonp=3",
+        {"Referer": ctx.origin + "/chat", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert status == 200 and body.startswith(b'io.j[3]("') and b"Error" not in body
+
+
+def legacy_jsonp_handshake_without_jsonp_polling(ctx: Ctx) -> None:
+    status, _, body = http(ctx.port, "GET", "/socket.io/1/?t=1&jsonp=0")
+    assert (status, body) == (200, b'io.j[0](new Error("handshake unauthorized"));')
+
+
+def legacy_requests_from_another_origin(ctx: Ctx) -> None:
+    sid = legacy_sid(ctx.port)
+    evil = {"Origin": "http://evil.example"}
+    status, _, _ = http(ctx.port, "POST", f"/socket.io/1/xhr-polling/{sid}", evil, b"3:::hi")
+    assert status == 403
+    status, _, _ = http(
+        ctx.port, "GET", f"/socket.io/1/jsonp-polling/{sid}?i=0", {"Sec-Fetch-Site": "cross-site"}
+    )
+    assert status == 403
+    status, _, _ = http(
+        ctx.port, "GET", f"/socket.io/1/xhr-polling/{sid}", {"Referer": "http://evil.example/"}
+    )
+    assert status == 403
+    with pytest.raises(InvalidStatus) as refused:
+        connect(
+            f"ws://127.0.0.1:{ctx.port}/socket.io/1/websocket/{sid}",
+            additional_headers=evil,
+            open_timeout=5,
+        )
+    assert refused.value.response.status_code == 403
+
+
+def eio3_jsonp_from_another_site(ctx: Ctx) -> None:
+    target = f"{PATH}?EIO=3&transport=polling&j=0"
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Referer": "https://evil.example/"}):
+        status, _, body = http(ctx.port, "GET", target, headers)
+        assert status == 403 and json.loads(body)["code"] == 4, (headers, body)
+    status, _, body = http(ctx.port, "GET", target, {"Referer": ctx.origin + "/"})
+    assert status == 200 and body.startswith(b"___eio[0]("), body
+
+
+def star_answers_a_literal_star_without_credentials(ctx: Ctx) -> None:
+    status, headers, _ = http(
+        ctx.port, "GET", f"{PATH}?EIO=4&transport=polling", {"Origin": "http://any.example"}
+    )
+    assert status == 200
+    assert headers.get("access-control-allow-origin") == "*"
+    assert "access-control-allow-credentials" not in headers
+
+
+def an_http_page_may_not_use_an_https_server(ctx: Ctx) -> None:
+    host = f"127.0.0.1:{ctx.port}"
+    target = f"{PATH}?EIO=4&transport=polling"
+    status, _, _ = http(
+        ctx.port, "GET", target, {"Origin": f"http://{host}", "X-Forwarded-Proto": "https"}
+    )
+    assert status == 403
+    status, headers, _ = http(ctx.port, "GET", target, {"Origin": f"https://{host}"})
+    assert status == 200 and headers.get("access-control-allow-origin") == f"https://{host}"
+
+
+# -- resource exhaustion ----------------------------------------------------------------------
+
+
+def pipelined_requests_behind_a_held_poll(ctx: Ctx) -> None:
+    _, _, body = http(ctx.port, "GET", f"{PATH}?EIO=4&transport=polling")
+    sid = json.loads(body[1:])["sid"]
+    raw = Raw(ctx.port)
+    try:
+        before = rss_bytes()
+        # the poll is held; every POST after it is pipelined on the same connection
+        held = request_bytes("GET", f"{PATH}?EIO=4&transport=polling&sid={sid}", ctx.port)
+        raw.send(held)
+        post = request_bytes(
+            "POST", f"{PATH}?EIO=4&transport=polling&sid={sid}", ctx.port, body=b"4" * 900_000
+        )
+        sent = raw.push(post, budget=3.0, most=1024 * MB)
+        ctx.healthy.echo()
+        grown = rss_bytes() - before
+        assert sent < 64 * MB, f"the server read {sent / MB:.0f} MB of pipelined requests"
+        assert grown < 128 * MB, f"the process grew by {grown / MB:.0f} MB"
+    finally:
+        raw.close()
+
+
+def a_body_that_never_arrives(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    try:
+        head = request_bytes("POST", f"{PATH}?EIO=4&transport=polling", ctx.port)
+        raw.send(head.replace(b"Content-Length: 0", b"Content-Length: 1000") + b"0123456789")
+        status, _, _ = raw.response()
+        assert status == 408
+        assert raw.closed_by_server(within=3.0)
+    finally:
+        raw.close()
+
+
+def an_endless_chunk_extension(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    try:
+        raw.send(
+            f"POST {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n5;ext=".encode()
+        )
+        answered = False
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline and not answered:
+            try:
+                raw.send(b"a" * 64)
+            except (BrokenPipeError, ConnectionResetError):
+                answered = True
+                break
+            raw.sock.settimeout(0.2)
+            try:
+                answered = raw.sock.recv(4096) in (b"",) or True
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                answered = True
+        assert answered, "the server kept reading a chunk extension for 4 s"
+    finally:
+        raw.close()
+
+
+def slow_headers(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    try:
+        raw.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        deadline = time.monotonic() + 3.0
+        refused = False
+        while time.monotonic() < deadline:
+            try:
+                raw.send(b"X-a: b\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                refused = True
+                break
+            if raw.closed_by_server(within=0.2):
+                refused = True
+                break
+        assert refused, "headers sent slowly for 3 s were still read"
+    finally:
+        raw.close()
+
+
+def an_idle_connection(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    try:
+        assert raw.closed_by_server(within=LIMITS.keepalive_timeout + 2.0)
+    finally:
+        raw.close()
+
+
+def a_ping_flood_that_never_reads(ctx: Ctx) -> None:
+    raw = ws_session(ctx.port)
+    try:
+        before = rss_bytes()
+        ping = encode_frame(OP_PING, b"x" * 125, mask=mask()) * 64
+        sent = raw.push(ping, budget=3.0, most=1024 * MB)
+        ctx.healthy.echo()
+        grown = rss_bytes() - before
+        # what the kernel's buffers take (and, under uvicorn, the websocket
+        # library's own), not what the server can be made to hold
+        uvicorn = ctx.runtime == "uvicorn"
+        most_sent, most_grown = (64 * MB, 32 * MB) if uvicorn else (24 * MB, 16 * MB)
+        assert sent < most_sent, f"the server read {sent / MB:.0f} MB of pings it could not answer"
+        assert grown < most_grown, f"the process grew by {grown / MB:.0f} MB"
+    finally:
+        raw.close()
+
+
+def empty_continuation_frames(ctx: Ctx) -> None:
+    raw = ws_session(ctx.port)
+    try:
+        raw.send(encode_frame(OP_TEXT, b"4", fin=False, mask=mask()))
+        frame = encode_frame(OP_CONTINUATION, b"", fin=False, mask=mask())
+        raw.push(frame * 1024, budget=3.0, most=64 * MB)
+        assert raw.closed_by_server(within=3.0)
+    finally:
+        raw.close()
+
+
+def attachments_that_never_come(ctx: Ctx) -> None:
+    ws = v5(ctx.port)
+    try:
+        ws.send('451-["echo",{"_placeholder":true,"num":0}]')
+        assert ws_closed(ws, within=4.0)
+    finally:
+        ws.close()
+
+
+def a_namespace_name_too_long(ctx: Ctx) -> None:
+    ws = open_ws(f"ws://127.0.0.1:{ctx.port}{PATH}?EIO=4&transport=websocket")
+    try:
+        assert str(ws.recv(timeout=5)).startswith("0")
+        ws.send("40/" + "a" * 300 + ",")
+        assert ws_closed(ws)
+    finally:
+        ws.close()
+
+
+def dynamic_namespaces_are_capped_and_freed(ctx: Ctx) -> None:
+    clients = [v5(ctx.port, f"/dyn-{i}") for i in range(3)]
+    extra = v5(ctx.port)
+    extra.send("40/dyn-9,")
+    refused = extra.recv(timeout=5)
+    assert str(refused).startswith("44/dyn-9,") and "Invalid namespace" in str(refused)
+    for ws in clients:
+        ws.close()
+    deadline = time.monotonic() + 3.0
+    while True:
+        extra.send("40/dyn-9,")
+        answer = str(extra.recv(timeout=5))
+        if answer.startswith("40/dyn-9,"):
+            break
+        assert time.monotonic() < deadline, "the emptied namespaces were not freed"
+        time.sleep(0.1)
+    extra.close()
+
+
+def too_many_sessions_from_one_address(ctx: Ctx) -> None:
+    # the healthy client holds one of the two sessions allowed
+    status, _, _ = http(ctx.port, "GET", f"{PATH}?EIO=4&transport=polling")
+    assert status == 200
+    status, _, body = http(ctx.port, "GET", f"{PATH}?EIO=4&transport=polling")
+    assert status == 403 and json.loads(body)["code"] == 4
+    status, _, body = http(ctx.port, "GET", "/socket.io/1/?t=1")
+    assert (status, body) == (403, b"handshake unauthorized")
+
+
+def handshaken_legacy_sessions_are_capped(ctx: Ctx) -> None:
+    answers = [http(ctx.port, "GET", "/socket.io/1/?t=1") for _ in range(5)]
+    assert [a[0] for a in answers[:4]] == [200] * 4
+    assert (answers[4][0], answers[4][2]) == (503, b"handshake error")
+
+
+def an_event_flood(ctx: Ctx) -> None:
+    ws = v5(ctx.port)
+    try:
+        for i in range(300):
+            ws.send(f'42{i}["echo",{i}]')
+        acks = 0
+        deadline = time.monotonic() + 1.5
+        try:
+            while time.monotonic() < deadline:
+                msg = ws.recv(timeout=max(deadline - time.monotonic(), 0.01))
+                if isinstance(msg, str) and msg.startswith("43"):
+                    acks += 1
+        except TimeoutError:
+            pass
+        assert 40 <= acks < 150, f"{acks} of 300 events answered at 50/s"
+    finally:
+        ws.close()
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+
+def values_no_client_could_be_sent(ctx: Ctx) -> None:
+    for payload in ('42["echo","\\ud800"]', '42["echo",NaN]', '42["echo",[Infinity]]'):
+        ws = v5(ctx.port)
+        try:
+            ws.send(payload)
+            assert ws_closed(ws), payload
+        finally:
+            ws.close()
+
+
+def a_server_side_nan_goes_out_as_null(ctx: Ctx) -> None:
+    ws = v5(ctx.port)
+    try:
+        ws.send('42["broadcast",1]')
+        ctx.server.call(lambda: None)
+        seen = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            msg = str(ws.recv(timeout=3))
+            if msg.startswith('42["broadcast"'):
+                seen.append(json.loads(msg[2:]))
+                break
+        assert seen == [["broadcast", 1]]
+    finally:
+        ws.close()
+    # a value only the server can make (no client can send one)
+    sio = ctx.server.app
+    ctx.server.call(lambda: sio.emit("odd", float("nan"), "a\ud800"))
+    while True:
+        msg = str(ctx.healthy.recv())
+        if msg.startswith('42["odd"'):
+            assert json.loads(msg[2:]) == ["odd", None, "a\ud800"]
+            assert msg.encode("utf-8")  # valid UTF-8: the surrogate went as an escape
+            break
+
+
+def a_call_whose_client_leaves(ctx: Ctx) -> None:
+    ws = v5(ctx.port)
+    ws.send('42["ask_back"]')
+    question = str(ws.recv(timeout=5))
+    assert question.startswith("42") and '"question"' in question, question
+    ws.close()  # gone before it answers: the waiting handler must not wait for ever
+    deadline = time.monotonic() + 3.0
+    while not ctx.seen.calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(ctx.seen.calls.values()) == ["DisconnectedError"]
+
+
+def hooks_are_not_events(ctx: Ctx) -> None:
+    ws = v5(ctx.port, "/hooks")
+    try:
+        ws.send('42/hooks,1["any","x"]')
+        ws.send('42/hooks,2["ping"]')
+        answer = str(ws.recv(timeout=5))
+        assert answer == '43/hooks,2["pong"]', answer  # nothing answered the "any" event
+        deadline = time.monotonic() + 2
+        while len(ctx.seen.any_hook) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ctx.seen.any_hook == [("any", "x"), ("ping",)]
+    finally:
+        ws.close()
+
+
+def unicode_digits(ctx: Ctx) -> None:
+    sid = legacy_sid(ctx.port)
+    # the first poll opens the session (its connect packet comes back at once)
+    status, _, body = http(ctx.port, "GET", f"/socket.io/1/jsonp-polling/{sid}?i=%C2%B2")
+    assert status == 200 and body.startswith(b"io.j[0](")
+    bad_length = "\ufffd²\ufffdx".encode()
+    status, _, _ = http(ctx.port, "POST", f"/socket.io/1/xhr-polling/{sid}", body=bad_length)
+    assert status == 400
+
+
+def a_deflate_offer_with_unicode_digits(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    try:
+        raw.send(
+            request_bytes(
+                "GET",
+                f"{PATH}?EIO=4&transport=websocket",
+                ctx.port,
+                {
+                    "Upgrade": "websocket",
+                    "Connection": "Upgrade",
+                    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                    "Sec-WebSocket-Version": "13",
+                    "Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=²",
+                },
+            )
+        )
+        status, headers, _ = raw.response()
+        assert status == 101 and "sec-websocket-extensions" not in headers
+    finally:
+        raw.close()
+
+
+def header_injection_by_the_wrapped_app(ctx: Ctx) -> None:
+    status, headers, _ = http(ctx.port, "GET", "/app")
+    assert status == 500 and "set-cookie" not in headers
+
+
+def connection_close_is_answered(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    try:
+        raw.send(
+            request_bytes(
+                "GET", f"{PATH}?EIO=4&transport=polling", ctx.port, {"Connection": "close"}
+            )
+        )
+        status, headers, _ = raw.response()
+        assert status == 200 and headers.get("connection", "").lower() == "close"
+        assert raw.closed_by_server(within=2.0)
+    finally:
+        raw.close()
+
+
+HTTP_OWN = ("embedded", "gevent")  # runtimes whose HTTP is hubbub's (uvicorn parses its own)
+
+TABLE: list[Row] = [
+    Row("legacy-jsonp-handshake-from-a-script", legacy_jsonp_handshake_from_a_script),
+    Row("legacy-jsonp-handshake-foreign-referer", legacy_jsonp_handshake_with_a_foreign_referer),
+    Row(
+        "legacy-jsonp-handshake-without-jsonp-polling",
+        legacy_jsonp_handshake_without_jsonp_polling,
+        config="no-jsonp",
+    ),
+    Row("legacy-requests-from-another-origin", legacy_requests_from_another_origin),
+    Row("eio3-jsonp-from-another-site", eio3_jsonp_from_another_site),
+    Row("cors-star", star_answers_a_literal_star_without_credentials, config="star"),
+    Row("cors-scheme", an_http_page_may_not_use_an_https_server),
+    Row("pipelined-requests", pipelined_requests_behind_a_held_poll),
+    Row("body-never-arrives", a_body_that_never_arrives),
+    Row("endless-chunk-extension", an_endless_chunk_extension, runtimes=HTTP_OWN),
+    Row("slow-headers", slow_headers, runtimes=HTTP_OWN),
+    Row("idle-connection", an_idle_connection, runtimes=HTTP_OWN),
+    Row("ping-flood", a_ping_flood_that_never_reads),
+    Row("empty-continuation-frames", empty_continuation_frames, runtimes=HTTP_OWN),
+    Row("attachments-never-come", attachments_that_never_come),
+    Row("namespace-name-too-long", a_namespace_name_too_long),
+    Row("dynamic-namespaces", dynamic_namespaces_are_capped_and_freed),
+    Row("sessions-per-address", too_many_sessions_from_one_address, config="per-address"),
+    Row("handshaken-legacy-sessions", handshaken_legacy_sessions_are_capped, config="fresh-cap"),
+    Row("event-flood", an_event_flood),
+    Row("values-no-client-could-be-sent", values_no_client_could_be_sent),
+    Row("server-side-nan", a_server_side_nan_goes_out_as_null),
+    Row("call-whose-client-leaves", a_call_whose_client_leaves, config="fresh"),
+    Row("hooks-are-not-events", hooks_are_not_events, config="fresh"),
+    Row("unicode-digits", unicode_digits),
+    Row(
+        "deflate-offer-unicode-digits",
+        a_deflate_offer_with_unicode_digits,
+        runtimes=HTTP_OWN,
+        config="deflate",
+    ),
+    Row(
+        "header-injection-by-the-wrapped-app",
+        header_injection_by_the_wrapped_app,
+        runtimes=("embedded",),
+        error_ok="refused the ASGI app's answer",
+    ),
+    Row("connection-close", connection_close_is_answered),
+]
+
+
+# -- running the table --------------------------------------------------------------------------
+
+
+async def injecting_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An app that echoes a client's value into a header (header injection)."""
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"x-echo", b"a\r\nSet-Cookie: evil=1")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@dataclass
+class Running:
+    server: ServerThread
+    seen: Seen
+    rows_run: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Callable[[str, str], Running]]:
+    started: dict[tuple[str, str], Running] = {}
+
+    def get(runtime: str, config: str) -> Running:
+        key = (runtime, config)
+        fresh = config.startswith("fresh")
+        if fresh or key not in started:
+            app, seen = build(config, runtime == "gevent")
+            server = ServerThread(
+                app,
+                asgi_app=injecting_app if runtime != "gevent" else None,
+                limits=LIMITS,
+                uvicorn=runtime == "uvicorn",
+                gevent=runtime == "gevent",
+            ).__enter__()
+            if fresh:
+                old = started.pop(key, None)
+                if old is not None:
+                    old.server.__exit__(None, None, None)
+            started[key] = Running(server, seen)
+        return started[key]
+
+    yield get
+    for running in started.values():
+        running.server.__exit__(None, None, None)
+
+
+CASES = [(runtime, row) for row in TABLE for runtime in RUNTIMES if runtime in row.runtimes]
+
+
+@pytest.mark.parametrize(("runtime", "row"), CASES, ids=[f"{r}-{row.name}" for r, row in CASES])
+def test_hostile(
+    runtime: str,
+    row: Row,
+    servers: Callable[[str, str], Running],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    running = servers(runtime, row.config)
+    caplog.set_level(logging.INFO)
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        healthy = Healthy(running.server.port)
+        try:
+            healthy.echo()
+            row.run(Ctx(running.server.port, runtime, running.server, running.seen, healthy))
+            healthy.echo()
+        finally:
+            healthy.close()
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    tracebacks = [
+        (r.name, r.getMessage())
+        for r in caplog.records
+        if r.exc_info and r.name.startswith(("hubbub", "uvicorn", "gevent", "asyncio"))
+    ]
+    assert tracebacks == []
+    errors = [
+        (r.name, r.getMessage())
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.startswith(("hubbub", "uvicorn"))
+        and not (row.error_ok and re.search(row.error_ok, r.getMessage()))
+    ]
+    assert errors == []
