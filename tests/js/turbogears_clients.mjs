@@ -2,7 +2,7 @@
 // prints one JSON line, {"ok": true, ...what was seen} or {"ok": false, "error": ...}.
 //
 //   node turbogears_clients.mjs pingpong <url> [websocket|polling]
-//   node turbogears_clients.mjs chat <url> [websocket|polling] [--user NAME] [--wait-for N]
+//   node turbogears_clients.mjs chat <url> [websocket|polling] [--send TEXT] [--wait-for N]
 //
 // pingpong: an anonymous client pings (-> error method_access_denied) and asks
 // whoami (null); then a client logged in through TG's login form (its auth
@@ -11,8 +11,8 @@
 //
 // chat: a client subscribes to room 1 (its ack: true; the server emits
 // userid), tries a channel that does not exist and one without a name, then
-// prints "subscribed" and collects `pubblication` events until it has N
-// (--wait-for) of them; with --user it logs in first and sends one message.
+// prints {"subscribed": true}, sends TEXT (--send) and collects `pubblication`
+// events until it has N (--wait-for) of them.
 
 import { createRequire } from "node:module";
 
@@ -86,9 +86,9 @@ async function pingpong() {
 }
 
 async function chat() {
-  const user = option("--user", null);
+  const text = option("--send", null);
   const waitFor = Number(option("--wait-for", "0"));
-  const socket = await connect("/chat", user ? await login(user) : null);
+  const socket = await connect("/chat");
   const got = [];
   socket.on("pubblication", (m) => got.push(m));
   const userid = nextEvent(socket, "userid");
@@ -99,7 +99,7 @@ async function chat() {
   const unknown = await socket.timeout(5000).emitWithAck("subscribe", "nowhere");
   const unnamed = await socket.timeout(5000).emitWithAck("subscribe");
   process.stdout.write(JSON.stringify({ subscribed: true }) + "\n");
-  if (user) socket.emit("user_message", `hello from ${user}`);
+  if (text !== null) socket.emit("user_message", text);
   while (got.length < waitFor) await new Promise((r) => setTimeout(r, 20));
   return { ok: true, subscribed, uid, unknown, unnamed, errors, got, transport: socket.io.engine.transport.name };
 }
