@@ -54,6 +54,7 @@ PAGE = """<!DOCTYPE html>
 <html>
 <head>
     <meta charset="utf-8"><title>TurboGears chat on hubbub</title>
+    <link rel="icon" href="data:,">
     <script src="/socket.io.js"></script>
     <script>
         var transport = new URLSearchParams(location.search).get('transport');

@@ -69,7 +69,7 @@ class PingPong(SocketIOTGNamespace):
 
 PAGE = """<!DOCTYPE html>
 <html>
-<head><meta charset="utf-8"><title>PingPong on hubbub</title></head>
+<head><meta charset="utf-8"><title>PingPong on hubbub</title><link rel="icon" href="data:,"></head>
 <body>
     <p id="user">%(user)s</p>
     <div>
@@ -109,7 +109,7 @@ PAGE = """<!DOCTYPE html>
 
 LOGIN = """<!DOCTYPE html>
 <html>
-<head><meta charset="utf-8"><title>Log in</title></head>
+<head><meta charset="utf-8"><title>Log in</title><link rel="icon" href="data:,"></head>
 <body>
     <form action="/login_handler" method="POST">
         <input name="login" placeholder="any name">
