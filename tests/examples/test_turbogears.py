@@ -37,7 +37,7 @@ from test_chat_browser import CHROMIUM, check_tools
 from conftest import EXAMPLES, JS_DIR, free_port, run_example, run_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
-from cluster_fixtures import RedisServer  # noqa: E402
+from cluster_fixtures import RedisServer
 
 VENV_BIN = Path(sys.executable).parent
 BROWSER = JS_DIR / "turbogears_browser.mjs"
@@ -162,13 +162,10 @@ def test_chat_across_servers_and_processes(transport: str, tmp_path: Path) -> No
                     "argv": [sys.executable, str(PUBLISHER), redis.url, "room-1", "from a worker"],
                     "text": "from a worker",
                 }
-                message = {"uid": "node", "message": "from node"}
-                node = {
-                    "argv": [check_tools(), str(JS_DIR / "redis_emitter.mjs"), redis.url, json.dumps([
-                        {"op": "emit", "nsp": "/chat", "to": ["tgext.pubsub:room-1"],
-                         "event": "pubblication", "args": [message]}])],
-                    "text": "from node",
-                }
+                emit = {"op": "emit", "nsp": "/chat", "to": ["tgext.pubsub:room-1"],
+                        "event": "pubblication", "args": [{"uid": "node", "message": "from node"}]}
+                emitter = [check_tools(), str(JS_DIR / "redis_emitter.mjs"), redis.url]
+                node = {"argv": [*emitter, json.dumps([emit])], "text": "from node"}
                 result = run_browser("chat", url_a, transport, "--publish-cmd", json.dumps(python),
                                      "--publish-cmd", json.dumps(node))
                 out, err = watcher.communicate(timeout=20)

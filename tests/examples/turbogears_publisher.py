@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "turbogears_chat"))
 
-from chat_app import make_app  # noqa: E402
+from chat_app import make_app
 
-from hubbub.tgext_socketio.pubsub import publish  # noqa: E402
+from hubbub.tgext_socketio.pubsub import publish
 
 
 def main() -> None:
