@@ -85,10 +85,10 @@ async function click(page, attack, { lines = null, alerts = null, who }) {
   await page.click(`a[data-attack="${attack}"]`);
   try {
     await page.waitForFunction(
-      ([n, a, who]) =>
+      ([n, a]) =>
         (n === null || document.getElementById("result").innerHTML.split("<br>").filter(Boolean).length >= n) &&
         (a === null || (window.__alerts || 0) >= a),
-      [lines, alerts, who],
+      [lines, alerts],
       poll,
     );
   } catch (err) {

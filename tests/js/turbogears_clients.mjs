@@ -55,8 +55,8 @@ function connect(nsp, cookie) {
 
 const nextEvent = (socket, name) => new Promise((resolve) => socket.once(name, (...args) => resolve(args)));
 
-// emits ping and collects what comes back until the event `until` arrives
-// ('pong' events are counted; an 'error' event ends the collection)
+// emits ping and collects the 'pong' sounds it causes, and its 'error' event
+// if one comes before the whoami round trip that follows it
 async function ping(socket, type) {
   const sounds = [];
   const onPong = (data) => sounds.push(data.sound);
