@@ -12,8 +12,6 @@ from gevent import monkey
 monkey.patch_all()  # first, as in the original example
 
 import argparse  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -23,23 +21,8 @@ sys.path.insert(1, str(HERE.parent.parent / "src"))  # a checkout without `pip i
 
 from chat_app import CLIENT_DIST, app  # noqa: E402
 
+from hubbub.cli import npm_install  # noqa: E402
 from hubbub.gevent_socketio.server import SocketIOServer  # noqa: E402
-
-
-def ensure_client() -> None:
-    """socket.io-client 0.9.16 from npm (its dist/ has the browser build).
-    --ignore-scripts: its Node-only dependencies need no native build."""
-    if (CLIENT_DIST / "socket.io.js").is_file():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("the chat page needs socket.io-client 0.9.16 from npm: install Node.js")
-    print("installing socket.io-client 0.9.16 from npm ...", flush=True)
-    subprocess.run(
-        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=HERE,
-        check=True,
-    )
 
 
 def main() -> None:
@@ -53,7 +36,7 @@ def main() -> None:
         help="also answer Flash policy requests on port 10843 (for flashsocket clients)",
     )
     args = parser.parse_args()
-    ensure_client()
+    npm_install(HERE, CLIENT_DIST / "socket.io.js", "socket.io-client 0.9.16")
     print(f"Listening on http://{args.host}:{args.port}/", flush=True)
     SocketIOServer(
         (args.host, args.port),

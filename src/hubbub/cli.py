@@ -6,7 +6,10 @@ import argparse
 import importlib
 import logging
 import os
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from hubbub.runtime.asyncio.asgi import ASGIApp
@@ -36,6 +39,23 @@ def monkey_patch() -> None:
     from hubbub.runtime.gevent.monkey import patch_all
 
     patch_all()
+
+
+def npm_install(folder: Path, needed: Path, what: str) -> None:
+    """An example page's browser client from npm: ``npm ci`` in ``folder``
+    (its package.json pins the version) unless ``needed`` is there already.
+    --ignore-scripts: the client's Node-only dependencies need no native build."""
+    if needed.is_file():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit(f"the page needs {what} from npm: install Node.js")
+    print(f"installing {what} from npm ...", flush=True)
+    subprocess.run(
+        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=folder,
+        check=True,
+    )
 
 
 def run_example(

@@ -58,6 +58,9 @@ class Router:
     def serves(self, path: str) -> bool:
         return self.main.serves(path)
 
+    def claims(self, req: HttpRequest) -> bool:
+        return self.main.claims(req) or any(g.claims(req) for g in self.generations)
+
     def attach(self, runtime: Runtime) -> None:
         # the generations share the main endpoint's scheduler
         self.main.attach(runtime)

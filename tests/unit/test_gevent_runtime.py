@@ -148,6 +148,40 @@ def test_views_mode_is_the_default_only_without_a_server() -> None:
         WSGIApp(hubbub.Server(), app, ping_interval=5)
 
 
+def call_wsgi(app: Any, path: str, query: str = "", body: bytes = b"") -> tuple[str, bytes]:
+    status: list[str] = []
+    env = {"REQUEST_METHOD": "POST" if body else "GET", "PATH_INFO": path, "QUERY_STRING": query,
+           "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+    out = b"".join(app(env, lambda s, headers, exc_info=None: status.append(s)))
+    return status[0], out
+
+
+def test_views_mode_gives_the_app_what_is_no_socketio_request_under_the_resource() -> None:
+    seen: list[tuple[str, bytes]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append((environ["PATH_INFO"], environ["wsgi.input"].read()))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"a page"]
+
+    views = WSGIApp(None, app, resource="socketio", legacy=True)
+    # a page of the controller mounted at the resource, its body unread by hubbub
+    assert call_wsgi(views, "/socketio/page", body=b"form=1") == ("200 OK", b"a page")
+    assert call_wsgi(views, "/socketio") == ("200 OK", b"a page")
+    assert seen == [("/socketio/page", b"form=1"), ("/socketio", b"")]
+    # Engine.IO's requests (any EIO=) and 0.9's URLs stay hubbub's
+    status, body = call_wsgi(views, "/socketio/", "EIO=9&transport=polling")
+    assert status.startswith("400") and b"Unsupported protocol version" in body
+    status, body = call_wsgi(views, "/socketio/1/")
+    assert status == "200 OK" and body.count(b":") == 3  # sid:heartbeat:close:transports
+    assert len(seen) == 2
+    # without views mode, the whole path is Socket.IO's, as in Node
+    plain = WSGIApp(hubbub.Server(path="/socketio/"), app)
+    status, body = call_wsgi(plain, "/socketio/page")
+    assert status.startswith("400") and b"Unsupported protocol version" in body
+    assert len(seen) == 2
+
+
 def test_paste_options_map_to_engineio_options() -> None:
     assert engine_transports("websocket, xhr-polling") == ("websocket", "polling")
     assert engine_transports("xhr-polling jsonp-polling htmlfile") == ("polling",)

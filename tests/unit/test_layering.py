@@ -79,6 +79,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.testing",
             "hubbub.gevent_socketio",
             "hubbub.gevent_socketio.*",
+            "hubbub.tgext_socketio",
+            "hubbub.tgext_socketio.*",
         ],
     ),
 ]

@@ -146,6 +146,11 @@ class EngineIOServer:
         base = self.options.path
         return path.startswith(base) or path == base[:-1]
 
+    def claims(self, req: HttpRequest) -> bool:
+        """Whether a request is an Engine.IO one: every client of every
+        Engine.IO version names it in ``EIO=``."""
+        return "EIO" in req.query
+
     # -- the Endpoint a runtime drives -------------------------------------------
 
     @property

@@ -422,7 +422,9 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
                 "compatible with the Socket.IO protocol. You can "
                 "however pass in a dictionary as the first argument"
             )
-        pkt = {"type": "event", "name": event, "args": list(args), "endpoint": self.ns_name}
+        # the args tuple itself, as gevent-socketio put it in the packet: apps'
+        # tests that mock send_packet compare against ``'args': (...,)``
+        pkt = {"type": "event", "name": event, "args": args, "endpoint": self.ns_name}
         self._send_packet(pkt, callback, "data")
 
     def _send_packet(

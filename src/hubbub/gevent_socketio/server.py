@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from hubbub.adapters.url import adapter_from_url
 from hubbub.engineio.options import EngineOptions
 from hubbub.gevent_socketio.policyserver import FlashPolicyServer
 from hubbub.gevent_socketio.virtsocket import Socket, _socketio_servers, sockets_of
@@ -30,7 +31,7 @@ from hubbub.runtime.gevent.paste import as_bool, server_options, transport_names
 from hubbub.runtime.gevent.server import HubbubHandler, SocketHandoff, WSGIServer, as_wsgi_app
 from hubbub.socketio.server import Server
 
-__all__ = ["SocketIOServer", "serve", "serve_paste"]
+__all__ = ["SocketIOServer", "paste_options", "running_servers", "serve", "serve_paste"]
 
 log = logging.getLogger("hubbub.gevent_socketio")
 
@@ -163,33 +164,67 @@ class SocketIOServer(WSGIServer):  # type: ignore[misc]
         super().stop(timeout=timeout)
 
 
+def running_servers() -> list[Server]:
+    """The hubbub Servers that this process's SocketIOServers run."""
+    return list(_socketio_servers)
+
+
+def paste_options(conf: Mapping[str, Any], host: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SocketIOServer's keyword arguments from paste options (the strings
+    of an ini file, or values), for the options given only; and the
+    options it does not translate. ``host`` is the server's, the policy
+    server's default host.
+
+    gevent-socketio's: ``transports`` ("websocket, xhr-polling"),
+    ``policy_server``, ``policy_listener_host``, ``policy_listener_port``,
+    ``heartbeat_interval``, ``heartbeat_timeout``, ``close_timeout``;
+    hubbub's: ``adapter`` (a URL: ``memory://``, ``redis://host:port/db``
+    ...), ``cors_allowed_origins`` (``*`` or origins separated by commas
+    or spaces) and ``legacy`` (serve Socket.IO 0.9 clients).
+    """
+    options: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for name, value in conf.items():
+        if name == "transports":
+            options[name] = transport_names(value)
+        elif name in ("policy_server", "legacy"):
+            options[name] = as_bool(value)
+        elif name in DEFAULT_CONFIG:
+            options[name] = float(value)
+        elif name == "adapter":
+            options[name] = adapter_from_url(value) if isinstance(value, str) else value
+        elif name == "cors_allowed_origins":
+            options[name] = _origins(value)
+        elif name not in ("policy_listener_host", "policy_listener_port"):
+            rest[name] = value
+    if "policy_listener_host" in conf or "policy_listener_port" in conf:
+        options["policy_listener"] = (
+            conf.get("policy_listener_host", host),
+            int(conf.get("policy_listener_port", 10843)),
+        )
+    return options, rest
+
+
+def _origins(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    names = value.replace(",", " ").split()
+    return "*" if names == ["*"] else names
+
+
 def serve(app: Any, **kw: Any) -> None:
     """gevent-socketio's paste-style runner: ``host`` (127.0.0.1), ``port``
-    (6543), ``resource``, ``transports`` ("websocket, xhr-polling"),
-    ``policy_server``, ``policy_listener_host``, ``policy_listener_port``,
-    the heartbeat and close timeouts; serves until interrupted."""
+    (6543), ``resource``, and the options of :func:`paste_options` (the
+    Flash policy server off unless asked for); serves until interrupted."""
     quiet = kw.pop("_quiet", False)
     resource = kw.pop("resource", "socket.io")
     if not quiet:
         logging.basicConfig()
     host = kw.pop("host", "127.0.0.1")
     port = int(kw.pop("port", 6543))
-    transports = kw.pop("transports", None)
-    if isinstance(transports, str):
-        transports = transport_names(transports)
-    policy_server = as_bool(kw.pop("policy_server", False))
-    policy_host = kw.pop("policy_listener_host", host)
-    policy_port = int(kw.pop("policy_listener_port", 10843))
-    if policy_server:
-        kw["policy_listener"] = (policy_host, policy_port)
-    server = SocketIOServer(
-        (host, port),
-        app,
-        resource=resource,
-        transports=transports,
-        policy_server=policy_server,
-        **kw,
-    )
+    options, rest = paste_options(kw, host)
+    options.setdefault("policy_server", False)
+    server = SocketIOServer((host, port), app, resource=resource, **options, **rest)
     if not quiet:
         print(f"serving on http://{host}:{port}")
     server.serve_forever()

@@ -4,10 +4,19 @@ greenlet. (hubbub's own core never blocks and needs none of them.)"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from gevent import Greenlet, GreenletExit, getcurrent, killall, spawn
+from gevent.local import local
 from gevent.queue import Queue
 
-__all__ = ["Greenlet", "GreenletExit", "Queue", "kill_jobs", "spawn"]
+__all__ = ["Greenlet", "GreenletExit", "Queue", "is_greenlet_local", "kill_jobs", "spawn"]
+
+
+def is_greenlet_local(obj: Any) -> bool:
+    """Whether ``obj`` (a ``threading.local()`` a library made at import)
+    is per greenlet: gevent had patched ``threading`` before it was made."""
+    return isinstance(obj, local)
 
 
 def kill_jobs(jobs: list[Greenlet]) -> None:

@@ -10,7 +10,8 @@ in the environ. Under another WSGI server, clients stay on long-polling.
 Views mode (``WSGIApp(None, app)``, or ``socketio_views=True``): when a
 connection opens, the wrapped app is called once with its environ so that a
 framework view can call :func:`hubbub.socketio_manage`, as with
-gevent-socketio.
+gevent-socketio; and, as there, a request under the path that is no
+Socket.IO request (no ``EIO=``, not a 0.9 URL) goes to the app.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ READ_SIZE = 65536
 
 def request_from_environ(environ: Environ, body_limit: int) -> HttpRequest:
     """The core's view of a WSGI request; the body is read up to the limit."""
+    req = request_head(environ)
+    req.body, req.body_too_large = _read_body(environ, body_limit)
+    return req
+
+
+def request_head(environ: Environ) -> HttpRequest:
+    """The core's view of a WSGI request, its body not read yet."""
     headers: dict[str, str] = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -56,16 +64,13 @@ def request_from_environ(environ: Environ, body_limit: int) -> HttpRequest:
         headers["content-type"] = environ["CONTENT_TYPE"]
     if environ.get("CONTENT_LENGTH"):
         headers["content-length"] = environ["CONTENT_LENGTH"]
-    body, too_large = _read_body(environ, body_limit)
     return HttpRequest(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=environ.get("PATH_INFO", "/") or "/",
         query_string=environ.get("QUERY_STRING", ""),
         headers=headers,
-        body=body,
         remote_addr=environ.get("REMOTE_ADDR"),
         secure=environ.get("wsgi.url_scheme") == "https",
-        body_too_large=too_large,
         native=environ,
     )
 
@@ -164,9 +169,15 @@ class WSGIApp:
                 return self.wsgi_app(environ, start_response)
             return _respond(start_response, HttpResponse(404, [("Content-Type", "text/plain")],
                                                          b"Not Found"))
+        req = request_head(environ)
+        app = self.wsgi_app
+        if self.socketio_views and app is not None and not self.endpoint.claims(req):
+            # gevent-socketio's routing: under the resource, what is not a
+            # Socket.IO request is the app's (a page of the controller there)
+            return app(environ, start_response)
         try:
             with gevent.Timeout(self.body_timeout, _BodyTimeout()):
-                req = request_from_environ(environ, self.endpoint.max_message_size)
+                req.body, req.body_too_large = _read_body(environ, self.endpoint.max_message_size)
         except _BodyTimeout:
             log.info("%s: request body not complete in time; closing", environ.get("REMOTE_ADDR"))
             take = environ.get(TAKE_SOCKET)
