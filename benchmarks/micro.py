@@ -226,7 +226,9 @@ def _callgrind_ir(argv: list[str]) -> int:
         out = os.path.join(tmp, "cg.out")
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                sys.executable, "-m", "benchmarks.micro", *argv]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts every run
+        # the same dict layouts every run; no heartbeat due during a run that
+        # valgrind (on a busy machine) stretches past the ping interval
+        env = {**os.environ, "PYTHONHASHSEED": "0", "BENCH_PING_INTERVAL": "3600"}
         res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
         m = re.search(r"Collected : (\d+)", res.stderr)
         if res.returncode != 0 or m is None:
