@@ -56,7 +56,9 @@ _FINAL = frozenset({"io server disconnect", "io client disconnect"})
 class _Namespace:
     """One namespace's state on this client."""
 
-    __slots__ = ("acks", "buffer", "connected", "name", "offset", "pid", "recovered", "sid")
+    __slots__ = (
+        "acks", "buffer", "connected", "early", "name", "offset", "pid", "recovered", "sid",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -66,6 +68,9 @@ class _Namespace:
         self.offset: str | None = None  # ... and the last offset received
         self.recovered = False
         self.buffer: list[Packet] = []  # emitted while not connected
+        # events that came before the namespace's CONNECT (a recovered
+        # session's missed packets do on Node): dispatched right after it
+        self.early: list[Packet] = []
         self.acks: dict[int, tuple[Callable[[list[Any]], None], TimerHandle | None]] = {}
 
 
@@ -366,7 +371,10 @@ class ClientBase:
             return
         ptype = packet.type
         if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
-            if not state.connected or not isinstance(packet.data, list) or not packet.data:
+            if not isinstance(packet.data, list) or not packet.data:
+                return
+            if not state.connected:
+                state.early.append(packet)
                 return
             event, args = packet.data[0], list(packet.data[1:])
             if state.pid is not None and packet.id is None and args and isinstance(args[-1], str):
@@ -402,6 +410,9 @@ class ClientBase:
         if not state.recovered:
             state.offset = None
         state.connected = True
+        early, state.early = state.early, []
+        for packet in early:
+            self.link_packet(packet)
         buffered, state.buffer = state.buffer, []
         for packet in buffered:
             self._send(state, packet)
@@ -472,6 +483,7 @@ class ClientBase:
     def link_closed(self, reason: str) -> None:
         self._link = None
         for state in self._nsps.values():
+            state.early.clear()
             if state.connected:
                 state.connected = False
                 self._fire(state.name, "disconnect", [reason])

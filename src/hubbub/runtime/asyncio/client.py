@@ -178,6 +178,8 @@ class AsyncioDriver:
 
 
 async def _wait(waiter: Waiter, timeout: float | None) -> Any:
+    if timeout is None:
+        return await waiter.wait(None)  # a rejection (AckTimeoutError ...) as it is
     try:
         return await waiter.wait(timeout)
     except asyncio.TimeoutError:
