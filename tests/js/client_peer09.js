@@ -31,10 +31,12 @@ function setup(nsp, name) {
     socket.on("ask", (value, ack) => {
       let done = false;
       const timer = setTimeout(() => { done = true; ack({ timeout: true }); }, 5000);
-      socket.emit("question", value, (...answer) => {
+      // a callback declaring parameters: 0.9 asks for the answer's data ("+")
+      // only when the callback's length is not 0
+      socket.emit("question", value, function (first) {
         if (done) return;
         clearTimeout(timer);
-        ack({ answer });
+        ack({ answer: Array.prototype.slice.call(arguments) });
       });
     });
     socket.on("start_ticker", (count, seconds) => {

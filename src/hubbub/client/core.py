@@ -313,15 +313,15 @@ class ClientBase:
         target = self._target
         assert target is not None
         driver = self.driver
+        if self.protocol != 5:
+            # Engine.IO 3 and 0.9 servers take no auth payload: it rides in the query
+            auth = self._auth() if callable(self._auth) else self._auth
+            if isinstance(auth, dict):
+                target.query.update({str(k): str(v) for k, v in auth.items()})
         if self.protocol == 1:
             self._link = LegacyClient(driver, self, target, self._transports,
                                       self.request_timeout)
         else:
-            if self.protocol == 4:
-                # Engine.IO 3 servers take no auth payload: it rides in the query
-                auth = self._auth() if callable(self._auth) else self._auth
-                if isinstance(auth, dict):
-                    target.query.update({str(k): str(v) for k, v in auth.items()})
             self._link = EngineClient(
                 driver, self, target, 4 if self.protocol == 5 else 3, self._parser(),
                 self._transports, self.upgrade, self.request_timeout,
@@ -435,7 +435,10 @@ class ClientBase:
 
     def _namespace_refused(self, state: _Namespace, data: Any) -> None:
         if isinstance(data, dict) and "message" in data:
-            message, extra = str(data["message"]), data.get("data")
+            # v5: {"message", "data"}; a v4 server sends its error's data object
+            rest = {k: v for k, v in data.items() if k != "message"}
+            message = str(data["message"])
+            extra = data["data"] if "data" in data else (rest or None)
         elif isinstance(data, str):
             message, extra = data, None
         else:

@@ -287,7 +287,10 @@ class LegacyClient:
                     self._connected("/")
                 return
             query = urlencode(data) if isinstance(data, dict) else ""
-            legacy = LegacyPacket(LegacyType.CONNECT, endpoint, query=query)
+            # Node 0.9's form, "1::/chat:?q=1" (its parser takes "?q" in the
+            # endpoint as part of the name); hubbub and gevent-socketio read both
+            self._write(f"1::{endpoint}:?{query}" if query else f"1::{endpoint}")
+            return
         elif ptype is PacketType.DISCONNECT:
             legacy = LegacyPacket(LegacyType.DISCONNECT, endpoint)
         elif ptype in (PacketType.EVENT, PacketType.BINARY_EVENT):
