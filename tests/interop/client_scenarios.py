@@ -333,7 +333,7 @@ async def recovery(ctx: Context) -> None:
     await ctx.until(lambda: reasons)
     await ctx.until(lambda: c.connected)
     await ctx.until(lambda: 14 in ticks)
-    assert c.recovered(), "the session was not recovered"
+    assert c.is_recovered(), "the session was not recovered"
     assert ticks == list(range(15)), ticks  # none missed, none twice
 
 

@@ -238,7 +238,7 @@ class ClientBase:
         """The connected namespaces and their sids."""
         return {name: n.sid for name, n in self._nsps.items() if n.connected}
 
-    def recovered(self, namespace: str | None = None) -> bool:
+    def is_recovered(self, namespace: str | None = None) -> bool:
         """Whether the last connection of ``namespace`` recovered its session
         (connection state recovery: missed events were replayed)."""
         state = self._nsps.get(namespace or "/")
@@ -289,7 +289,11 @@ class ClientBase:
             self._transports = transports
             self._wait_timeout = wait_timeout
             self._retry = retry
-            self._nsps = {name: _Namespace(name) for name in wanted}
+            # a namespace connected before keeps its recovery pid and offset
+            self._nsps = {name: self._nsps.get(name) or _Namespace(name) for name in wanted}
+            for state in self._nsps.values():
+                state.connected = False
+                state.early.clear()
             query: dict[str, str] = {}
             path = socketio_path
             if "?" in url:
@@ -377,6 +381,7 @@ class ClientBase:
                 state.early.append(packet)
                 return
             event, args = packet.data[0], list(packet.data[1:])
+            self._received(state.name, str(event), list(args))
             if state.pid is not None and packet.id is None and args and isinstance(args[-1], str):
                 state.offset = args.pop()  # the offset recovery appends to every event
             self._dispatch(state, str(event), args, packet.id)
@@ -396,7 +401,14 @@ class ClientBase:
                 state.connected = False
                 state.pid = None  # the server ended the session: nothing to recover
                 self._fire(state.name, "disconnect", ["io server disconnect"])
-            if not self.connected and all(not n.connected for n in self._nsps.values()):
+            if not self.connected:
+                # no namespace left: the session goes too, after the server's
+                # own call that sent the DISCONNECT (as a network would)
+                self.driver.runtime.call_later(0, self._server_ended)
+
+    def _server_ended(self) -> None:
+        with self._locked():
+            if not self.connected and not self._closed_by_us:
                 self._end("io server disconnect")
 
     def _namespace_connected(self, state: _Namespace, data: Any) -> None:
@@ -541,7 +553,6 @@ class ClientBase:
         return None, False
 
     def _dispatch(self, state: _Namespace, event: str, args: list[Any], ack_id: int | None) -> None:
-        self._received(state.name, event, args)
         fn, catch_all = self._handler(state.name, event)
         if fn is None:
             return
@@ -559,7 +570,8 @@ class ClientBase:
         self._spawn(fn, args, reply)
 
     def _received(self, nsp: str, event: str, args: list[Any]) -> None:
-        """Every event as it arrives, before its handler (a hook for tests)."""
+        """Every event as it arrives (with a recovery offset, if any), before
+        its handler: a hook for the test client."""
 
     def _fire(self, nsp: str, event: str, args: list[Any]) -> None:
         fn, _ = self._handler(nsp, event)

@@ -87,7 +87,10 @@ class Target:
             base = "ws" + base[4:] if base.startswith("http") else base
         elif base.startswith("ws"):
             base = "http" + base[2:]
-        query = urlencode({**self.query, **params})
+        merged = dict(params)  # the protocol's own parameters first, as Node writes them
+        for key, value in self.query.items():
+            merged.setdefault(key, value)
+        query = urlencode(merged)
         return f"{base}{path or self.path}?{query}"
 
     def request_headers(self) -> list[tuple[str, str]]:
