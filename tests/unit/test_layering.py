@@ -94,6 +94,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.runtime.gevent.*",
             "hubbub.runtime.blocking",
             "hubbub.runtime.blocking.*",
+            "hubbub.runtime.inprocess",
         ],
     ),
     (
@@ -113,7 +114,12 @@ LAYERS: list[tuple[str, list[str]]] = [
 ]
 
 IO_MODULES = ("asyncio", "gevent", "socket", "selectors")
-IO_ALLOWED = ("hubbub.runtime.asyncio", "hubbub.runtime.gevent", "hubbub.runtime.blocking")
+IO_ALLOWED = (
+    "hubbub.runtime.asyncio",
+    "hubbub.runtime.gevent",
+    "hubbub.runtime.blocking",
+    "hubbub.runtime.inprocess",
+)
 
 
 # -- reading the imports ---------------------------------------------------------------
