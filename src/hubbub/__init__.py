@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from hubbub.adapters import Adapter, InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
+from hubbub.client.namespace import ClientNamespace
 from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.server import EngineIOServer
-from hubbub.client.namespace import ClientNamespace
 from hubbub.errors import (
     AckTimeoutError,
     ClientConnectionError,

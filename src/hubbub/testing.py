@@ -34,7 +34,6 @@ from hubbub.client.core import NO_ACK, ClientBase
 from hubbub.errors import AckTimeoutError, ClientConnectionError, ConnectionRefusedError
 from hubbub.runtime.contract import Waiter, endpoint_of
 from hubbub.runtime.inprocess import InProcessDriver
-from hubbub.socketio.codec import Packet, PacketType
 
 __all__ = ["NO_ACK", "TestClient"]
 
@@ -123,7 +122,7 @@ class TestClient(ClientBase):
     # -- state -----------------------------------------------------------------------------
 
     @property
-    def sid(self) -> str | None:  # type: ignore[override]
+    def sid(self) -> str | None:
         state = self._nsps.get(self.namespace)
         return state.sid if state is not None else None
 
@@ -155,11 +154,7 @@ class TestClient(ClientBase):
              callback: Any = None) -> Any:
         """Send ``event`` as given: a test may send what a real client would
         not (a reserved name, to see the server refuse it)."""
-        state = self._state(namespace or self.namespace)
-        ack_id = None
-        if callback is not None:
-            ack_id = self._register_ack(state, lambda values: callback(*values), None)
-        self._send(state, Packet(PacketType.EVENT, state.name, [event, *args], ack_id))
+        self._emit_event(self._state(namespace or self.namespace), [event, *args], callback)
         return self.driver.ready(None)
 
     @property

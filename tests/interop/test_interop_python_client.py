@@ -14,7 +14,6 @@ subprocess per peer (``client_runner.py``: gevent must patch first).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,23 +22,16 @@ from typing import Any
 
 import pytest
 
-from conftest import JS_DIR, free_port
+from conftest import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import client_scenarios  # noqa: E402
-from client_scenarios import PEERS, Peer, applicable  # noqa: E402
+import client_scenarios
+from client_scenarios import PEERS, Peer, applicable
 
 RUNNER = Path(__file__).with_name("client_runner.py")
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
-    pytest.mark.skipif(
-        not (JS_DIR / "node_modules" / "socket.io-v09").is_dir(),
-        reason="no Node servers: run `npm ci` in tests/js",
-    ),
-    pytest.mark.timeout(60),
-]
+pytestmark = pytest.mark.timeout(60)
 
 CASES = [(kind, name) for kind in PEERS for name in applicable(kind)]
 

@@ -31,7 +31,7 @@ from hubbub.client.http1 import CookieJar
 from hubbub.client.legacy import LegacyClient
 from hubbub.client.namespace import ClientNamespace
 from hubbub.client.reconnect import Backoff, Reconnection
-from hubbub.errors import AckTimeoutError, ClientConnectionError
+from hubbub.errors import AckTimeoutError, ClientConnectionError, DisconnectedError
 from hubbub.runtime.contract import ClientDriver, TimerHandle, Waiter
 from hubbub.socketio.codec import JsonParser, Packet, PacketType, Parser, check_event
 
@@ -53,6 +53,20 @@ NO_ACK: Any = object()
 _FINAL = frozenset({"io server disconnect", "io client disconnect"})
 
 
+class _Ack:
+    """An ack the client waits for: a callback (run as a handler) or the
+    waiter of a ``call()`` (resolved at once: the caller may be a handler
+    itself, blocking the handler thread until the answer comes)."""
+
+    __slots__ = ("callback", "timer", "waiter")
+
+    def __init__(self, callback: Handler | None, waiter: Waiter | None,
+                 timer: TimerHandle | None) -> None:
+        self.callback = callback
+        self.waiter = waiter
+        self.timer = timer
+
+
 class _Namespace:
     """One namespace's state on this client."""
 
@@ -71,7 +85,7 @@ class _Namespace:
         # events that came before the namespace's CONNECT (a recovered
         # session's missed packets do on Node): dispatched right after it
         self.early: list[Packet] = []
-        self.acks: dict[int, tuple[Callable[[list[Any]], None], TimerHandle | None]] = {}
+        self.acks: dict[int, _Ack] = {}
 
 
 def _accepts_args(fn: Handler) -> int:
@@ -386,25 +400,32 @@ class ClientBase:
                 state.offset = args.pop()  # the offset recovery appends to every event
             self._dispatch(state, str(event), args, packet.id)
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
-            entry = state.acks.pop(packet.id, None) if packet.id is not None else None
-            if entry is not None:
-                done, timer = entry
-                if timer is not None:
-                    timer.cancel()
-                self._spawn(done, [list(packet.data or ())], None)
+            ack = state.acks.pop(packet.id, None) if packet.id is not None else None
+            if ack is not None:
+                values = list(packet.data or ())
+                if ack.timer is not None:
+                    ack.timer.cancel()
+                if ack.waiter is not None:
+                    ack.waiter.resolve(_ack_value(values))
+                elif ack.callback is not None:
+                    self._spawn(ack.callback, values, None)
         elif ptype is PacketType.CONNECT:
             self._namespace_connected(state, packet.data)
         elif ptype is PacketType.CONNECT_ERROR:
             self._namespace_refused(state, packet.data)
         elif ptype is PacketType.DISCONNECT:
             if state.connected:
-                state.connected = False
                 state.pid = None  # the server ended the session: nothing to recover
-                self._fire(state.name, "disconnect", ["io server disconnect"])
+                self._namespace_lost(state, "io server disconnect")
             if not self.connected:
                 # no namespace left: the session goes too, after the server's
                 # own call that sent the DISCONNECT (as a network would)
                 self.driver.runtime.call_later(0, self._server_ended)
+
+    def _namespace_lost(self, state: _Namespace, reason: str) -> None:
+        state.connected = False
+        self._clear_acks(state)
+        self._fire(state.name, "disconnect", [reason])
 
     def _server_ended(self) -> None:
         with self._locked():
@@ -450,7 +471,7 @@ class ClientBase:
             # v5: {"message", "data"}; a v4 server sends its error's data object
             rest = {k: v for k, v in data.items() if k != "message"}
             message = str(data["message"])
-            extra = data["data"] if "data" in data else (rest or None)
+            extra = data.get("data", rest or None)
         elif isinstance(data, str):
             message, extra = data, None
         else:
@@ -482,6 +503,7 @@ class ClientBase:
 
     def link_failed(self, error: ConnectFailed) -> None:
         self._link = None
+        self.driver.forget()
         for state in self._nsps.values():
             self._fire(state.name, "connect_error", [{"message": str(error), "data": error.data}])
         if self._reconnecting:
@@ -497,11 +519,13 @@ class ClientBase:
 
     def link_closed(self, reason: str) -> None:
         self._link = None
+        # the kept-alive connections go with the session: they lead to the
+        # server that ended it, which may be shutting down
+        self.driver.forget()
         for state in self._nsps.values():
             state.early.clear()
             if state.connected:
-                state.connected = False
-                self._fire(state.name, "disconnect", [reason])
+                self._namespace_lost(state, reason)
         if reason in _FINAL or not self.reconnection:
             self._end(reason)
         else:
@@ -602,17 +626,18 @@ class ClientBase:
         elif len(args) == 1 and isinstance(args[0], tuple):
             args = args[0]
         with self._locked():
-            state = self._state(namespace)
-            ack_id = None
-            if callback is not None:
-                ack_id = self._register_ack(state, lambda values: callback(*values), None)
-            packet = Packet(PacketType.EVENT, state.name, [event, *args], ack_id)
-            link = self._link
-            if volatile and not (state.connected and link is not None and link.writable):
-                state.acks.pop(ack_id, None) if ack_id is not None else None
-            else:
-                self._send(state, packet)
+            self._emit_event(self._state(namespace), [event, *args], callback, volatile)
         return self.driver.ready(None)
+
+    def _emit_event(self, state: _Namespace, data: list[Any], callback: Handler | None,
+                    volatile: bool = False) -> None:
+        link = self._link
+        if volatile and not (state.connected and link is not None and link.writable):
+            return
+        ack_id = None
+        if callback is not None:
+            ack_id = self._register_ack(state, _Ack(callback, None, None))
+        self._send(state, Packet(PacketType.EVENT, state.name, data, ack_id))
 
     def send(self, data: Any, namespace: str | None = None,
              callback: Handler | None = None) -> Any:
@@ -641,8 +666,7 @@ class ClientBase:
                         waiter.reject(AckTimeoutError(f"no ack for {event!r} within {timeout}s"))
 
             timer = runtime.call_later(timeout, expire)
-            ack_id = self._register_ack(state, lambda values: waiter.resolve(_ack_value(values)),
-                                        timer)
+            ack_id = self._register_ack(state, _Ack(None, waiter, timer))
             holder.append(ack_id)
             self._send(state, Packet(PacketType.EVENT, state.name, [event, *args], ack_id))
         return self.driver.wait(waiter, None)
@@ -654,12 +678,24 @@ class ClientBase:
             raise ValueError(f"namespace {nsp!r} is not one this client connected")
         return state
 
-    def _register_ack(self, state: _Namespace, done: Callable[[list[Any]], None],
-                      timer: TimerHandle | None) -> int:
+    def _register_ack(self, state: _Namespace, ack: _Ack) -> int:
         ack_id = self._next_ack
         self._next_ack += 1
-        state.acks[ack_id] = (done, timer)
+        state.acks[ack_id] = ack
         return ack_id
+
+    def _clear_acks(self, state: _Namespace) -> None:
+        """The namespace lost its connection: acks of packets that went out
+        will never come (a ``call()`` fails with DisconnectedError, a
+        callback is forgotten); those of buffered packets still may, as
+        socket.io-client keeps them."""
+        buffered = {p.id for p in state.buffer}
+        for ack_id in [i for i in state.acks if i not in buffered]:
+            ack = state.acks.pop(ack_id)
+            if ack.timer is not None:
+                ack.timer.cancel()
+            if ack.waiter is not None:
+                ack.waiter.reject(DisconnectedError("disconnected before the server answered"))
 
     def _send(self, state: _Namespace, packet: Packet) -> None:
         link = self._link
@@ -680,8 +716,7 @@ class ClientBase:
                     link.send(Packet(PacketType.DISCONNECT, state.name))
             for state in self._nsps.values():
                 if state.connected:
-                    state.connected = False
-                    self._fire(state.name, "disconnect", ["io client disconnect"])
+                    self._namespace_lost(state, "io client disconnect")
             connecting, self._connecting = self._connecting, None
             if connecting is not None:
                 connecting.reject(ClientConnectionError("disconnected while connecting"))
@@ -710,6 +745,7 @@ class ClientBase:
 
     def _finish(self) -> None:
         self._reconnecting = False
+        self.driver.forget()  # a finished client keeps no connection open
         finished = self._finished
         if finished is not None:
             finished.resolve(None)

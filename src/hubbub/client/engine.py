@@ -39,7 +39,8 @@ from hubbub.runtime.contract import (
     ClientSocket,
     TimerHandle,
 )
-from hubbub.socketio.codec import Decoder, Packet as SioPacket, Parser, SocketIODecodeError
+from hubbub.socketio.codec import Decoder, Parser, SocketIODecodeError
+from hubbub.socketio.codec import Packet as SioPacket
 
 log = logging.getLogger("hubbub.client")
 
@@ -162,7 +163,7 @@ class EngineClient:
         self.transports = transports
         self.upgrade = upgrade
         self.timeout = timeout
-        self.state = "new"  # new, opening, open, closed
+        self.state = "new"  # new, opening, open, closing (our close, draining), closed
         self.transport = transports[0]
         self.sid = ""
         self.ping_interval = 25.0
@@ -177,6 +178,7 @@ class EngineClient:
         self._upgrading = False  # probed: waiting for the polls in flight
         self._heartbeat: TimerHandle | None = None
         self._pong_due: TimerHandle | None = None
+        self._closing: TimerHandle | None = None
 
     # -- opening -----------------------------------------------------------------------
 
@@ -363,7 +365,8 @@ class EngineClient:
         while self._queue:
             packet = self._queue[0]
             # the base64 and framing overhead, counted generously
-            cost = len(packet.data) * (2 if isinstance(packet.data, bytes) else 1) + 16
+            data = packet.data
+            cost = (len(data) * 4 // 3 if isinstance(data, bytes) else len(data.encode())) + 16
             if batch and size + cost > self.max_payload:
                 break
             batch.append(self._queue.pop(0))
@@ -374,12 +377,20 @@ class EngineClient:
             payload = encode_payload_v3(batch, supports_binary=False)
             body = payload.encode("utf-8") if isinstance(payload, str) else payload
         headers = [*self.target.request_headers(), ("Content-Type", "text/plain;charset=UTF-8")]
+        if self.state == "closing" and not self._queue:
+            headers.append(("Connection", "close"))  # the session's last request
         self._posting = self.driver.http(
             "POST", self._poll_url(), headers, body, self.timeout, self._post_answer
         )
 
     def _post_answer(self, answer: ClientResponse | str) -> None:
         self._posting = None
+        if self.state == "closing":
+            if self._queue and not isinstance(answer, str) and answer.status == 200:
+                self._post()
+            else:
+                self._shutdown()
+            return
         if self.state != "open":
             return
         if isinstance(answer, str) or answer.status != 200:
@@ -426,10 +437,13 @@ class EngineClient:
         self._drop_probe()
 
     def _probe_closed(self) -> None:
+        """The probe failed: the session stays on polling, and what waited
+        for the switch goes in a POST."""
         self._probe = None
         self._upgrading = False
-        if self.state == "open" and self.transport == "polling" and self._polling is None:
-            self._poll()
+        if self.state == "open" and self.transport == "polling":
+            if self._polling is None:
+                self._poll()
             self._post()
 
     def _drop_probe(self) -> None:
@@ -483,36 +497,51 @@ class EngineClient:
     # -- closing -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Our own close: the close packet, then the transport goes."""
-        if self.state == "open":
-            ws = self._live.socket if self._live is not None else None
-            if self.transport == "websocket" and ws is not None:
-                ws.send(encode_packet(Packet(PacketType.CLOSE), self.eio))
-            elif self.transport == "polling":
-                body = (
-                    encode_payload_v4([Packet(PacketType.CLOSE)])
-                    if self.eio == 4
-                    else str(encode_payload_v3([Packet(PacketType.CLOSE)], False))
-                )
-                self.driver.http(
-                    "POST", self._poll_url(),
-                    [*self.target.request_headers(), ("Content-Type", "text/plain;charset=UTF-8")],
-                    body.encode("utf-8"), self.timeout, _ignore,
-                )
-        self._shutdown()
+        """Our own close, as engine.io-client does it: what is queued goes
+        first (the Socket.IO DISCONNECTs the client just sent, say), then
+        the close packet, then the transport. Nothing is reported."""
+        if self.state != "open":
+            self._shutdown()
+            return
+        ws = self._live.socket if self._live is not None else None
+        if self.transport == "websocket" and ws is not None and not self._upgrading:
+            ws.send(encode_packet(Packet(PacketType.CLOSE), self.eio))
+            self._shutdown()
+            return
+        # polling (or in the middle of an upgrade, which is given up): the
+        # queue and the close packet in POSTs after the one in flight; the
+        # held GET is left for the server to answer
+        self.state = "closing"
+        self.transport = "polling"
+        probe, self._probe = self._probe, None
+        self._upgrading = False
+        if probe is not None and probe.socket is not None:
+            probe.socket.close()
+        for handle in (self._heartbeat, self._pong_due):
+            if handle is not None:
+                handle.cancel()
+        self._heartbeat = self._pong_due = None
+        self._queue.append(Packet(PacketType.CLOSE))
+        self._post()
+        # bounded: a server that never answers does not keep it open
+        self._closing = self.driver.runtime.call_later(self.timeout, self._shutdown)
 
     def _lost(self, reason: str) -> None:
         if self.state == "closed":
             return
+        closing = self.state == "closing"
         self._shutdown()
-        self.listener.link_closed(reason)
+        if not closing:
+            self.listener.link_closed(reason)
 
     def _shutdown(self) -> None:
         self.state = "closed"
-        for handle in (self._heartbeat, self._pong_due, self._polling, self._posting):
+        for handle in (self._heartbeat, self._pong_due, self._polling, self._posting,
+                       self._closing):
             if handle is not None:
                 handle.cancel()
         self._heartbeat = self._pong_due = self._polling = self._posting = None
+        self._closing = None
         live, self._live = self._live, None
         if live is not None and live.socket is not None:
             live.socket.close()
@@ -521,6 +550,3 @@ class EngineClient:
         self._probe = None
         self._queue.clear()
 
-
-def _ignore(answer: ClientResponse | str) -> None:
-    pass

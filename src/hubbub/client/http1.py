@@ -119,6 +119,11 @@ def request_bytes(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def closes(headers: list[tuple[str, str]]) -> bool:
+    """Whether a request's headers ask the server to close the connection after it."""
+    return any(k.lower() == "connection" and v.lower() == "close" for k, v in headers)
+
+
 def connect_request(origin: Origin, authorization: str | None) -> bytes:
     """The CONNECT that opens a tunnel through a proxy to ``origin``."""
     hostport = f"{origin.host}:{origin.port}"
@@ -306,18 +311,33 @@ def tls_context(given: Any, verify: bool) -> ssl.SSLContext:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """How to reach a URL: the origin, the socket to open first (the proxy's
-    or the origin's), whether to tunnel (CONNECT) and whether a plain
-    request goes in absolute form (to a proxy)."""
+    """How to reach a URL: the origin, the address to dial first (the
+    proxy's or the origin's), the CONNECT that opens a tunnel through a
+    proxy (websockets and TLS origins), and whether plain requests go to a
+    proxy in absolute form (with its credentials)."""
 
     origin: Origin
     dial: Origin
     tunnel: bytes | None
     absolute: bool
     target: str  # path and query
+    proxy_authorization: str | None = None
+
+    @property
+    def proxied(self) -> bool:
+        return self.dial is not self.origin
+
+    def request(self, method: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
+        """The bytes of one request on this route."""
+        if self.absolute and self.proxy_authorization:
+            headers = [*headers, ("Proxy-Authorization", self.proxy_authorization)]
+        return request_bytes(method, self.origin, self.target, headers, body, self.absolute)
 
 
 def route(url: str, use_proxy: bool = True) -> Route:
+    """The route of ``url``, through the proxy the environment names unless
+    ``use_proxy`` is false. A TLS origin behind a TLS proxy (TLS inside
+    TLS) is refused with ValueError."""
     origin = Origin.of(url)
     parts = urlsplit(url)
     target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
@@ -326,6 +346,9 @@ def route(url: str, use_proxy: bool = True) -> Route:
         return Route(origin, origin, None, False, target)
     websocket = parts.scheme in ("ws", "wss")
     if origin.tls or websocket:
+        if origin.tls and proxy.origin.tls:
+            raise ValueError("a TLS origin through an https:// proxy is not supported: "
+                             "name the proxy with http://")
         return Route(origin, proxy.origin, connect_request(origin, proxy.authorization),
                      False, target)
-    return Route(origin, proxy.origin, None, True, target)
+    return Route(origin, proxy.origin, None, True, target, proxy.authorization)

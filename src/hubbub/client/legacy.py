@@ -124,12 +124,15 @@ class LegacyClient:
         self.listener.link_failed(error)
 
     def _watch(self) -> None:
-        """A websocket is lost past the heartbeat timeout without a heartbeat
-        (polling notices a dead server by its failed requests)."""
+        """The session is lost after the heartbeat timeout without a word
+        from the server. The server sends heartbeats well within it, and
+        answers a held poll within its polling duration (shorter still), so
+        only a server that is gone (or a network that dropped without a
+        reset) stays silent that long."""
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        if self.transport == "websocket" and self.state in ("opening", "open"):
+        if self.state in ("opening", "open"):
             self._watchdog = self.driver.runtime.call_later(self.heartbeat_timeout, self._silent)
 
     def _silent(self) -> None:
@@ -188,6 +191,8 @@ class LegacyClient:
         body = encode_payload(self._queue).encode("utf-8")
         self._queue = []
         headers = [*self.target.request_headers(), ("Content-Type", "text/plain;charset=UTF-8")]
+        if self.state == "closing":
+            headers.append(("Connection", "close"))  # the session's last request
         self._posting = self.driver.http(
             "POST", self._poll_url(), headers, body, self.timeout, self._post_answer
         )
@@ -200,10 +205,13 @@ class LegacyClient:
             self._lost("transport error")
             return
         self._post()
+        if self.state == "closing" and self._posting is None:
+            self._shutdown()  # everything went out
 
     # -- packets ---------------------------------------------------------------------------
 
     def _receive(self, text: str) -> None:
+        self._watch()
         try:
             messages = decode_payload(text)
         except LegacyDecodeError as exc:
@@ -224,7 +232,6 @@ class LegacyClient:
         ptype = packet.type
         nsp = _nsp(packet.endpoint)
         if ptype is LegacyType.HEARTBEAT:
-            self._watch()
             self._write(encode_packet(LegacyPacket(LegacyType.HEARTBEAT)))
             return
         if ptype is LegacyType.CONNECT:
@@ -316,28 +323,36 @@ class LegacyClient:
     # -- closing -------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self.state == "open":
-            self._write(encode_packet(LegacyPacket(LegacyType.DISCONNECT)))
-            if self.transport == "websocket":
-                self._shutdown()
-                return
-            self.state = "closing"  # the POST of the disconnect goes out first
-            self.driver.runtime.call_later(0.5, self._shutdown)
+        """Our own close: the disconnect packet after whatever is queued,
+        then the transport. Nothing is reported."""
+        if self.state != "open":
+            self._shutdown()
             return
-        self._shutdown()
+        self._write(encode_packet(LegacyPacket(LegacyType.DISCONNECT)))
+        if self.transport == "websocket":
+            self._shutdown()
+            return
+        self.state = "closing"  # the POSTs go out first, within the request timeout
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = self.driver.runtime.call_later(self.timeout, self._shutdown)
+        if self._posting is None and not self._queue:
+            self._shutdown()
 
     def _lost(self, reason: str) -> None:
-        if self.state in ("closed", "closing"):
+        if self.state == "closed":
             return
+        closing = self.state == "closing"
         self._shutdown()
-        self.listener.link_closed(reason)
+        if not closing:
+            self.listener.link_closed(reason)
 
     def _shutdown(self) -> None:
         self.state = "closed"
-        for handle in (self._watchdog, self._polling):
+        for handle in (self._watchdog, self._polling, self._posting):
             if handle is not None:
                 handle.cancel()
-        self._watchdog = self._polling = None
+        self._watchdog = self._polling = self._posting = None
         socket, self._socket = self._socket, None
         if socket is not None:
             socket.close()

@@ -24,7 +24,7 @@ class Backoff:
 
     def duration(self, attempt: int, rand: float) -> float:
         """How long to wait before try number ``attempt`` (0 for the first)."""
-        base = self.delay * (2 ** min(attempt, 64))
+        base = self.delay * 2.0 ** min(attempt, 64)
         if self.randomization_factor:
             deviation = math.floor(rand * self.randomization_factor * base * 1000) / 1000
             base = base - deviation if math.floor(rand * 10) & 1 == 0 else base + deviation

@@ -459,7 +459,8 @@ class ClientDriver(Protocol):
     """What a client runs on: a runtime (clock, timers, handlers, waiters),
     HTTP requests and websockets, and where waiting happens."""
 
-    runtime: Runtime
+    @property
+    def runtime(self) -> Runtime: ...
 
     def current(self) -> bool:
         """Whether a call made now can use this driver (asyncio: it was made
@@ -480,6 +481,10 @@ class ClientDriver(Protocol):
         self, url: str, headers: list[tuple[str, str]], listener: ClientSocketListener,
         timeout: float | None,
     ) -> ClientSocket: ...
+
+    def forget(self) -> None:
+        """Close the kept-alive HTTP connections (the session they served is gone)."""
+        ...
 
     def wait(self, waiter: Waiter, timeout: float | None) -> Any:
         """The waiter's value: an awaitable on asyncio, the value itself

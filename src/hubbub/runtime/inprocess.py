@@ -189,6 +189,9 @@ class InProcessDriver:
         self.pipe.put(open_)
         return ws
 
+    def forget(self) -> None:
+        pass  # no HTTP connections
+
     def wait(self, waiter: Waiter, timeout: float | None) -> Any:
         return waiter.wait(timeout)
 

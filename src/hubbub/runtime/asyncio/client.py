@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,7 @@ from hubbub.client.http1 import (
     Origin,
     ResponseParser,
     Route,
-    request_bytes,
+    closes,
     route,
     tls_context,
 )
@@ -51,6 +52,29 @@ async def _read_until(reader: asyncio.StreamReader, parser: ResponseParser) -> A
             return response
 
 
+def _check_tunnel(answer: Any) -> None:
+    if answer.status != 200:
+        raise HttpError(f"the proxy refused the tunnel: HTTP {answer.status}")
+
+
+async def _raw_connect(loop: asyncio.AbstractEventLoop, origin: Origin) -> socket.socket:
+    """A connected non-blocking socket to ``origin`` (every address tried)."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in await loop.getaddrinfo(
+        origin.host, origin.port, type=socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error or OSError(f"cannot reach {origin.host}:{origin.port}")
+
+
 class _Task:
     """A request's handle: cancelling it cancels its task."""
 
@@ -71,6 +95,7 @@ class AsyncioDriver:
         self.loop = asyncio.get_running_loop()
         self.runtime = AsyncioRuntime(self.loop)
         self._idle: dict[Origin, list[Streams]] = {}
+        self._generation = 0  # forget() counts; a request keeps its connection only within one
 
     def current(self) -> bool:
         try:
@@ -79,30 +104,52 @@ class AsyncioDriver:
             return False
 
     async def _dial(self, way: Route) -> Streams:
+        """An open connection to the route's origin (through its proxy)."""
         dial = way.dial
-        proxy_tls = tls_context(None, True) if dial is not way.origin and dial.tls else None
         origin_tls = (
             tls_context(self.client.ssl, self.client.ssl_verify) if way.origin.tls else None
         )
-        if way.tunnel is None:
-            reader, writer = await asyncio.open_connection(
-                dial.host, dial.port, ssl=origin_tls if dial is way.origin else proxy_tls,
-                server_hostname=(way.origin.host if dial is way.origin else dial.host)
-                if (origin_tls if dial is way.origin else proxy_tls) else None,
+        if not way.proxied:
+            return await asyncio.open_connection(
+                dial.host, dial.port, ssl=origin_tls,
+                server_hostname=dial.host if origin_tls is not None else None,
             )
+        proxy_tls = tls_context(None, True) if dial.tls else None
+        if way.tunnel is None or origin_tls is None:
+            # absolute-form requests, or a tunnel carrying plain bytes (ws://)
+            reader, writer = await asyncio.open_connection(
+                dial.host, dial.port, ssl=proxy_tls,
+                server_hostname=dial.host if proxy_tls is not None else None,
+            )
+            if way.tunnel is not None:
+                writer.write(way.tunnel)
+                try:
+                    _check_tunnel(
+                        await _read_until(reader, ResponseParser("CONNECT", head_only=True))
+                    )
+                except BaseException:
+                    writer.close()
+                    raise
             return reader, writer
-        reader, writer = await asyncio.open_connection(
-            dial.host, dial.port, ssl=proxy_tls,
-            server_hostname=dial.host if proxy_tls else None,
-        )
-        writer.write(way.tunnel)
-        answer = await _read_until(reader, ResponseParser("CONNECT", head_only=True))
-        if answer.status != 200:
-            writer.close()
-            raise HttpError(f"the proxy refused the tunnel: HTTP {answer.status}")
-        if origin_tls is not None:
-            await writer.start_tls(origin_tls, server_hostname=way.origin.host)
-        return reader, writer
+        # TLS to the origin inside the tunnel: the CONNECT on a plain socket,
+        # then the TLS connection on that socket (route() refuses TLS in TLS)
+        sock = await _raw_connect(self.loop, dial)
+        try:
+            await self.loop.sock_sendall(sock, way.tunnel)
+            parser = ResponseParser("CONNECT", head_only=True)
+            answer = None
+            while answer is None:
+                data = await self.loop.sock_recv(sock, _READ)
+                if not data:
+                    raise HttpError("the proxy closed the connection")
+                answer = parser.feed(data)
+            _check_tunnel(answer)
+            return await asyncio.open_connection(
+                sock=sock, ssl=origin_tls, server_hostname=way.origin.host
+            )
+        except BaseException:
+            sock.close()
+            raise
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -116,14 +163,18 @@ class AsyncioDriver:
         answer: ClientResponse | str
         try:
             way = route(url)
-            raw = request_bytes(method, way.origin, way.target, headers, body, way.absolute)
-            answer = await asyncio.wait_for(self._exchange(way, raw, method), timeout)
+            raw = way.request(method, headers, body)
+            answer = await asyncio.wait_for(
+                self._exchange(way, raw, method, not closes(headers)), timeout
+            )
         except _FAILURES as exc:
             answer = str(exc) or type(exc).__name__
         done(answer)
 
-    async def _exchange(self, way: Route, raw: bytes, method: str) -> ClientResponse:
-        pool = self._idle.get(way.origin) if way.dial is way.origin else None
+    async def _exchange(self, way: Route, raw: bytes, method: str,
+                        reusable: bool) -> ClientResponse:
+        generation = self._generation
+        pool = self._idle.get(way.origin) if not way.proxied else None
         reused = pool.pop() if pool else None
         for streams in ([reused] if reused is not None else []) + [None]:
             fresh = streams is None
@@ -141,7 +192,9 @@ class AsyncioDriver:
             except BaseException:
                 writer.close()  # cancelled (a poll no longer wanted): the connection goes
                 raise
-            if response.keep_alive and way.dial is way.origin:
+            # not kept past forget(): the connections of a session that ended
+            if (response.keep_alive and reusable and not way.proxied
+                    and generation == self._generation):
                 kept = self._idle.setdefault(way.origin, [])
                 if len(kept) < 4:
                     kept.append(streams)
@@ -159,6 +212,13 @@ class AsyncioDriver:
         ws = _AsyncSocket(self, listener)
         ws.task = self.loop.create_task(ws.run(url, headers, timeout))
         return ws
+
+    def forget(self) -> None:
+        self._generation += 1
+        idle, self._idle = self._idle, {}
+        for pool in idle.values():
+            for _, writer in pool:
+                writer.close()
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -216,11 +276,12 @@ class _AsyncSocket:
 
     async def run(self, url: str, headers: list[tuple[str, str]], timeout: float | None) -> None:
         error: str | None = None
-        writer: asyncio.StreamWriter | None = None
+        opened: asyncio.StreamWriter | None = None
         try:
             way = route(url)
             ws = ClientWebSocket(way.origin.host_header, way.target, headers)
             reader, writer = await asyncio.wait_for(self.driver._dial(way), timeout)
+            opened = writer
             writer.write(ws.handshake())
             messages: list[str | bytes] = []
             while not ws.open:
@@ -230,7 +291,6 @@ class _AsyncSocket:
                 messages = ws.feed(data)
             self._ws, self._writer = ws, writer
             if self._closing:
-                writer.close()
                 return
             self.listener.ws_opened(
                 [(k, v) for k, values in ws.response_headers.items() for v in values]
@@ -250,8 +310,8 @@ class _AsyncSocket:
         except asyncio.CancelledError:
             self._closing = True
         finally:
-            if writer is not None:
-                writer.close()
+            if opened is not None:
+                opened.close()
             if not self._closing:
                 self._closing = True
                 self.listener.ws_closed(error)

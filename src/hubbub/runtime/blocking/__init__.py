@@ -1,1 +1,2 @@
-"""The blocking runtime: threads (or greenlets under a monkey-patched gevent) for :class:`hubbub.Client`."""
+"""The blocking runtime of :class:`hubbub.Client`: threads, or greenlets under
+a monkey-patched gevent."""

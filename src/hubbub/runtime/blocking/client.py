@@ -26,7 +26,7 @@ from hubbub.client.http1 import (
     Origin,
     ResponseParser,
     Route,
-    request_bytes,
+    closes,
     route,
     tls_context,
 )
@@ -83,6 +83,7 @@ class BlockingDriver:
         self.runtime = ThreadRuntime(self.lock)
         self._idle: dict[Origin, list[socket.socket]] = {}
         self._idle_lock = threading.Lock()
+        self._generation = 0  # forget() counts; a request keeps its connection only within one
 
     def current(self) -> bool:
         return True
@@ -94,7 +95,7 @@ class BlockingDriver:
         sock = socket.create_connection((dial.host, dial.port), timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if dial is not way.origin and dial.tls:
+            if way.proxied and dial.tls:
                 sock = tls_context(None, True).wrap_socket(sock, server_hostname=dial.host)
             if way.tunnel is not None:
                 sock.sendall(way.tunnel)
@@ -110,16 +111,16 @@ class BlockingDriver:
         return sock
 
     def _take_idle(self, way: Route) -> socket.socket | None:
-        if way.dial is not way.origin:
+        if way.proxied:
             return None
         with self._idle_lock:
             pool = self._idle.get(way.origin)
             return pool.pop() if pool else None
 
-    def _put_idle(self, way: Route, sock: socket.socket) -> None:
+    def _put_idle(self, way: Route, sock: socket.socket, generation: int) -> None:
         with self._idle_lock:
             pool = self._idle.setdefault(way.origin, [])
-            if len(pool) < 4:
+            if len(pool) < 4 and generation == self._generation:
                 pool.append(sock)
                 return
         sock.close()
@@ -141,8 +142,8 @@ class BlockingDriver:
         answer: ClientResponse | str
         try:
             way = route(url)
-            raw = request_bytes(method, way.origin, way.target, headers, body, way.absolute)
-            answer = self._exchange(way, raw, method, timeout, handle)
+            raw = way.request(method, headers, body)
+            answer = self._exchange(way, raw, method, timeout, handle, not closes(headers))
         except (OSError, HttpError, ValueError, ssl.SSLError) as exc:
             answer = str(exc) or type(exc).__name__
         if handle.cancelled:
@@ -152,7 +153,8 @@ class BlockingDriver:
                 done(answer)
 
     def _exchange(self, way: Route, raw: bytes, method: str, timeout: float | None,
-                  handle: _Cancel) -> ClientResponse:
+                  handle: _Cancel, reusable: bool) -> ClientResponse:
+        generation = self._generation
         reused = self._take_idle(way)
         for sock in ([reused] if reused is not None else []) + [None]:
             fresh = sock is None
@@ -169,8 +171,9 @@ class BlockingDriver:
                     raise
                 continue  # a kept-alive connection the server had closed: once more
             handle.sock = None
-            if response.keep_alive and not handle.cancelled:
-                self._put_idle(way, sock)
+            # not kept past forget(): the connections of a session that ended
+            if response.keep_alive and reusable and not way.proxied and not handle.cancelled:
+                self._put_idle(way, sock, generation)
             else:
                 sock.close()
             return ClientResponse(response.status, response.headers, response.body)
@@ -183,6 +186,14 @@ class BlockingDriver:
         ws = _BlockingSocket(self, url, headers, listener, timeout)
         ws.start()
         return ws
+
+    def forget(self) -> None:
+        with self._idle_lock:
+            self._generation += 1
+            idle, self._idle = self._idle, {}
+        for pool in idle.values():
+            for sock in pool:
+                sock.close()
 
     # -- waiting ---------------------------------------------------------------------------
 
