@@ -142,6 +142,7 @@ class Blocking:
 
     def __init__(self, client: hubbub.Client) -> None:
         self._client = client
+        self.unwrapped = client
 
     WAITING = frozenset({"connect", "disconnect", "emit", "send", "call", "wait", "sleep"})
 
@@ -244,7 +245,18 @@ async def refused(ctx: Context) -> None:
 
 async def acks(ctx: Context) -> None:
     c = ctx.client()
-    c.on("question", lambda value: ("answer", value * 2))
+    # the server's question is answered with what the handler asks the
+    # server in turn: a blocking handler blocks the handler thread in call()
+    if ctx.blocking:
+        client = c.unwrapped
+
+        def question(value: int) -> Any:
+            return ("answer", client.call("echo", value * 2))
+    else:
+        async def question(value: int) -> Any:  # type: ignore[misc]
+            return ("answer", await c.call("echo", value * 2))
+
+    c.on("question", question)
     answers: list[Any] = []
     await c.connect(ctx.peer.url)
     assert await c.call("echo", "a", 1, {"b": [True, None]}) == ("a", 1, {"b": [True, None]})
