@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from hubbub.adapters import Adapter, InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
+from hubbub.client.core import NO_ACK
 from hubbub.client.namespace import ClientNamespace
 from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.server import EngineIOServer
@@ -57,6 +58,7 @@ def __getattr__(name: str) -> object:
 __version__ = "0.1.0"
 
 __all__ = [
+    "NO_ACK",
     "ASGIApp",
     "AckTimeoutError",
     "Adapter",

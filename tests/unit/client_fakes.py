@@ -175,6 +175,11 @@ class FakeSocket:
         self.closed = True
         self.listener.ws_closed(error)
 
+    def gone(self) -> None:
+        """The connection the client closed is over (what a driver reports)."""
+        assert self.closed, "the client did not close this websocket"
+        self.listener.ws_closed(None)
+
 
 class FakeDriver:
     def __init__(self) -> None:

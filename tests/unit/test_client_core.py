@@ -431,6 +431,7 @@ def test_the_server_disconnecting_the_last_namespace_ends_the_client() -> None:
     ws.message("41")
     driver.runtime.advance(0)
     assert ws.closed and not client.connected and client.wait().done
+    ws.gone()
     driver.runtime.run_jobs()
     assert got == [("disconnect", "io server disconnect")]
     assert chat == [("disconnect", "io server disconnect")]
@@ -442,13 +443,25 @@ def test_disconnect_leaves_every_namespace_and_closes() -> None:
     got = _record(client, "disconnect")
     pending = client.call("q")
     assert ws.take() == ['420["q"]']
-    client.disconnect()
+    closed = client.disconnect()
     assert ws.take() == ["41", "41/chat,", "1"] and ws.closed
+    assert not closed.done  # until the websocket is gone
+    ws.gone()
+    assert closed.done
     assert isinstance(pending.error, DisconnectedError)
     assert client.wait().done and not client.connected and client.sid is None
     driver.runtime.run_jobs()
     assert got == [("disconnect", "io client disconnect")]
     assert driver.runtime.pending() == []
+
+
+def test_disconnect_returns_within_the_request_timeout_at_worst() -> None:
+    client, driver, ws = _connected(request_timeout=3)
+    closed = client.disconnect()
+    driver.runtime.advance(2.9)
+    assert not closed.done
+    driver.runtime.advance(0.1)
+    assert closed.done and driver.runtime.pending() == []
 
 
 def test_disconnect_while_connecting_fails_the_connect() -> None:

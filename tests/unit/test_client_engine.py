@@ -372,8 +372,12 @@ def test_our_close_on_a_websocket_sends_the_close_packet() -> None:
     engine = _engine(driver, listener, transports=("websocket",))
     ws = driver.sockets[0]
     ws.message(_open())
-    engine.close()
+    done: list[bool] = []
+    engine.close(lambda: done.append(True))
     assert ws.take() == ["1"] and ws.closed and listener.of("closed") == []
+    assert engine.state == "closing" and not done
+    ws.gone()
+    assert engine.state == "closed" and done == [True] and listener.of("closed") == []
 
 
 # -- the upgrade --------------------------------------------------------------------------------

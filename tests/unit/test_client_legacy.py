@@ -215,8 +215,11 @@ def test_our_close_says_disconnect() -> None:
     driver, listener = FakeDriver(), Recorder()
     link = _ws_open(driver, listener)
     ws = driver.sockets[0]
-    link.close()
-    assert ws.take() == ["0::"] and ws.closed and listener.of("closed") == []
+    done: list[bool] = []
+    link.close(lambda: done.append(True))
+    assert ws.take() == ["0::"] and ws.closed and not done
+    ws.gone()
+    assert done == [True] and link.state == "closed" and listener.of("closed") == []
 
 
 def test_our_close_on_polling_posts_disconnect_before_going() -> None:

@@ -707,7 +707,9 @@ class ClientBase:
     # -- the end ---------------------------------------------------------------------------
 
     def disconnect(self) -> Any:
-        """Leave every namespace and close the session (no reconnection)."""
+        """Leave every namespace and close the session (no reconnection).
+        Returns (asyncio: awaits) once what was queued and the close went
+        out, within ``request_timeout``."""
         with self._locked():
             self._closed_by_us = True
             link = self._link
@@ -720,22 +722,25 @@ class ClientBase:
             connecting, self._connecting = self._connecting, None
             if connecting is not None:
                 connecting.reject(ClientConnectionError("disconnected while connecting"))
-            self._close_link()
+            closed = self.driver.runtime.waiter()
+            self._close_link(lambda: closed.resolve(None))
             self._finish()
-        return self.driver.ready(None)
+        return self.driver.wait(closed, None)
 
     def shutdown(self) -> Any:
         """python-socketio's name for a disconnect that also stops reconnecting."""
         return self.disconnect()
 
-    def _close_link(self) -> None:
+    def _close_link(self, done: Callable[[], None] | None = None) -> None:
         for handle in (self._reconnect_timer, self._connect_timer):
             if handle is not None:
                 handle.cancel()
         self._reconnect_timer = self._connect_timer = None
         link, self._link = self._link, None
         if link is not None:
-            link.close()
+            link.close(done)
+        elif done is not None:
+            done()
 
     def _end(self, reason: str) -> None:
         """No more connection and none to come."""

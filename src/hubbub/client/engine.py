@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -179,6 +180,7 @@ class EngineClient:
         self._heartbeat: TimerHandle | None = None
         self._pong_due: TimerHandle | None = None
         self._closing: TimerHandle | None = None
+        self._done: Callable[[], None] | None = None  # told when our close is over
 
     # -- opening -----------------------------------------------------------------------
 
@@ -425,6 +427,8 @@ class EngineClient:
             self._fail(ConnectFailed(f"websocket failed: {error or 'closed'}"))
         elif self.state == "open":
             self._lost("transport error" if error else "transport close")
+        elif self.state == "closing":
+            self._shutdown()  # our close went out
 
     def _probe_message(self, probe: _Wire, data: str | bytes) -> None:
         if self.state != "open":
@@ -496,35 +500,37 @@ class EngineClient:
 
     # -- closing -----------------------------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self, done: Callable[[], None] | None = None) -> None:
         """Our own close, as engine.io-client does it: what is queued goes
         first (the Socket.IO DISCONNECTs the client just sent, say), then
-        the close packet, then the transport. Nothing is reported."""
+        the close packet, then the transport; ``done()`` once all of it is
+        over (within the request timeout). Nothing is reported."""
+        self._done = done
         if self.state != "open":
             self._shutdown()
             return
+        self.state = "closing"
+        for handle in (self._heartbeat, self._pong_due):
+            if handle is not None:
+                handle.cancel()
+        self._heartbeat = self._pong_due = None
+        # bounded: a server that never answers does not keep it open
+        self._closing = self.driver.runtime.call_later(self.timeout, self._shutdown)
         ws = self._live.socket if self._live is not None else None
         if self.transport == "websocket" and ws is not None and not self._upgrading:
             ws.send(encode_packet(Packet(PacketType.CLOSE), self.eio))
-            self._shutdown()
+            ws.close()  # its ws_closed ends the session
             return
         # polling (or in the middle of an upgrade, which is given up): the
         # queue and the close packet in POSTs after the one in flight; the
         # held GET is left for the server to answer
-        self.state = "closing"
         self.transport = "polling"
         probe, self._probe = self._probe, None
         self._upgrading = False
         if probe is not None and probe.socket is not None:
             probe.socket.close()
-        for handle in (self._heartbeat, self._pong_due):
-            if handle is not None:
-                handle.cancel()
-        self._heartbeat = self._pong_due = None
         self._queue.append(Packet(PacketType.CLOSE))
         self._post()
-        # bounded: a server that never answers does not keep it open
-        self._closing = self.driver.runtime.call_later(self.timeout, self._shutdown)
 
     def _lost(self, reason: str) -> None:
         if self.state == "closed":
@@ -549,4 +555,7 @@ class EngineClient:
             self._probe.socket.close()
         self._probe = None
         self._queue.clear()
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import ssl
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -71,6 +70,8 @@ class Proxy:
 def proxy_for(url: str) -> Proxy | None:
     """The proxy the environment names for ``url`` (``http_proxy``,
     ``https_proxy``, ``all_proxy``, with ``no_proxy`` honoured), or None."""
+    import urllib.request  # here: it imports http.client and email, which a server never needs
+
     origin = Origin.of(url)
     key = "https" if origin.tls else "http"
     proxies = urllib.request.getproxies()

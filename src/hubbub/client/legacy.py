@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -69,6 +70,7 @@ class LegacyClient:
         self._queue: list[str] = []
         self._watchdog: TimerHandle | None = None
         self._root = False  # the server connected the main endpoint
+        self._done: Callable[[], None] | None = None  # told when our close is over
         self._root_asked = False
 
     # -- opening -----------------------------------------------------------------------
@@ -153,6 +155,8 @@ class LegacyClient:
         self._receive(data)
 
     def ws_closed(self, error: str | None) -> None:
+        if self.state == "closed":
+            return  # a socket we closed ourselves
         self._socket = None
         if self.state == "opening":
             self._fail(ConnectFailed(f"websocket failed: {error or 'closed'}"))
@@ -322,21 +326,25 @@ class LegacyClient:
 
     # -- closing -------------------------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self, done: Callable[[], None] | None = None) -> None:
         """Our own close: the disconnect packet after whatever is queued,
-        then the transport. Nothing is reported."""
+        then the transport; ``done()`` once it is over (within the request
+        timeout). Nothing is reported."""
+        self._done = done
         if self.state != "open":
             self._shutdown()
             return
         self._write(encode_packet(LegacyPacket(LegacyType.DISCONNECT)))
-        if self.transport == "websocket":
-            self._shutdown()
-            return
-        self.state = "closing"  # the POSTs go out first, within the request timeout
+        self.state = "closing"
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._watchdog = self.driver.runtime.call_later(self.timeout, self._shutdown)
-        if self._posting is None and not self._queue:
+        if self.transport == "websocket":
+            if self._socket is not None:
+                self._socket.close()  # its ws_closed ends the session
+            else:
+                self._shutdown()
+        elif self._posting is None and not self._queue:
             self._shutdown()
 
     def _lost(self, reason: str) -> None:
@@ -356,3 +364,6 @@ class LegacyClient:
         socket, self._socket = self._socket, None
         if socket is not None:
             socket.close()
+        done, self._done = self._done, None
+        if done is not None:
+            done()

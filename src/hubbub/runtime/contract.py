@@ -426,7 +426,10 @@ class ClientSocket(Protocol):
         """Queue one message; never blocks."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Send what is queued and a close frame, then end the connection;
+        the listener's ``ws_closed`` follows once it is gone."""
+        ...
 
 
 class ClientSocketListener(Protocol):
@@ -435,7 +438,8 @@ class ClientSocketListener(Protocol):
     def ws_opened(self, headers: list[tuple[str, str]]) -> None: ...
     def ws_message(self, data: str | bytes) -> None: ...
     def ws_closed(self, error: str | None) -> None:
-        """The connection is gone (None: a clean close; else what failed)."""
+        """The connection is gone (None: a clean close; else what failed),
+        whoever closed it; called once."""
         ...
 
 

@@ -88,7 +88,7 @@ class _Peer:
         ws = self.ws
         if not ws.closed:
             ws.closed = True
-            ws.listener.ws_closed(None)
+            ws.report_closed()
 
     def buffered_bytes(self) -> int:
         return 0
@@ -104,6 +104,7 @@ class _VirtualSocket:
         self.session: WebSocketSession | None = None
         self.version = 4
         self.closed = False
+        self._reported = False
         self._early: list[str | bytes] = []  # sent while the server's session opens
 
     def opened(self, session: WebSocketSession) -> None:
@@ -123,7 +124,8 @@ class _VirtualSocket:
 
     def close(self) -> None:
         """The client goes: the server sees the connection end on the next
-        turn (never inside the server's own call that made the client go)."""
+        turn (never inside the server's own call that made the client go),
+        and then the client."""
         if self.closed:
             return
         self.closed = True
@@ -132,6 +134,12 @@ class _VirtualSocket:
             self.driver.pipe.put(
                 lambda: session.on_ws_closed(self.peer, self.driver.runtime.clock())
             )
+        self.driver.pipe.put(self.report_closed)
+
+    def report_closed(self) -> None:
+        if not self._reported:
+            self._reported = True
+            self.listener.ws_closed(None)
 
 
 class InProcessDriver:
@@ -174,7 +182,7 @@ class InProcessDriver:
         def open_() -> None:
             answer = self.endpoint.handle_request(request, self.runtime.clock())
             if not isinstance(answer, WebSocketAccept):
-                ws.closed = True
+                ws.closed = ws._reported = True
                 listener.ws_closed(f"refused: HTTP {getattr(answer, 'status', '?')}")
                 return
             ws.version = answer.version

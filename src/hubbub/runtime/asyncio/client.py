@@ -306,15 +306,15 @@ class _AsyncSocket:
                     writer.write(pending)
                 self._deliver(messages)
         except _FAILURES as exc:
-            error = str(exc) or type(exc).__name__
+            if not self._closing:
+                error = str(exc) or type(exc).__name__
         except asyncio.CancelledError:
             self._closing = True
         finally:
             if opened is not None:
                 opened.close()
-            if not self._closing:
-                self._closing = True
-                self.listener.ws_closed(error)
+            self._closing = True
+            self.listener.ws_closed(error)
 
     def _deliver(self, messages: list[str | bytes]) -> None:
         for message in messages:

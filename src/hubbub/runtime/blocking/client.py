@@ -238,9 +238,12 @@ class _BlockingSocket:
         if self._closing:
             return
         self._closing = True
-        ws = self._ws
+        ws, sock = self._ws, self._sock
         if ws is not None and ws.open:
             self._out.put(ws.close())
+        elif sock is not None:
+            with contextlib.suppress(OSError):  # a handshake under way: abort it
+                sock.shutdown(socket.SHUT_RDWR)
         self._out.put(None)
 
     def _report(self, fn: Callable[[], None]) -> None:
@@ -252,12 +255,12 @@ class _BlockingSocket:
         with self.driver.lock:
             if not self._reported:
                 self._reported = True
-                if not self._closing:
-                    self.listener.ws_closed(error)
+                self.listener.ws_closed(error)
 
     def _read(self) -> None:
         error: str | None = None
         sock: socket.socket | None = None
+        writing = False  # the writer thread owns the socket (and closes it)
         try:
             way = route(self.url)
             ws = ClientWebSocket(way.origin.host_header, way.target, self.headers)
@@ -275,6 +278,7 @@ class _BlockingSocket:
                 return
             threading.Thread(target=self._write, args=(sock,), name="hubbub-client-ws-out",
                              daemon=True).start()
+            writing = True
             headers = [(k, v) for k, values in ws.response_headers.items() for v in values]
             self._report(lambda: self.listener.ws_opened(headers))
             self._deliver(messages)
@@ -292,7 +296,7 @@ class _BlockingSocket:
                 error = str(exc) or type(exc).__name__
         finally:
             self._out.put(None)
-            if self._ws is None and sock is not None:
+            if not writing and sock is not None:
                 sock.close()
             self._closed(error)
 
