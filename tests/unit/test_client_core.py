@@ -456,7 +456,7 @@ def test_disconnect_leaves_every_namespace_and_closes() -> None:
 
 
 def test_disconnect_returns_within_the_request_timeout_at_worst() -> None:
-    client, driver, ws = _connected(request_timeout=3)
+    client, driver, _ = _connected(request_timeout=3)
     closed = client.disconnect()
     driver.runtime.advance(2.9)
     assert not closed.done
