@@ -506,3 +506,24 @@ def test_reconnection_counts_tries_and_resets_on_success() -> None:
     assert tries.next_try(300.0, 0.0) is None
     tries.succeeded()
     assert tries.next_try(400.0, 0.0) == 401.0
+
+
+def test_the_urls_query_goes_with_every_request_once_encoded() -> None:
+    driver = FakeDriver()
+    client = FakeClient(driver)
+    client.connect(URL + "/?token=a%20b&empty=", transports=["websocket"])
+    ws = driver.sockets[0]
+    assert ws.query["token"] == "a b" and "%25" not in ws.url
+    assert "empty=" in ws.url
+
+
+def test_a_v4_server_gets_the_auth_in_the_query() -> None:
+    driver = FakeDriver()
+    client = FakeClient(driver, protocol=4)
+    client.connect(URL, auth={"token": "a b"}, transports=["websocket"],
+                   namespaces=["/", "/chat"])
+    ws = driver.sockets[0]
+    assert ws.query["EIO"] == "3" and ws.query["token"] == "a b"
+    ws.open()
+    ws.message(OPEN)
+    assert ws.take() == ["40/chat?token=a+b,"]  # "/" is connected by the server itself

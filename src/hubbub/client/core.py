@@ -25,6 +25,7 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from hubbub.client.engine import ConnectFailed, EngineClient, Target
 from hubbub.client.http1 import CookieJar
@@ -312,10 +313,7 @@ class ClientBase:
             path = socketio_path
             if "?" in url:
                 url, _, qs = url.partition("?")
-                for part in qs.split("&"):
-                    key, _, value = part.partition("=")
-                    if key:
-                        query[key] = value
+                query.update(parse_qsl(qs, keep_blank_values=True))
             self._target = Target(url, path, query, list((headers or {}).items()), self.cookies)
             self._closed_by_us = False
             self._reconnection = Reconnection(self.backoff, self.reconnection_attempts)
@@ -372,7 +370,7 @@ class ClientBase:
                 auth = self._auth() if callable(self._auth) else self._auth
                 nsp = state.name
                 if isinstance(auth, dict) and auth:
-                    nsp += "?" + "&".join(f"{k}={v}" for k, v in auth.items())
+                    nsp += "?" + urlencode({str(k): str(v) for k, v in auth.items()})
                 link.send(Packet(PacketType.CONNECT, nsp))
             return
         auth = self._auth() if callable(self._auth) else self._auth
