@@ -28,7 +28,8 @@ def build(runtime: str, serializer: str) -> hubbub.Server:
         if isinstance(auth, dict) and auth.get("token") == "bad":
             raise hubbub.ConnectionRefusedError("unauthorized", {"code": 4001})
         if not socket.recovered:
-            socket.emit("welcome", {"auth": auth, "nsp": socket.namespace})
+            header = socket.handshake.headers.get("x-client-test")
+            socket.emit("welcome", {"auth": auth, "nsp": socket.namespace, "header": header})
 
     def echo(socket: hubbub.Socket, *args: Any) -> tuple[Any, ...]:
         return args

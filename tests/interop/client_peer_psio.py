@@ -32,7 +32,8 @@ def build(serializer: str) -> Any:
                     raise socketio.exceptions.ConnectionRefusedError(
                         "unauthorized", {"code": 4001}
                     )
-                await sio.emit("welcome", {"auth": auth, "nsp": nsp}, to=sid, namespace=nsp)
+                welcome = {"auth": auth, "nsp": nsp, "header": environ.get("HTTP_X_CLIENT_TEST")}
+                await sio.emit("welcome", welcome, to=sid, namespace=nsp)
 
             @sio.on("echo", namespace=nsp)
             async def echo(sid: str, *args: Any) -> Any:

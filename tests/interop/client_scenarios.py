@@ -217,7 +217,8 @@ async def connect_auth(ctx: Context) -> None:
     c = ctx.client()
     root = _events(c, "welcome")
     chat = _events(c, "welcome", namespace="/chat")
-    await c.connect(ctx.peer.url, auth={"token": "good"}, namespaces=["/", "/chat"])
+    await c.connect(ctx.peer.url, auth={"token": "good"}, namespaces=["/", "/chat"],
+                    headers={"X-Client-Test": "extra header"})
     assert c.connected and c.sid
     assert c.get_sid("/chat")
     await ctx.until(lambda: root["welcome"] and chat["welcome"])
@@ -225,6 +226,7 @@ async def connect_auth(ctx: Context) -> None:
         welcome = got["welcome"][0][0]
         assert welcome["nsp"] == nsp, welcome
         assert welcome["auth"]["token"] == "good", welcome
+        assert welcome["header"] == "extra header", welcome
 
 
 async def refused(ctx: Context) -> None:

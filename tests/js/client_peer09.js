@@ -23,7 +23,7 @@ function setup(nsp, name) {
   nsp.authorization((data, cb) => cb(null, data.query.token !== "bad"));
   nsp.on("connection", (socket) => {
     const { t, ...auth } = socket.handshake.query;
-    socket.emit("welcome", { auth, nsp: name });
+    socket.emit("welcome", { auth, nsp: name, header: socket.handshake.headers["x-client-test"] });
     socket.on("echo", (...args) => {
       const ack = args.pop();
       ack(...args);

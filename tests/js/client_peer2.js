@@ -20,7 +20,7 @@ function setup(nsp) {
   });
   nsp.on("connection", (socket) => {
     const { EIO, transport, t, b64, ...auth } = socket.handshake.query;
-    socket.emit("welcome", { auth, nsp: nsp.name });
+    socket.emit("welcome", { auth, nsp: nsp.name, header: socket.handshake.headers["x-client-test"] });
     socket.on("echo", (...args) => {
       const ack = args.pop();
       ack(...args);

@@ -2,7 +2,7 @@
 //   node client_peer4.js PORT [msgpack]
 // Events (tests/interop/client_scenarios.py drives them):
 //   connect with auth {token: "bad"} is refused ("unauthorized", {code: 4001});
-//   every socket gets 'welcome' {auth, nsp}; 'echo'(...args) acks its args;
+//   every socket gets 'welcome' {auth, nsp, header: its X-Client-Test header}; 'echo'(...args) acks its args;
 //   'ask'(value): asks the client 'question'(value) with an ack, acks {answer};
 //   'push_binary'(): 'binary'(bytes, {nested: bytes}); 'start_ticker'(n, s):
 //   'tick'(i) every s seconds; 'drop'(): the transport is closed (no
@@ -32,7 +32,10 @@ function setup(nsp) {
     next();
   });
   nsp.on("connection", (socket) => {
-    if (!socket.recovered) socket.emit("welcome", { auth: socket.handshake.auth, nsp: nsp.name });
+    if (!socket.recovered) {
+      const header = socket.handshake.headers["x-client-test"];
+      socket.emit("welcome", { auth: socket.handshake.auth, nsp: nsp.name, header });
+    }
     socket.on("echo", (...args) => {
       const ack = args.pop();
       ack(...args);
