@@ -13,6 +13,7 @@ hubbub.Client in threads):
 * Cookies: a sticky load balancer in front of the server (an ASGI layer)
   sets its cookie on the first answer and refuses any request of the
   session without it, polling and websocket alike.
+* A server under a path of its own (``socketio_path``).
 
 The server is hubbub under uvicorn (for TLS), in a thread.
 """
@@ -434,3 +435,30 @@ def test_cookies_are_kept_for_a_sticky_balancer(mode: str,
 
         _run(mode, scenario)
     assert balancer.checked["http"] >= 2 and balancer.checked["websocket"] == 1, balancer.checked
+
+
+# -- a custom path ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_server_under_a_custom_path(mode: str, no_proxies: pytest.MonkeyPatch) -> None:
+    sio = hubbub.Server(path="/realtime/io/")
+    sio.on("echo", lambda socket, *args: args)
+    with Uvicorn(hubbub.ASGIApp(sio)) as server:
+        url = f"http://127.0.0.1:{server.port}"
+
+        async def scenario(make: Callable[..., Any]) -> None:
+            lost = make()
+            with pytest.raises(hubbub.ClientConnectionError, match="404"):
+                await lost.connect(url, transports=["polling"])
+            client = make()
+            await client.connect(url, socketio_path="realtime/io")
+            assert await client.call("echo", "found") == "found"
+            for _ in range(200):
+                if client.transport() == "websocket":
+                    break
+                await client.sleep(0.02)
+            assert await client.call("echo", "upgraded") == "upgraded"
+            assert client.transport() == "websocket"
+
+        _run(mode, scenario)
