@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING
 
 from hubbub.adapters import Adapter, InMemoryAdapter
 from hubbub.adapters.url import adapter_from_url
+from hubbub.client.core import NO_ACK
+from hubbub.client.namespace import ClientNamespace
 from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.server import EngineIOServer
 from hubbub.errors import (
     AckTimeoutError,
+    ClientConnectionError,
     ConnectionRefusedError,
     DisconnectedError,
     EventRefusedError,
@@ -21,7 +24,9 @@ from hubbub.errors import (
 from hubbub.http import HttpRequest
 from hubbub.runner import run
 from hubbub.runtime.asyncio.asgi import ASGIApp
+from hubbub.runtime.asyncio.client import AsyncClient
 from hubbub.runtime.asyncio.server import EmbeddedServer
+from hubbub.runtime.blocking.client import Client
 from hubbub.runtime.limits import ServerLimits
 from hubbub.socketio.broadcast import BroadcastOperator
 from hubbub.socketio.namespace import Namespace
@@ -53,11 +58,16 @@ def __getattr__(name: str) -> object:
 __version__ = "0.1.0"
 
 __all__ = [
+    "NO_ACK",
     "ASGIApp",
     "AckTimeoutError",
     "Adapter",
+    "AsyncClient",
     "BroadcastOperator",
     "BroadcastOptions",
+    "Client",
+    "ClientConnectionError",
+    "ClientNamespace",
     "ConnectionRefusedError",
     "DisconnectReason",
     "DisconnectedError",

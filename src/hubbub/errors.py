@@ -38,3 +38,14 @@ class AckTimeoutError(HubbubError, TimeoutError):
 
 class DisconnectedError(HubbubError, ConnectionError):
     """The client left before it answered (``call``, ``timeout(...).emit``)."""
+
+
+class ClientConnectionError(HubbubError, ConnectionError):
+    """A client could not connect: the server could not be reached, refused
+    the session, or refused a namespace (``data`` is what it said, e.g. the
+    ``data`` of the server's ConnectionRefusedError)."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data

@@ -35,6 +35,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.websocket.frames",
             "hubbub.websocket.handshake",
             "hubbub.websocket.deflate",
+            "hubbub.websocket.client",
+            "hubbub.client",
+            "hubbub.client.http1",
+            "hubbub.client.reconnect",
             "hubbub.engineio",
             "hubbub.engineio.codec",
             "hubbub.engineio.options",
@@ -53,7 +57,13 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("runtime contract", ["hubbub.runtime", "hubbub.runtime.contract", "hubbub.runtime.limits"]),
     (
         "sessions",
-        ["hubbub.engineio.session", "hubbub.websocket.link", "hubbub.legacy.*.session"],
+        [
+            "hubbub.engineio.session",
+            "hubbub.websocket.link",
+            "hubbub.legacy.*.session",
+            "hubbub.client.engine",
+            "hubbub.client.legacy",
+        ],
     ),
     (
         "endpoints",
@@ -66,9 +76,27 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("adapters", ["hubbub.adapters", "hubbub.adapters.*"]),
-    ("socket.io", ["hubbub.socketio.*", "hubbub.legacy.*.connection"]),
-    ("runtimes", ["hubbub.runtime.asyncio", "hubbub.runtime.asyncio.*", "hubbub.runtime.gevent",
-                  "hubbub.runtime.gevent.*"]),
+    (
+        "socket.io",
+        [
+            "hubbub.socketio.*",
+            "hubbub.legacy.*.connection",
+            "hubbub.client.namespace",
+            "hubbub.client.core",
+        ],
+    ),
+    (
+        "runtimes",
+        [
+            "hubbub.runtime.asyncio",
+            "hubbub.runtime.asyncio.*",
+            "hubbub.runtime.gevent",
+            "hubbub.runtime.gevent.*",
+            "hubbub.runtime.blocking",
+            "hubbub.runtime.blocking.*",
+            "hubbub.runtime.inprocess",
+        ],
+    ),
     (
         "applications",
         [
@@ -86,7 +114,12 @@ LAYERS: list[tuple[str, list[str]]] = [
 ]
 
 IO_MODULES = ("asyncio", "gevent", "socket", "selectors")
-IO_ALLOWED = ("hubbub.runtime.asyncio", "hubbub.runtime.gevent")
+IO_ALLOWED = (
+    "hubbub.runtime.asyncio",
+    "hubbub.runtime.gevent",
+    "hubbub.runtime.blocking",
+    "hubbub.runtime.inprocess",
+)
 
 
 # -- reading the imports ---------------------------------------------------------------

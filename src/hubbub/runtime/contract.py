@@ -408,3 +408,101 @@ class Scheduler:
     def make_host(self, session: TimedSession) -> SessionHost:
         runtime = self.runtime
         return NULL_HOST if runtime is None else runtime.make_host(session)
+
+
+# -- the client side -------------------------------------------------------------------
+#
+# A Socket.IO client (hubbub.client) keeps every protocol rule sans-IO and
+# reaches the network through a ClientDriver: an asyncio one, and a
+# blocking one for threads and gevent. The driver's answers come back as
+# calls into the core, made on the driver's loop (asyncio) or under its
+# lock (threads), never two at once.
+
+
+class ClientSocket(Protocol):
+    """An open client websocket, as the client core sees it."""
+
+    def send(self, data: str | bytes) -> None:
+        """Queue one message; never blocks."""
+        ...
+
+    def close(self) -> None:
+        """Send what is queued and a close frame, then end the connection;
+        the listener's ``ws_closed`` follows once it is gone."""
+        ...
+
+
+class ClientSocketListener(Protocol):
+    """What a client websocket reports to."""
+
+    def ws_opened(self, headers: list[tuple[str, str]]) -> None: ...
+    def ws_message(self, data: str | bytes) -> None: ...
+    def ws_closed(self, error: str | None) -> None:
+        """The connection is gone (None: a clean close; else what failed),
+        whoever closed it; called once."""
+        ...
+
+
+@dataclass(slots=True)
+class ClientResponse:
+    """An HTTP answer a client request got."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def all(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+
+# an HTTP answer, or the reason the request failed
+HttpDone = Callable[["ClientResponse | str"], None]
+
+
+class ClientDriver(Protocol):
+    """What a client runs on: a runtime (clock, timers, handlers, waiters),
+    HTTP requests and websockets, and where waiting happens."""
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+    def current(self) -> bool:
+        """Whether a call made now can use this driver (asyncio: it was made
+        on the loop that runs now)."""
+        ...
+
+    def http(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes,
+        timeout: float | None, done: HttpDone,
+    ) -> TimerHandle:
+        """Make one request; ``done`` gets the answer or the reason it failed
+        (not called once the returned handle is cancelled). ``done`` and a
+        websocket's listener are never called from inside the call that
+        started them."""
+        ...
+
+    def websocket(
+        self, url: str, headers: list[tuple[str, str]], listener: ClientSocketListener,
+        timeout: float | None,
+    ) -> ClientSocket: ...
+
+    def forget(self) -> None:
+        """Close the kept-alive HTTP connections (the session they served is gone)."""
+        ...
+
+    def wait(self, waiter: Waiter, timeout: float | None) -> Any:
+        """The waiter's value: an awaitable on asyncio, the value itself
+        (after blocking) otherwise. A timeout raises TimeoutError."""
+        ...
+
+    def ready(self, value: Any) -> Any:
+        """``value`` as a call that waits returns it: already awaitable on
+        asyncio (so ``await client.emit(...)`` works), as it is otherwise."""
+        ...
+
+    def sleep(self, seconds: float) -> Any: ...
+
+    def locked(self) -> Any:
+        """A context manager held while the core runs a user's call (the
+        blocking driver's lock; nothing on asyncio)."""
+        ...

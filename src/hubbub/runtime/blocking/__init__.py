@@ -1,0 +1,2 @@
+"""The blocking runtime of :class:`hubbub.Client`: threads, or greenlets under
+a monkey-patched gevent."""
