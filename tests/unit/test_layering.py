@@ -73,6 +73,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.engineio.server",
             "hubbub.legacy.*.endpoint",
             "hubbub.router",
+            "hubbub.static",
         ],
     ),
     ("adapters", ["hubbub.adapters", "hubbub.adapters.*"]),
