@@ -21,6 +21,9 @@ from hubbub.runtime.contract import Answer
 log = logging.getLogger("hubbub.static")
 
 JS_TYPE = "text/javascript; charset=UTF-8"
+#: hubbub's channel extension for pages (``socket.subscribe(channel)``),
+#: served as ``<resource>/channels.js``
+CHANNELS_JS = Path(__file__).with_name("js") / "channels.js"
 
 
 @dataclass

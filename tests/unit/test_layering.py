@@ -110,6 +110,12 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.gevent_socketio.*",
             "hubbub.tgext_socketio",
             "hubbub.tgext_socketio.*",
+            "hubbub.channels",
+            "hubbub.channels.*",
+            "hubbub.django_socketio",
+            "hubbub.django_socketio.*",
+            "hubbub.webpy_socketio",
+            "hubbub.webpy_socketio.*",
         ],
     ),
 ]

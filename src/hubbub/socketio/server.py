@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
@@ -42,7 +43,7 @@ from hubbub.socketio.codec import JsonParser, Parser
 from hubbub.socketio.connection import Connection
 from hubbub.socketio.handlers import HandlerT, check_namespace_class
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
-from hubbub.static import ClientFiles
+from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
 
 log = logging.getLogger("hubbub.socketio.server")
@@ -51,6 +52,16 @@ _ENGINE_FIELDS = set(EngineOptions.__dataclass_fields__)
 
 AdapterFactory = Callable[[AdapterNamespace], Adapter]
 NamespaceMatcher = str | re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
+
+
+# every Server of this process (see running_servers)
+_SERVERS: weakref.WeakSet[Server] = weakref.WeakSet()
+
+
+def running_servers() -> list[Server]:
+    """This process's servers that a runtime drives and that are not closed:
+    what code outside any handler (a web view, a job) can send through."""
+    return [s for s in list(_SERVERS) if s.runtime is not None and not s.closed]
 
 
 class Server(Broadcasting):
@@ -128,6 +139,7 @@ class Server(Broadcasting):
         resource = eio.path.rstrip("/")
         #: the browser clients and scripts served under ``path``
         self.files = ClientFiles(resource)
+        self.files.add("channels.js", CHANNELS_JS)
         self.legacy: LegacyEndpoint | None = None
         if legacy:
             # Socket.IO 0.9 clients at /<resource>/1/: the heartbeat interval is
@@ -189,6 +201,9 @@ class Server(Broadcasting):
         # views mode binds the connection to a framework view here)
         self.client_hook: Callable[[Connection], None] | None = None
         self.sockets = self.of("/")
+        #: set by :meth:`close`
+        self.closed = False
+        _SERVERS.add(self)
 
     # -- runtime ------------------------------------------------------------------
 
@@ -342,6 +357,7 @@ class Server(Broadcasting):
 
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
+        self.closed = True
         self.endpoint.close_all("server shutting down")
         for nsp in list(self._nsps.values()):
             nsp.adapter.close()

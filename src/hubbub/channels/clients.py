@@ -1,0 +1,46 @@
+"""This process's connections: session id -> (request, socket, context)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubbub.channels.channels import SocketIOChannelProxy
+from hubbub.channels.events import on_finish, on_unsubscribe
+
+__all__ = ["CLIENTS", "client_end", "client_end_all", "client_start"]
+
+CLIENTS: dict[Any, tuple[Any, SocketIOChannelProxy, dict[str, Any]]] = {}
+# connections whose end is running (client_end_all and the connection's own
+# end may both reach one: its handlers run once)
+_ENDING: set[Any] = set()
+
+
+def client_start(request: Any, socket: SocketIOChannelProxy, context: dict[str, Any]) -> None:
+    CLIENTS[socket.session_id] = (request, socket, context)
+
+
+def client_end(request: Any, socket: SocketIOChannelProxy, context: dict[str, Any]) -> None:
+    """The connection is over: ``on_unsubscribe`` for each channel it is
+    still in (while it still is, so channel handlers match), ``on_finish``,
+    then it leaves its channels and is forgotten."""
+    sid = socket.session_id
+    entry = CLIENTS.get(sid)
+    if entry is None or entry[1] is not socket or sid in _ENDING:
+        return  # ended already (or being ended)
+    _ENDING.add(sid)
+    try:
+        for channel in list(socket.channels):
+            on_unsubscribe.send(request, socket, context, channel)
+        on_finish.send(request, socket, context)
+        for channel in list(socket.channels):
+            socket.unsubscribe(channel)
+    finally:
+        _ENDING.discard(sid)
+        if CLIENTS.get(sid, (None, None))[1] is socket:
+            del CLIENTS[sid]
+
+
+def client_end_all() -> None:
+    """End every connection (the server is stopping)."""
+    for request, socket, context in list(CLIENTS.values()):
+        client_end(request, socket, context)
