@@ -49,6 +49,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--runtime", choices=["gevent"], default="gevent")
     parser.add_argument("--redis", help="a Redis URL: the server joins that cluster")
+    parser.add_argument(
+        "--polling-duration", type=float, default=20.0,
+        help="seconds a 0.6 poll is held (a page that closed is noticed after that "
+        "plus the close timeout)",
+    )
     args = parser.parse_args()
     ensure_client()
     os.environ.setdefault("HUBBUB_V06_CLIENT", str(CLIENT))
@@ -56,7 +61,7 @@ def main() -> None:
 
     from hubbub.webpy_socketio import SocketIOServer
 
-    options = {}
+    options: dict[str, object] = {"v06": {"polling_duration": args.polling_duration}}
     if args.redis:
         from hubbub import adapter_from_url
 

@@ -48,7 +48,10 @@ class index:
         links = "".join(
             f'<li><a href="/room/{rid}">{html.escape(ROOM_NAMES[rid])}</a></li>' for rid in ROOMS
         )
-        return f"<!doctype html><title>Rooms</title><h1>Rooms</h1><ul>{links}</ul>"
+        return (
+            '<!doctype html><title>Rooms</title><link rel="icon" href="data:,">'
+            f"<h1>Rooms</h1><ul>{links}</ul>"
+        )
 
 
 class room:
@@ -126,7 +129,7 @@ def finish(request: Any, socket: Any, context: dict[str, Any]) -> None:
 
 
 PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title></head>
+<html><head><meta charset="utf-8"><title>{title}</title><link rel="icon" href="data:,"></head>
 <body>
 <h1>{title}</h1>
 <p id="status">connecting</p>
