@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from hubbub.channels.channels import SocketIOChannelProxy
 from hubbub.channels.events import on_finish, on_unsubscribe
+from hubbub.socketio.server import running_servers
 
-__all__ = ["CLIENTS", "client_end", "client_end_all", "client_start"]
+__all__ = ["CLIENTS", "client_end", "client_end_all", "client_start", "wait_for_clients"]
 
 CLIENTS: dict[Any, tuple[Any, SocketIOChannelProxy, dict[str, Any]]] = {}
 # connections whose end is running (client_end_all and the connection's own
@@ -44,3 +46,19 @@ def client_end_all() -> None:
     """End every connection (the server is stopping)."""
     for request, socket, context in list(CLIENTS.values()):
         client_end(request, socket, context)
+
+
+def wait_for_clients(timeout: float) -> bool:
+    """Wait (up to ``timeout`` seconds, on the servers' runtime) until every
+    connection of this process has ended; whether they all did."""
+    servers = running_servers()
+    if not servers:
+        return not CLIENTS
+    runtime = servers[0].scheduler.need()
+    waited = 0.0
+    while CLIENTS and waited < timeout:
+        waiter = runtime.waiter()
+        runtime.call_later(0.05, partial(waiter.resolve, None))
+        waiter.wait()
+        waited += 0.05
+    return not CLIENTS

@@ -174,6 +174,7 @@ class Server(Broadcasting):
                 scheduler=self.scheduler,
                 loads=loads or jsonmod.loads,
                 allow_request=eio.allow_request,
+                admission=self.engine.admission,
             )
             client = v06_options.find_client()
             if client is not None:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hubbub import jsonmod
+from hubbub.engineio.admission import SessionCounter
 from hubbub.engineio.cors import CorsPolicy
 from hubbub.engineio.outgoing import V06_VERSION
 from hubbub.http import HttpRequest, HttpResponse
@@ -91,8 +92,11 @@ class V06Endpoint:
         scheduler: Scheduler,
         loads: Callable[[str], Any] = jsonmod.loads,
         allow_request: Callable[[HttpRequest], Any] | None = None,
+        admission: SessionCounter | None = None,
     ) -> None:
         self.options = options
+        # the per-address cap on sessions, shared with the other generations
+        self.admission = admission or SessionCounter()
         self.listener = listener
         self.cors = cors
         self.scheduler = scheduler
@@ -118,9 +122,11 @@ class V06Endpoint:
         sid = parts[1] if len(parts) > 1 else ""
         cors = self.cors.headers(req)
         if cors is None:
+            # every request, not only a new session's: a page of another site
+            # could otherwise poll (a JSONP script tag) or post with a sid it got
             log.info("0.6 %s %s from %s refused: origin %r not allowed", req.method, req.path,
-                     req.remote_addr, req.headers.get("origin"))
-            return _text(403, "origin not allowed")
+                     req.remote_addr, self.cors.request_origin(req))
+            return _text(403, "Forbidden")
         if req.method == "OPTIONS":
             return self.cors.preflight(req, cors)
         if not self.options.offers(transport):
@@ -160,7 +166,12 @@ class V06Endpoint:
         return HttpResponse(200, [("Content-Type", ctype), *cors], body)
 
     def _refused(self, req: HttpRequest, cors: list[tuple[str, str]]) -> HttpResponse | None:
-        """The application's ``allow_request`` verdict on a new session."""
+        """Whether a new session is refused: the per-address cap, then the
+        application's ``allow_request`` verdict."""
+        if not self.admission.has_room(req.remote_addr):
+            log.warning("refused a 0.6 session: %s has max_sessions_per_address",
+                        req.remote_addr)
+            return _text(403, "unauthorized", cors)
         allow = self.allow_request
         if allow is None:
             return None
@@ -182,6 +193,7 @@ class V06Endpoint:
         session = V06Session(self, self.options, sid, transport, req, now, self.loads)
         session.host = self.scheduler.make_host(session)
         self.sessions[sid] = session
+        self.admission.opened(sid, req.remote_addr)
         return session
 
     def _new_session(
@@ -229,6 +241,7 @@ class V06Endpoint:
     def session_gone(self, session: V06Session) -> None:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
+            self.admission.closed(session.sid)
 
 
 def _text(status: int, message: str, cors: list[tuple[str, str]] | None = None) -> HttpResponse:

@@ -12,9 +12,9 @@ connection gets its ``on_unsubscribe`` and ``on_finish``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
-import signal
 import sys
 import threading
 from typing import Any
@@ -63,12 +63,10 @@ class Command(BaseCommand):
         return addr or str(settings.HOST), int(port)
 
     def inner_run(self, host: str, port: int, in_main_thread: bool) -> None:
-        import gevent
-        import gevent.event
         from django.core.handlers.wsgi import WSGIHandler
 
-        from hubbub.channels.clients import CLIENTS, client_end_all
-        from hubbub.runtime.gevent.server import make_server
+        from hubbub.channels.clients import client_end_all, wait_for_clients
+        from hubbub.runtime.gevent.server import serve
 
         autoreload.raise_last_exception()
         application: Any = WSGIHandler()
@@ -76,39 +74,27 @@ class Command(BaseCommand):
             from django.contrib.staticfiles.handlers import StaticFilesHandler
 
             application = StaticFilesHandler(application)
-        server = make_server(application, host, port, **dict(settings.SERVER_OPTIONS))
-        wsgi = server.application
-        stop = gevent.event.Event()
         stopped = threading.Event()
 
+        def started(server: Any) -> None:
+            self.stdout.write(f"SocketIOServer running on {host}:{server.server_port}")
+            sys.stdout.flush()
+            if not in_main_thread:
+                # the reloader's main thread ends the process (a reload,
+                # Ctrl-C): the connections finish first
+                def stop_first() -> None:
+                    server.hubbub_stop()
+                    stopped.wait(FINISH_TIMEOUT + 2)
+
+                atexit.register(stop_first)
+
         def finish() -> None:
-            # the clients' sessions end (their views run on_disconnect and
-            # on_finish); those still running after the timeout are ended here
-            wsgi.endpoint.close_all("server shutting down")
-            with gevent.Timeout(FINISH_TIMEOUT, False):
-                while CLIENTS:
-                    gevent.sleep(0.05)
+            # the views of the closed connections run on_disconnect and
+            # on_finish; those still running after the timeout are ended here
+            self.stdout.write("Stopping: ending the open connections ...")
+            wait_for_clients(FINISH_TIMEOUT)
             client_end_all()
-            server.stop(timeout=1)
             stopped.set()
 
-        if in_main_thread:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                gevent.signal_handler(sig, stop.set)
-        else:
-            # the reloader's thread ends the process: finish first
-            runtime = wsgi.runtime
-
-            def from_other_thread() -> None:
-                runtime.call_soon_threadsafe(stop.set)
-                stopped.wait(FINISH_TIMEOUT + 2)
-
-            import atexit
-
-            atexit.register(from_other_thread)
-        server.start()
-        self.stdout.write(f"SocketIOServer running on {host}:{server.server_port}")
-        sys.stdout.flush()
-        stop.wait()
-        self.stdout.write("Stopping: ending the open connections ...")
-        finish()
+        serve(application, host, port, on_start=started, on_stop=finish,
+              signals=in_main_thread, **dict(settings.SERVER_OPTIONS))
