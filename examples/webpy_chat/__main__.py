@@ -50,6 +50,11 @@ def main() -> None:
     parser.add_argument("--runtime", choices=["gevent"], default="gevent")
     parser.add_argument("--redis", help="a Redis URL: the server joins that cluster")
     parser.add_argument(
+        "--cors-allowed-origins",
+        help="origins (comma-separated, or *) whose pages may connect; by default only "
+        "this server's own pages",
+    )
+    parser.add_argument(
         "--polling-duration", type=float, default=20.0,
         help="seconds a 0.6 poll is held (a page that closed is noticed after that "
         "plus the close timeout)",
@@ -62,6 +67,9 @@ def main() -> None:
     from hubbub.webpy_socketio import SocketIOServer
 
     options: dict[str, object] = {"v06": {"polling_duration": args.polling_duration}}
+    if args.cors_allowed_origins:
+        origins = args.cors_allowed_origins
+        options["cors_allowed_origins"] = "*" if origins == "*" else origins.split(",")
     if args.redis:
         from hubbub import adapter_from_url
 
