@@ -18,9 +18,11 @@ import web
 from hubbub.webpy_socketio import *  # noqa: F403 - as webpy-socketio's apps do
 from hubbub.webpy_socketio import (
     NoSocket,
+    broadcast,
     broadcast_channel,
     on_finish,
     on_message,
+    send,
     socketio_scripts,
     socketio_urls,
 )
@@ -72,13 +74,19 @@ class chat_js:
 
 
 class sysmsg:
-    """Out of band: a plain web.py handler sends into a room."""
+    """Out of band: a plain web.py handler sends a system message into a
+    room (``room``), to one socket (``to``: its session id) or to everyone."""
 
     def POST(self) -> str:
-        form = web.input(room="", message="")
+        form = web.input(room="", to="", message="")
         data = {"action": "system", "message": form.message}
         try:
-            broadcast_channel(data, channel="room-" + form.room)
+            if form.room:
+                broadcast_channel(data, channel="room-" + form.room)
+            elif form.to:
+                send(form.to, data)
+            else:
+                broadcast(data)
         except NoSocket as exc:
             return str(exc)
         return "Message sent"

@@ -4,8 +4,10 @@ across a Redis cluster.
 ``tests/js/v06_channels.mjs`` puts a Socket.IO 0.6 page (headless Chromium),
 a socket.io-client 0.9.16 socket and a socket.io-client 4 socket (Node), each
 with hubbub's channel extension, in the channel "room-1" of
-examples/webpy_chat. An out-of-band ``broadcast_channel`` (the example's
-/sysmsg handler) reaches all three; what each says reaches the other two.
+examples/webpy_chat. Out-of-band sends from a plain web.py handler (the
+example's /sysmsg): ``broadcast_channel`` reaches all three, ``send`` to a
+session id only that socket, ``broadcast`` everyone, and each raises
+NoSocket while nobody is there; what each client says reaches the other two.
 
 * one process: every client on it;
 * two processes on a real redis-server: the page and the 4.x socket on one,
@@ -75,16 +77,24 @@ def run(page: str, url09: str, url4: str, sysmsg: str) -> dict[str, Any]:
 def check(result: dict[str, Any]) -> None:
     assert result["extended"] == {"v09": "function", "v4": "function"}
     assert result["pageErrors"] == [] and result["console"] == []
-    assert result["sysmsg"] == "Message sent"
+    assert result["before"] == {
+        "broadcast": "There are no clients.",
+        "send": "There is no socket with the session ID: 12345",
+        "channel": "There are no clients on the channel: room-1",
+    }
+    assert result["sysmsg"] == result["sendTo09"] == result["broadcast"] == "Message sent"
     page = result["seen"]["page"]
     tag = next(line for line in page if line.startswith("SYSTEM: to all ")).rsplit(" ", 1)[1]
+    assert f"SYSTEM: to 0.9 {tag}" not in page
     for line in (f"* v09-{tag} joins", f"* v4-{tag} joins", f"SYSTEM: to all {tag}",
+                 f"SYSTEM: to everyone {tag}",
                  f"v4-{tag}: from 4", f"v09-{tag}: from 0.9", f"page-{tag}: from 0.6"):
         assert page.count(line) == 1, (line, page)
     for who in ("v09", "v4"):
         seen = result["seen"][who]
-        systems = [d for d in seen if d.get("action") == "system"]
-        assert systems == [{"action": "system", "message": f"to all {tag}"}]
+        systems = [d["message"] for d in seen if d.get("action") == "system"]
+        mine = [f"to all {tag}", f"to 0.9 {tag}"] if who == "v09" else [f"to all {tag}"]
+        assert systems == [*mine, f"to everyone {tag}"]
         lines = {d["message"] for d in seen if d.get("action") == "message"}
         assert lines == {"from 4", "from 0.9", "from 0.6"}
 

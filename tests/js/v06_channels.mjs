@@ -8,10 +8,14 @@
 //   node v06_channels.mjs --page <url> --url09 <url> --url4 <url> --sysmsg <url>
 //        [--tag t] [--timeout ms] [--chromium path]
 //
-// Each joins the chat (the server answers "started" once it handled the
-// subscription); then a system message is posted out of band to --sysmsg
-// (broadcast_channel to room-1), and the 4.x and 0.9 sockets each say
-// something, which the server sends to the channel (send_and_broadcast_channel).
+// Before anyone connects, the out-of-band sends of --sysmsg (broadcast,
+// send, broadcast_channel) answer NoSocket. Each client joins the chat (the
+// server answers "started" once it handled the subscription); then a system
+// message is posted out of band to --sysmsg (broadcast_channel to room-1),
+// one is sent to the 0.9 socket alone (send, through --page's server) and
+// one to everyone (broadcast); then the 4.x and 0.9 sockets and the page
+// each say something, which the server sends to the channel
+// (send_and_broadcast_channel).
 // With the servers in a Redis cluster the URLs may name different processes.
 
 import { createRequire } from "node:module";
@@ -72,7 +76,22 @@ function until(check, what) {
 
 const saw = (who, pred) => () => result.seen[who].some(pred);
 
+async function system(url, fields) {
+  const posted = await fetch(`${url}/sysmsg`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return (await posted.text()).trim();
+}
+
 async function main() {
+  // nobody is connected yet: NoSocket
+  result.before = {
+    broadcast: await system(sysmsgUrl, { message: "nobody" }),
+    send: await system(sysmsgUrl, { to: "12345", message: "nobody" }),
+    channel: await system(sysmsgUrl, { room: "1", message: "nobody" }),
+  };
   await extension(url09, io09);
   await extension(url4, io4);
   result.extended = { v09: typeof io09.SocketNamespace.prototype.subscribe, v4: typeof io4.Socket.prototype.subscribe };
@@ -114,16 +133,21 @@ async function main() {
     });
   };
 
-  const posted = await fetch(`${sysmsgUrl}/sysmsg`, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: `room=1&message=${encodeURIComponent("to all " + tag)}`,
-  });
-  result.sysmsg = (await posted.text()).trim();
+  result.sysmsg = await system(sysmsgUrl, { room: "1", message: `to all ${tag}` });
   await pageHas(`SYSTEM: to all ${tag}`);
   await until(saw("v09", (d) => d.action === "system" && d.message === `to all ${tag}`), "0.9 system");
   await until(saw("v4", (d) => d.action === "system" && d.message === `to all ${tag}`), "4.x system");
   result.steps.push("broadcast_channel reached all three");
+
+  // send(session_id) to the 0.9 socket, through the page's server (in a
+  // cluster: another process than the 0.9 socket's), and broadcast()
+  result.sendTo09 = await system(pageUrl, { to: s9.socket.sessionid, message: `to 0.9 ${tag}` });
+  await until(saw("v09", (d) => d.action === "system" && d.message === `to 0.9 ${tag}`), "0.9 send");
+  result.broadcast = await system(sysmsgUrl, { message: `to everyone ${tag}` });
+  await pageHas(`SYSTEM: to everyone ${tag}`);
+  await until(saw("v09", (d) => d.action === "system" && d.message === `to everyone ${tag}`), "0.9 broadcast");
+  await until(saw("v4", (d) => d.action === "system" && d.message === `to everyone ${tag}`), "4.x broadcast");
+  result.steps.push("send and broadcast");
 
   s4.send({ room: 1, action: "message", message: "from 4" });
   await pageHas(`v4-${tag}: from 4`);
