@@ -24,14 +24,18 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import http.client
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from test_chat_browser import CHROMIUM, check_tools
@@ -55,17 +59,22 @@ def example(name: str, folder: Path, *extra: str) -> Iterator[tuple[str, Path]]:
     """Run ``examples/<name>`` on a free port: (base URL, the file its
     output goes to, in ``folder``)."""
     port = free_port()
-    out_path = folder / f"{name}.log"
-    with out_path.open("wb") as out:
+    args = [sys.executable, str(EXAMPLES / name), "--host", "127.0.0.1", "--port", str(port),
+            *extra]
+    with serving(args, ROOT, port, folder / f"{name}.log") as url:
+        yield url, folder / f"{name}.log"
+
+
+@contextlib.contextmanager
+def serving(args: list[str], cwd: Path, port: int, log: Path) -> Iterator[str]:
+    with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(EXAMPLES / name), "--host", "127.0.0.1", "--port", str(port),
-             *extra],
-            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            args, cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=out, stderr=subprocess.STDOUT,
         )
         try:
             wait_for_port(port, 120)
-            yield f"http://127.0.0.1:{port}", out_path
+            yield f"http://127.0.0.1:{port}"
         finally:
             proc.terminate()
             try:
@@ -73,6 +82,18 @@ def example(name: str, folder: Path, *extra: str) -> Iterator[tuple[str, Path]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+def request(base: str, method: str, path: str, body: str = "",
+            headers: dict[str, str] | None = None) -> tuple[int, str]:
+    host, port = base.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=25)
+    try:
+        conn.request(method, path, body.encode() if body else None, headers or {})
+        r = conn.getresponse()
+        return r.status, r.read().decode("utf-8")
+    finally:
+        conn.close()
 
 
 def run_browser(url: str, transport: str, *extra: str) -> dict[str, Any]:
@@ -158,3 +179,69 @@ def test_django_chat(transport: str, tmp_path: Path) -> None:
     ):
         result = run_browser(url, transport)
     check_chat(result, transport, message_log(out))
+
+
+def test_webpy_chat_under_hubbub_run(tmp_path: Path) -> None:
+    """The same app served by ``hubbub run --runtime gevent chat_app:application``
+    (from its folder, where the 0.6 client is found in node_modules)."""
+    folder = EXAMPLES / "webpy_chat"
+    with example("webpy_chat", tmp_path):  # installs the client on a fresh checkout
+        pass
+    port = free_port()
+    args = [sys.executable, "-m", "hubbub", "run", "--runtime", "gevent", "--port", str(port),
+            "chat_app:application"]
+    log = tmp_path / "hubbub-run.log"
+    with serving(args, folder, port, log) as url:
+        result = run_browser(url, "websocket")
+    check_chat(result, "websocket", message_log(log))
+
+
+def test_runserver_socketio_finishes_open_connections_when_it_stops(tmp_path: Path) -> None:
+    """SIGTERM: every open connection gets its on_finish (the example's
+    prints who left) before the process exits."""
+    with example("django_chat_channels", tmp_path, "--noreload") as (url, log):
+        _, text = request(url, "GET", "/socket.io/xhr-polling//1")
+        sid = text.split("~m~")[2]
+        start = '~j~{"room":1,"action":"start","name":"zed"}'
+        body = "".join(f"~m~{len(m)}~m~{m}" for m in ("__subscribe__", "room-1", start))
+        status, _ = request(url, "POST", f"/socket.io/xhr-polling/{sid}/send",
+                            "data=" + quote(body),
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200
+        deadline = time.monotonic() + 10
+        while "started" not in request(url, "GET", f"/socket.io/xhr-polling/{sid}/2")[1]:
+            assert time.monotonic() < deadline
+    out = log.read_text()
+    assert "Stopping: ending the open connections ..." in out
+    assert "chat: zed left room 1" in out
+
+
+def test_runserver_socketio_reloads_on_code_changes(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "reload.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(EXAMPLES / "django_chat_channels"), "--port", str(port)],
+            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            wait_for_port(port, 120)
+            assert request(f"http://127.0.0.1:{port}", "GET", "/")[0] == 200
+            # Django's reloader compares the files' times once a second, from
+            # a first look it takes when it starts: touch until it reloads
+            changed = EXAMPLES / "django_chat_channels" / "chat" / "views.py"
+            deadline = time.monotonic() + 30
+            while log.read_text().count("SocketIOServer running on") < 2:
+                assert time.monotonic() < deadline, log.read_text()
+                if "changed, reloading" not in log.read_text():
+                    changed.touch()
+                time.sleep(1.0)
+            wait_for_port(port, 20)
+            assert request(f"http://127.0.0.1:{port}", "GET", "/")[0] == 200
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+    out_text = log.read_text()
+    assert "views.py changed, reloading." in out_text
+    assert "Stopping: ending the open connections ..." in out_text

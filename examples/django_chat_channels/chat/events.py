@@ -46,3 +46,4 @@ def finish(request: Any, socket: Any, context: dict[str, Any]) -> None:
     with lock:
         PEOPLE[room].pop(socket.session.session_id, None)
     socket.broadcast_channel({"action": "leave", "name": name, "id": uid})
+    print(f"chat: {name} left room {room}", flush=True)
