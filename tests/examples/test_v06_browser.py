@@ -245,3 +245,26 @@ def test_runserver_socketio_reloads_on_code_changes(tmp_path: Path) -> None:
     out_text = log.read_text()
     assert "views.py changed, reloading." in out_text
     assert "Stopping: ending the open connections ..." in out_text
+
+
+def test_webpy_run_reads_the_address_from_web_config(tmp_path: Path) -> None:
+    """``hubbub.webpy_socketio.run(app)``: SOCKETIO_HOST and SOCKETIO_PORT
+    from ``web.config``; the app's pages and Socket.IO on that port."""
+    port = free_port()
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import web\n"
+        "from hubbub.webpy_socketio import *\n"
+        "class index:\n"
+        "    def GET(self):\n"
+        "        return 'hello'\n"
+        "urls = ('/', 'index') + socketio_urls\n"
+        "app = web.application(urls, globals())\n"
+        "web.config.SOCKETIO_HOST = '127.0.0.1'\n"
+        f"web.config.SOCKETIO_PORT = {port}\n"
+        "run(app)\n"
+    )
+    with serving([sys.executable, str(script)], tmp_path, port, tmp_path / "run.log") as url:
+        assert request(url, "GET", "/") == (200, "hello")
+        status, text = request(url, "GET", "/socket.io/xhr-polling//1")
+        assert status == 200 and re.fullmatch(r"~m~20~m~[0-9]{20}", text)

@@ -54,6 +54,7 @@ __all__ = [
     "on_message",
     "on_subscribe",
     "on_unsubscribe",
+    "run",
     "send",
     "socketio",
     "socketio_scripts",
@@ -76,6 +77,22 @@ def socketio_scripts(port: int | None = None) -> str:
     if port is not None:
         tags += _default_port(int(port))
     return tags
+
+
+def run(app: Any, host: str | None = None, port: int | None = None, **options: Any) -> None:
+    """Serve the web.py ``app`` (its pages and Socket.IO) on gevent at
+    ``host``:``port``, by default ``web.config.SOCKETIO_HOST`` and
+    ``SOCKETIO_PORT`` (127.0.0.1:8000), until interrupted. ``options`` go to
+    the server (``cors_allowed_origins``, ``adapter``, ...)."""
+    from hubbub.gevent_socketio.server import SocketIOServer
+    from hubbub.webpy_socketio import settings
+
+    host = str(settings.get("SOCKETIO_HOST")) if host is None else host
+    port = int(settings.get("SOCKETIO_PORT")) if port is None else port
+    options.setdefault("policy_server", False)
+    wsgi = app.wsgifunc() if hasattr(app, "wsgifunc") else app
+    print(f"SocketIOServer running on {host}:{port}", flush=True)
+    SocketIOServer((host, port), wsgi, resource="socket.io", **options).serve_forever()
 
 
 def _default_port(port: int) -> str:
