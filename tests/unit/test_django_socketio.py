@@ -139,3 +139,24 @@ def test_signals_and_response() -> None:
     assert sorted(event_names) == ["error", "invalid_channel"]
     # the message log: one line for the message, formatted from request.META
     assert socket.log == ["127.0.0.1 message test\n"]
+
+
+def test_the_socketio_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    page = Template("{% load socketio_tags %}{% socketio %}")
+    request = RequestFactory().get("/", HTTP_HOST="example.com:8000")
+    # served by runserver_socketio itself: the scripts from the page's origin
+    monkeypatch.setenv("DJANGO_SOCKETIO_PORT", "9000")
+    html = page.render(Context({"request": request}))
+    assert '<script src="/socket.io/socket.io.js"></script>' in html
+    assert '<script src="/socket.io/channels.js"></script>' in html
+    assert "options.port" not in html
+    # rendered by another server: from SOCKETIO_PORT (9000 by default) on
+    # the page's host, which new io.Socket() then defaults to
+    monkeypatch.delenv("DJANGO_SOCKETIO_PORT")
+    html = page.render(Context({"request": request}))
+    assert '<script src="//example.com:9000/socket.io/socket.io.js"></script>' in html
+    assert '<script src="//example.com:9000/socket.io/channels.js"></script>' in html
+    assert "if (options.port === undefined) options.port = 9000;" in html
