@@ -101,3 +101,15 @@ try:
 except ImportError:
     dumps = std_dumps
     loads = std_loads
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with bytes in Node's JSON form of a Buffer (JSON has no
+    bytes): for the protocols that carry only JSON (0.9, 0.6)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"type": "Buffer", "data": list(bytes(value))}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value

@@ -14,6 +14,8 @@ from hubbub.websocket.frames import binary_frame, text_frame
 
 #: The "version" of Socket.IO 0.9 sessions (whose packets are Engine.IO-less).
 LEGACY_VERSION = 1
+#: The "version" of Socket.IO 0.6 sessions (framed ``~m~`` payloads, no Engine.IO).
+V06_VERSION = 0
 
 
 class OutPacket:
@@ -24,8 +26,9 @@ class OutPacket:
         self.data = data
         self.volatile = volatile
         self._text: str | None = None
-        # indexed by the session's version: 1 Socket.IO 0.9 (the data alone,
-        # no type digit), 3 EIO3, 4 EIO4; a peer reads its slot directly
+        # indexed by the session's version: 0 Socket.IO 0.6 and 1 Socket.IO
+        # 0.9 (the data alone, no type digit), 3 EIO3, 4 EIO4; a peer reads
+        # its slot directly
         self._frames: list[bytes | None] = [None, None, None, None, None]
 
     @property
@@ -43,7 +46,7 @@ class OutPacket:
     def ws_message(self, version: int) -> str | bytes:
         """What one websocket message carries for this packet."""
         data = self.data
-        if version == LEGACY_VERSION:
+        if version <= LEGACY_VERSION:
             return data
         if isinstance(data, bytes):
             return data if version >= 4 else bytes((int(self.type),)) + data
@@ -51,12 +54,12 @@ class OutPacket:
 
     def ws_frame(self, version: int) -> bytes:
         """The complete unmasked server frame, cached per protocol generation
-        (version 1, 3 or 4)."""
+        (version 0, 1, 3 or 4)."""
         frames = self._frames
         frame = frames[version]
         if frame is None:
             data = self.data
-            if version == LEGACY_VERSION:
+            if version <= LEGACY_VERSION:
                 frame = binary_frame(data) if isinstance(data, bytes) else text_frame(data)
                 frames[version] = frame
             elif isinstance(data, bytes):

@@ -93,9 +93,9 @@ class Connection:
         self.server = server
         self.session = session
         self.request = request
-        # Socket.IO protocol: 5 (clients 3.x/4.x), 4 (2.x) or 1 (0.9)
+        # Socket.IO protocol: 5 (clients 3.x/4.x), 4 (2.x), 1 (0.9) or 0 (0.6)
         version = session.version
-        self.protocol = 5 if version >= 4 else (4 if version == 3 else 1)
+        self.protocol = 5 if version >= 4 else (4 if version == 3 else version)
         self.parser = server.parser_for(self.protocol)
         self.decoder = self.parser.decoder()
         self.sockets: dict[str, Socket] = {}
@@ -309,6 +309,8 @@ def write_parts(clients: Sequence[Connection], parts: list[OutPacket], size: int
     bound is under the limit, so is the buffer, and nothing is measured down
     to the transport. (Engine.IO's own pings and pongs, a few bytes each, are
     not counted.)"""
+    if not parts:  # a packet the clients' generation has no form for
+        return
     volatile = parts[0].volatile
     single = parts[0] if len(parts) == 1 else None
     server = clients[0].server  # one server's clients

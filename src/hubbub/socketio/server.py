@@ -4,9 +4,10 @@ Options carry Node's names in snake_case (``ping_interval``,
 ``max_http_buffer_size``, ``cors_allowed_origins``, ``connect_timeout``,
 ``connection_state_recovery`` ...); times are in seconds.
 
-The server owns one Engine.IO server and, for clients 0.9, one 0.9 endpoint;
-its :attr:`endpoint` (both behind one router) is what a runtime drives. It is
-the listener of both: each connection becomes a :class:`Connection`.
+The server owns one Engine.IO server and, for the older clients, a 0.9 and a
+0.6 endpoint; its :attr:`endpoint` (all behind one router, with the client
+files it serves) is what a runtime drives. It is the listener of each: every
+connection becomes a :class:`Connection`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
@@ -24,6 +26,10 @@ from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.server import EngineIOServer
 from hubbub.engineio.session import EngineSession
 from hubbub.http import HttpRequest
+from hubbub.legacy.v06.connection import V06Connection, V06Parser
+from hubbub.legacy.v06.endpoint import V06Endpoint
+from hubbub.legacy.v06.options import V06Options
+from hubbub.legacy.v06.session import V06Session
 from hubbub.legacy.v09.codec import LegacyPacket
 from hubbub.legacy.v09.connection import LegacyConnection, LegacyParser
 from hubbub.legacy.v09.endpoint import LegacyEndpoint
@@ -37,6 +43,7 @@ from hubbub.socketio.codec import JsonParser, Parser
 from hubbub.socketio.connection import Connection
 from hubbub.socketio.handlers import HandlerT, check_namespace_class
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
+from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
 
 log = logging.getLogger("hubbub.socketio.server")
@@ -45,6 +52,16 @@ _ENGINE_FIELDS = set(EngineOptions.__dataclass_fields__)
 
 AdapterFactory = Callable[[AdapterNamespace], Adapter]
 NamespaceMatcher = str | re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
+
+
+# every Server of this process (see running_servers)
+_SERVERS: weakref.WeakSet[Server] = weakref.WeakSet()
+
+
+def running_servers() -> list[Server]:
+    """This process's servers that a runtime drives and that are not closed:
+    what code outside any handler (a web view, a job) can send through."""
+    return [s for s in list(_SERVERS) if s.runtime is not None and not s.closed]
 
 
 class Server(Broadcasting):
@@ -67,6 +84,7 @@ class Server(Broadcasting):
         cleanup_empty_child_namespaces: bool = False,
         max_child_namespaces: int = 10_000,
         max_event_rate: float | None = None,
+        v06: bool | V06Options | dict[str, Any] = True,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -116,15 +134,20 @@ class Server(Broadcasting):
         else:
             self._parsers[5] = serializer
         self._parsers[1] = LegacyParser(dumps)
+        self._parsers[0] = V06Parser(dumps)
+        eio = self.engine.options
+        resource = eio.path.rstrip("/")
+        #: the browser clients and scripts served under ``path``
+        self.files = ClientFiles(resource)
+        self.files.add("channels.js", CHANNELS_JS)
         self.legacy: LegacyEndpoint | None = None
         if legacy:
             # Socket.IO 0.9 clients at /<resource>/1/: the heartbeat interval is
             # the ping interval, and a heartbeat unanswered after the ping
             # timeout ends the session, as for Engine.IO clients
-            eio = self.engine.options
             self.legacy = LegacyEndpoint(
                 LegacyOptions(
-                    resource=eio.path.rstrip("/"),
+                    resource=resource,
                     transports=tuple(legacy_transports),
                     heartbeat_interval=eio.ping_interval,
                     heartbeat_timeout=eio.ping_interval + eio.ping_timeout,
@@ -140,8 +163,36 @@ class Server(Broadcasting):
                 admission=self.engine.admission,
                 loads=loads or jsonmod.loads,
             )
+        self.v06: V06Endpoint | None = None
+        if v06 is not False:
+            # Socket.IO 0.6 clients (new io.Socket()) at /<resource>/<transport>/
+            v06_options = _v06_options(v06, resource, eio.transports)
+            self.v06 = V06Endpoint(
+                v06_options,
+                self,
+                cors=self.engine.cors,
+                scheduler=self.scheduler,
+                loads=loads or jsonmod.loads,
+                allow_request=eio.allow_request,
+                admission=self.engine.admission,
+            )
+            client = v06_options.find_client()
+            if client is not None:
+                self.files.add("socket.io.js", client)
+            else:
+                self.files.add_missing(
+                    "socket.io.js",
+                    "no Socket.IO 0.6 client found: install the npm package socket.io@0.6.18 "
+                    "(node_modules/socket.io/support/socket.io-client/socket.io.js), or name "
+                    "the file in $HUBBUB_V06_CLIENT or Server(v06={'client_js': ...})",
+                )
+        generations: list[Any] = [self.files]
+        if self.v06 is not None:
+            generations.append(self.v06)
+        if self.legacy is not None:
+            generations.append(self.legacy)
         #: what a runtime drives: every protocol generation under ``path``
-        self.endpoint = Router(self.engine, [self.legacy] if self.legacy is not None else [])
+        self.endpoint = Router(self.engine, generations)
         self.adapter_factory: AdapterFactory = adapter or InMemoryAdapter
         self._nsps: dict[str, ServerNamespace] = {}
         self._parents: list[ParentNamespace] = []
@@ -151,6 +202,9 @@ class Server(Broadcasting):
         # views mode binds the connection to a framework view here)
         self.client_hook: Callable[[Connection], None] | None = None
         self.sockets = self.of("/")
+        #: set by :meth:`close`
+        self.closed = False
+        _SERVERS.add(self)
 
     # -- runtime ------------------------------------------------------------------
 
@@ -304,6 +358,7 @@ class Server(Broadcasting):
 
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
+        self.closed = True
         self.endpoint.close_all("server shutting down")
         for nsp in list(self._nsps.values()):
             nsp.adapter.close()
@@ -324,7 +379,9 @@ class Server(Broadcasting):
         if client is not None:
             client.on_data(data)
 
-    def on_disconnect(self, session: EngineSession | LegacySession, reason: str) -> None:
+    def on_disconnect(
+        self, session: EngineSession | LegacySession | V06Session, reason: str
+    ) -> None:
         client = self.clients.pop(session.sid, None)
         if client is not None:
             client.session_closed(reason)
@@ -344,4 +401,31 @@ class Server(Broadcasting):
 
     # a 0.9 session ends as an Engine.IO one does
     on_legacy_close = on_disconnect
+
+    # -- the Socket.IO 0.6 listener ------------------------------------------------------------
+
+    def on_v06_open(self, session: V06Session, request: HttpRequest) -> None:
+        self._start_client(V06Connection(self, session, request))
+
+    def on_v06_message(self, session: V06Session, value: Any, kind: str) -> None:
+        client = self.clients.get(session.sid)
+        if isinstance(client, V06Connection):
+            client.on_message(value, kind)
+
+    on_v06_close = on_disconnect
+
+
+def _v06_options(
+    setting: bool | V06Options | dict[str, Any], resource: str, transports: Sequence[str]
+) -> V06Options:
+    """The 0.6 endpoint's options: ``True`` for the defaults, a dict of
+    :class:`V06Options` fields, or the options themselves."""
+    if isinstance(setting, V06Options):
+        options = setting
+    else:
+        options = V06Options(**(setting if isinstance(setting, dict) else {}))
+    options.resource = resource
+    options.websocket = "websocket" in transports
+    options.polling = "polling" in transports
+    return options
 

@@ -77,7 +77,7 @@ class SocketConnection(Protocol):
 
     @property
     def protocol(self) -> int:
-        """5 (clients 3.x/4.x), 4 (2.x) or 1 (0.9)."""
+        """5 (clients 3.x/4.x), 4 (2.x), 1 (0.9) or 0 (0.6)."""
         ...
 
     @property
@@ -180,7 +180,7 @@ class Socket:
             elif protocol == 4:  # clients 2.x derive the id from the engine sid
                 sid = client.session.sid
                 self.id = sid if nsp.name == "/" else f"{nsp.name}#{sid}"
-            else:  # 0.9: the session id in every namespace, as gevent-socketio's sessid
+            else:  # 0.9 and 0.6: the session id in every namespace, as gevent-socketio's sessid
                 self.id = client.session.sid
             self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
             self._data = _NO_DATA  # {} once asked for (see data)

@@ -47,17 +47,6 @@ _ACK_TYPES = (PacketType.ACK, PacketType.BINARY_ACK)
 _MESSAGE_KINDS = {LegacyType.MESSAGE: "message", LegacyType.JSON: "json"}
 
 
-def _jsonable(value: Any) -> Any:
-    """JSON has no bytes: they go out as Node's JSON form of a Buffer."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"type": "Buffer", "data": list(bytes(value))}
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 class _SessionDecodes:
     """0.9 packets are decoded by the session, not by a parser's decoder."""
 
@@ -77,7 +66,7 @@ class LegacyParser:
         try:
             text = self._dumps_fn(value)
         except TypeError:
-            text = self._dumps_fn(_jsonable(value))
+            text = self._dumps_fn(jsonmod.jsonable(value))
         if "\u2028" in text or "\u2029" in text:
             # valid in JSON, but line terminators to the 0.9 client's
             # regular expressions (an ack's data is read with "(.*)")

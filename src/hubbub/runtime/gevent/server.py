@@ -178,16 +178,24 @@ def serve(
     *,
     wsgi_app: Any = None,
     on_start: Callable[[pywsgi.WSGIServer], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
+    signals: bool = True,
     **options: Any,
 ) -> None:
-    """Serve until SIGINT/SIGTERM, then close every session cleanly."""
+    """Serve until SIGINT/SIGTERM (``signals``, in the main thread only), or
+    until ``server.hubbub_stop()`` is called from any thread, then close
+    every session cleanly. ``on_start(server)`` runs once it listens;
+    ``on_stop()`` once every session was told to close, in the hub (it may
+    wait there, for the applications' views to finish)."""
     if wsgi_app is not None:
         options["wsgi_app"] = wsgi_app
     server = make_server(app, host, port, **options)
     wsgi: WSGIApp = server.application
     stop = gevent.event.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        gevent.signal_handler(sig, stop.set)
+    if signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            gevent.signal_handler(sig, stop.set)
+    server.hubbub_stop = lambda: wsgi.runtime.call_soon_threadsafe(stop.set)
     server.start()
     log.info("hubbub (gevent) listening on http://%s:%d%s", host, server.server_port,
              wsgi.endpoint.path)
@@ -197,6 +205,8 @@ def serve(
     log.info("shutting down")
     server.close()
     wsgi.endpoint.close_all("server shutting down")
+    if on_stop is not None:
+        on_stop()
     gevent.sleep(0.2)  # let the close packets go out
     server.stop(timeout=1)
 

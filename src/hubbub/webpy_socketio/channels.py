@@ -1,0 +1,5 @@
+"""webpy-socketio's ``channels`` (see :mod:`hubbub.channels.channels`)."""
+
+from hubbub.channels.channels import CHANNELS, SocketIOChannelProxy
+
+__all__ = ["CHANNELS", "SocketIOChannelProxy"]
