@@ -40,11 +40,7 @@ if not Path(CHROMIUM).is_file():
 @contextmanager
 def chat(folder: Path, redis: str | None = None) -> Iterator[str]:
     port = free_port()
-    # the page's origin, and what socket.io-client 0.9's websocket under Node
-    # sends as its Origin (host:port, without a scheme)
-    origins = f"http://127.0.0.1:{port},127.0.0.1:{port}"
-    args = [sys.executable, str(EXAMPLES / "webpy_chat"), "--port", str(port),
-            "--cors-allowed-origins", origins]
+    args = [sys.executable, str(EXAMPLES / "webpy_chat"), "--port", str(port)]
     if redis is not None:
         args += ["--redis", redis]
     with (folder / f"chat-{port}.log").open("wb") as out:

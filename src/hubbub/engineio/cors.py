@@ -51,8 +51,11 @@ class CorsPolicy:
         request tells: its Origin header, else its Referer's origin."""
         headers = req.headers
         origin = headers.get("origin")
-        if origin is not None:
+        if origin is not None and ("://" in origin or origin == "null"):
             return origin
+        # An Origin that is no serialized origin is not a browser's (browsers
+        # send scheme://host[:port] or "null"; socket.io-client 0.9's websocket
+        # under Node sends host:port): the Referer may still tell
         referer = headers.get("referer")
         return _origin_of(referer) if referer else None
 
