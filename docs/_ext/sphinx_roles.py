@@ -1,6 +1,8 @@
-"""A Griffe extension for the API reference: the Sphinx roles hubbub's
-docstrings use (``:class:`~hubbub.Server```, ``:mod:`.events```) become
-cross-references on the site.
+"""A Griffe extension for the API reference: the Sphinx markup hubbub's
+docstrings use reads well on the site. Roles (``:class:`~hubbub.Server```,
+``:mod:`.events```) become cross-references, and a paragraph ending in
+``::`` before an indented example ends in ``:`` (the example stays a code
+block in Markdown).
 
 A fully qualified target becomes an optional autoref: a link when the
 reference documents it, plain code when it does not, so a role never breaks
@@ -15,6 +17,7 @@ from typing import Any
 
 import griffe
 
+LITERAL_BLOCK = re.compile(r"(?<=\S)::$|^::\n", re.M)
 ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj):`(~?)([\w.]+)`")
 
 
@@ -43,4 +46,5 @@ class SphinxRoles(griffe.Extension):
                 return f"`{shown}`"
             return f'<autoref identifier="{full}" optional><code>{shown}</code></autoref>'
 
-        obj.docstring.value = ROLE.sub(replace, obj.docstring.value)
+        text = ROLE.sub(replace, obj.docstring.value)
+        obj.docstring.value = LITERAL_BLOCK.sub(lambda m: "" if m.group(0) == "::\n" else ":", text)

@@ -70,9 +70,9 @@ class Server(Broadcasting):
 
     ```python
     sio = hubbub.Server(cors_allowed_origins=["https://example.com"])
-    sio.register("/chat", Chat)            # a Namespace class, one instance per client
+    sio.register("/chat", Chat)        # a Namespace class
     sio.on("ping", lambda socket, data: data)
-    hubbub.run(sio, port=8000)             # or hubbub.ASGIApp(sio, app), hubbub.WSGIApp(sio, app)
+    hubbub.run(sio, port=8000)         # or hubbub.ASGIApp(sio, app)
     ```
 
     Broadcasting methods (``emit``, ``send``, ``to``, ``in_``, ``except_``,
