@@ -597,8 +597,8 @@ class EmbeddedServer:
     the embedded server ``hubbub.run`` starts, for an event loop of your own.
 
     ```python
-    server = hubbub.EmbeddedServer(sio, asgi_app=api)    # api: any ASGI app, optional
-    await server.start("127.0.0.1", 0)     # port 0: any free port
+    server = hubbub.EmbeddedServer(sio, asgi_app=api)   # api: optional
+    await server.start("127.0.0.1", 0)                 # 0: any free port
     print(server.port)
     ...
     await server.shutdown()
