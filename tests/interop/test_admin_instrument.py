@@ -196,6 +196,7 @@ def test_read_only_refuses_actions(clients: NodeClients, runtime: str) -> None:
         clients.emit("admin", "emit", "/", None, "hi", 1)
         errors = clients.wait("admin", "error", 4)
         assert all(e[0]["message"].startswith("read-only") for e in errors)
+        assert [e[0]["event"] for e in errors] == ["_disconnect", "join", "leave", "emit"]
         assert clients.state("app")["connected"]
         names = [e[0] for e in clients.events("app")]
         assert "hi" not in names and "disconnect" not in names

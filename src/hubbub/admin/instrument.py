@@ -123,7 +123,7 @@ class Instrument(ServerObserver):
             "_disconnect": self._disconnect,
         }
         for action, handler in actions.items():
-            nsp.on(action, self._refuse if self.read_only else handler)
+            nsp.on(action, self._refusal(action) if self.read_only else handler)
         if self.development:
             for each in list(self.server.namespaces.values()):
                 self.watch(each)
@@ -267,8 +267,13 @@ class Instrument(ServerObserver):
         selected = target.in_(sid) if isinstance(sid, str) and sid else target
         selected.disconnect_sockets(close is True)
 
-    def _refuse(self, socket: Socket, *args: Any) -> None:
-        socket.send_error(READ_ONLY)
+    @staticmethod
+    def _refusal(action: str) -> Callable[..., None]:
+        def refuse(socket: Socket, *args: Any) -> None:
+            log.info("admin UI: refused %r (read-only)", action)
+            socket.send_error(READ_ONLY, event=action)
+
+        return refuse
 
     # -- server stats --------------------------------------------------------------------------
 
