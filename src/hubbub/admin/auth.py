@@ -18,11 +18,18 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
 Check = Callable[[Mapping[str, Any]], bool]
+#: what ``sio.instrument(auth=...)`` takes
+AuthSetting = (
+    Literal[False]
+    | Mapping[str, str]
+    | list[Mapping[str, str]]
+    | Callable[[Mapping[str, Any]], Any]
+)
 
 
 def is_bcrypt_hash(password: str) -> bool:
@@ -59,7 +66,7 @@ def _password_check(password: str) -> Callable[[str], bool]:
     return matches
 
 
-def credentials_check(auth: Any) -> Check | None:
+def credentials_check(auth: AuthSetting) -> Check | None:
     """The check for the ``auth`` option; None when ``auth`` is False."""
     if auth is False:
         return None

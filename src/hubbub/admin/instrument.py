@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from hubbub.adapters.remote_socket import RemoteSocket
-from hubbub.admin.auth import Check, SessionStore, credentials_check
+from hubbub.admin.auth import AuthSetting, Check, SessionStore, credentials_check
 from hubbub.admin.describe import ADMIN_KEY, describe_local, describe_remote, now_iso
 from hubbub.admin.events import EventCounts
 from hubbub.errors import ConnectionRefusedError
@@ -352,7 +352,7 @@ class Instrument(ServerObserver):
 def instrument(
     server: InstrumentedServer,
     *,
-    auth: Any,
+    auth: AuthSetting,
     mode: str = "development",
     namespace: str = "/admin",
     read_only: bool = False,

@@ -18,7 +18,7 @@ import sys
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from hubbub import jsonmod
 from hubbub.adapters.base import Adapter, AdapterNamespace
@@ -47,6 +47,10 @@ from hubbub.socketio.observer import ServerObserver
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
 from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
+
+if TYPE_CHECKING:
+    from hubbub.admin.auth import AuthSetting
+    from hubbub.admin.instrument import Instrument
 
 log = logging.getLogger("hubbub.socketio.server")
 
@@ -377,16 +381,16 @@ class Server(Broadcasting):
     def instrument(
         self,
         *,
-        auth: Any,
+        auth: AuthSetting,
         mode: str = "development",
         namespace: str = "/admin",
         read_only: bool = False,
         server_id: str | None = None,
         server_stats_interval: float = 2.0,
-    ) -> Any:
+    ) -> Instrument:
         """Serve the Socket.IO admin UI (@socket.io/admin-ui 0.5) on
-        ``namespace``; see :func:`hubbub.admin.instrument` for the options.
-        Returns the :class:`hubbub.admin.Instrument`."""
+        ``namespace``; see :func:`hubbub.admin.instrument` for the options
+        (docs/operating.md). Returns the :class:`hubbub.admin.Instrument`."""
         from hubbub.admin.instrument import instrument
 
         return instrument(
