@@ -84,6 +84,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.legacy.*.connection",
             "hubbub.client.namespace",
             "hubbub.client.core",
+            "hubbub.admin",
+            "hubbub.admin.*",
         ],
     ),
     (

@@ -365,7 +365,7 @@ class Scheduler:
     (``Runtime.check_handler``) when a runtime attaches.
     """
 
-    __slots__ = ("_registered", "runtime", "spawn")
+    __slots__ = ("_attached", "_registered", "runtime", "spawn")
 
     def __init__(
         self, registered: Callable[[], Iterable[Callable[..., Any]]] | None = None
@@ -375,6 +375,16 @@ class Scheduler:
         # the runtime's own spawn once one attaches: handlers are spawned
         # once per event, so no dispatch through this object in between
         self.spawn: Callable[..., None] = _spawn_inline
+        # what waits for a runtime (see when_attached)
+        self._attached: list[Callable[[Runtime], None]] = []
+
+    def when_attached(self, fn: Callable[[Runtime], None]) -> None:
+        """``fn(runtime)`` once a runtime attaches (now if one has): for what
+        needs timers from the start, such as periodic reports."""
+        if self.runtime is not None:
+            fn(self.runtime)
+        else:
+            self._attached.append(fn)
 
     def attach(self, runtime: Runtime) -> None:
         current = self.runtime
@@ -388,6 +398,9 @@ class Scheduler:
                 runtime.check_handler(fn)
         self.runtime = runtime
         self.spawn = runtime.spawn
+        waiting, self._attached = self._attached, []
+        for fn in waiting:
+            fn(runtime)
 
     def clock(self) -> float:
         runtime = self.runtime

@@ -18,6 +18,7 @@ from hubbub.http import HttpRequest
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.codec import Packet, PacketType, Parser, SocketIODecodeError
 from hubbub.socketio.encoded import EncodedPacket, packet_bytes, wire_bound
+from hubbub.socketio.observer import ServerObserver, text_size
 from hubbub.socketio.socket import NamespaceInstance, Socket, TransportSession
 from hubbub.types import DisconnectReason
 
@@ -51,6 +52,11 @@ class ConnectionServer(Protocol):
     @property
     def buffer_limit(self) -> int:
         """max_buffered_bytes, or no limit (sys.maxsize) when that is 0."""
+        ...
+
+    @property
+    def observers(self) -> Sequence[ServerObserver]:
+        """What watches the server's packets (empty: nothing)."""
         ...
 
     def parser_for(self, protocol: int) -> Parser: ...
@@ -138,6 +144,11 @@ class Connection:
         if view is not None and not view.settled:
             view.held.append(lambda: self.on_data(data))
             return
+        observers = self.server.observers
+        if observers:
+            size = text_size(data)
+            for observer in observers:
+                observer.packet_received(self, size)
         try:
             packet = self.decoder.feed(data)
         except SocketIODecodeError as exc:
@@ -315,6 +326,7 @@ def write_parts(clients: Sequence[Connection], parts: list[OutPacket], size: int
     single = parts[0] if len(parts) == 1 else None
     server = clients[0].server  # one server's clients
     limit = server.volatile_threshold if volatile else server.buffer_limit
+    sent = 0
     for client in clients:
         if client.closed:
             continue
@@ -323,9 +335,16 @@ def write_parts(clients: Sequence[Connection], parts: list[OutPacket], size: int
             client._bound = bound + size
         elif not client._admit_measured(volatile, size):
             continue
+        sent += 1
         if single is not None:
             client.session.send_packet(single)
         else:
             session = client.session
             for part in parts:
                 session.send_packet(part)
+    observers = server.observers
+    if observers and sent:
+        # the real size, not the slow-consumer bound: only measured when watched
+        real = sum([text_size(part.data) for part in parts])
+        for observer in observers:
+            observer.packets_sent(len(parts), real, sent)

@@ -16,8 +16,9 @@ import logging
 import re
 import sys
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, overload
 
 from hubbub import jsonmod
 from hubbub.adapters.base import Adapter, AdapterNamespace
@@ -42,9 +43,14 @@ from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator
 from hubbub.socketio.codec import JsonParser, Parser
 from hubbub.socketio.connection import Connection
 from hubbub.socketio.handlers import HandlerT, check_namespace_class
+from hubbub.socketio.observer import ServerObserver
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
 from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
+
+if TYPE_CHECKING:
+    from hubbub.admin.auth import AuthSetting
+    from hubbub.admin.instrument import Instrument
 
 log = logging.getLogger("hubbub.socketio.server")
 
@@ -253,6 +259,8 @@ class Server(Broadcasting):
         # a runtime's say in each new connection before it starts (WSGIApp's
         # views mode binds the connection to a framework view here)
         self.client_hook: Callable[[Connection], None] | None = None
+        #: what watches this server's connections and packets (add_observer)
+        self.observers: tuple[ServerObserver, ...] = ()
         self.sockets = self.of("/")
         #: set by :meth:`close`
         self.closed = False
@@ -312,6 +320,12 @@ class Server(Broadcasting):
         parent = ParentNamespace(self, name)
         self._parents.append(parent)
         return parent
+
+    @property
+    def namespaces(self) -> Mapping[str, ServerNamespace]:
+        """Every namespace by name (a dynamic namespace's children, not the
+        parent), read-only."""
+        return MappingProxyType(self._nsps)
 
     def on_new_namespace(
         self, fn: Callable[[ServerNamespace], Any]
@@ -415,6 +429,40 @@ class Server(Broadcasting):
         :meth:`ServerNamespace.on_server_side_emit`."""
         return self.of(namespace).on_server_side_emit(event, handler)
 
+    def add_observer(self, observer: ServerObserver) -> None:
+        """Tell ``observer`` about every connection and packet from now on
+        (see :mod:`hubbub.socketio.observer`)."""
+        self.observers = (*self.observers, observer)
+
+    def remove_observer(self, observer: ServerObserver) -> None:
+        """Stop telling ``observer`` anything (no error if it was not added)."""
+        self.observers = tuple(o for o in self.observers if o is not observer)
+
+    def instrument(
+        self,
+        *,
+        auth: AuthSetting,
+        mode: str = "development",
+        namespace: str = "/admin",
+        read_only: bool = False,
+        server_id: str | None = None,
+        server_stats_interval: float = 2.0,
+    ) -> Instrument:
+        """Serve the Socket.IO admin UI (@socket.io/admin-ui 0.5) on
+        ``namespace``; see :func:`hubbub.admin.instrument` for the options
+        (docs/operating.md). Returns the :class:`hubbub.admin.Instrument`."""
+        from hubbub.admin.instrument import instrument
+
+        return instrument(
+            self,
+            auth=auth,
+            mode=mode,
+            namespace=namespace,
+            read_only=read_only,
+            server_id=server_id,
+            server_stats_interval=server_stats_interval,
+        )
+
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
         self.closed = True
@@ -431,6 +479,8 @@ class Server(Broadcasting):
 
     def _start_client(self, client: Connection) -> None:
         self.clients[client.session.sid] = client
+        for observer in self.observers:
+            observer.connection_opened(client)
         if self.client_hook is not None:
             self.client_hook(client)
         client.start()
@@ -448,10 +498,15 @@ class Server(Broadcasting):
         client = self.clients.pop(session.sid, None)
         if client is not None:
             client.session_closed(reason)
+            for observer in self.observers:
+                observer.connection_closed(client, reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
-        """Engine.IO listener: ``session`` moved to websocket. Nothing to do here."""
-        pass
+        """Engine.IO listener: ``session`` moved to websocket; observers hear of it."""
+        client = self.clients.get(session.sid)
+        if client is not None:
+            for observer in self.observers:
+                observer.connection_upgraded(client)
 
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 
