@@ -25,7 +25,7 @@ from typing import Any
 dumps: Callable[[Any], str]
 loads: Callable[[str | bytes], Any]
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # re expands the escapes
 _std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 

@@ -91,7 +91,7 @@ _JSONP_NON_DIGITS = re.compile(r"[^0-9]")
 # Characters that are fine in JSON but not in a JS string literal inside a
 # <script> (U+2028/2029), not safe in HTML script data ("<" covers "</script"
 # and "<!--"), or not encodable as UTF-8 (lone surrogates).
-_JSONP_UNSAFE = re.compile("[<\u2028\u2029\ud800-\udfff]")
+_JSONP_UNSAFE = re.compile(r"[<\u2028\u2029\ud800-\udfff]")  # re expands the escapes
 _JSONP_NEWLINE = re.compile(r"(\\)?\\n")
 
 
