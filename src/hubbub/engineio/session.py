@@ -87,6 +87,9 @@ _PING = OutPacket(PacketType.PING)
 _PONG = OutPacket(PacketType.PONG)
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
+# the queue of every session with nothing queued for a poll; never appended
+# to (send_packet gives a session a list of its own first)
+_NO_QUEUE: list[OutPacket] = []
 
 
 class EngineSession:
@@ -145,7 +148,9 @@ class EngineSession:
         self.host: SessionHost = NULL_HOST
         self.upgraded = False
         self.close_reason: str | None = None
-        self._queue: list[OutPacket] = []
+        # the shared empty queue until the first packet is queued for a poll:
+        # a websocket session never needs a list of its own
+        self._queue: list[OutPacket] = _NO_QUEUE
         self._queued_bytes = 0
         self._poll_held = False
         self._noop_due = False
@@ -216,13 +221,17 @@ class EngineSession:
             sink = ws.sink
             if sink is not None:
                 version = self.version
-                sink(packet._frames[version] or packet.ws_frame(version))
+                sink.write(packet._frames[version] or packet.ws_frame(version))
             else:
                 ws.send(packet)
             return
         if self.state is not State.OPEN:
             return
-        self._queue.append(packet)
+        queue = self._queue
+        if queue is _NO_QUEUE:
+            self._queue = [packet]
+        else:
+            queue.append(packet)
         self._queued_bytes += len(packet)
         if self._poll_held:
             self.host.wake()
@@ -418,7 +427,7 @@ class EngineSession:
                 # a GET still held gets an empty answer: nothing is lost, the
                 # queue goes to the websocket below
                 self.host.wake()
-            queue, self._queue = self._queue, []
+            queue, self._queue = self._queue, _NO_QUEUE
             self._queued_bytes = 0
             for p in queue:
                 peer.send(p)

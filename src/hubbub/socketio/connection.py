@@ -84,7 +84,7 @@ class Connection:
     """One Engine.IO (or 0.9) connection, its sockets in every namespace."""
 
     # slotted: one per connection, and an idle one should cost little
-    __slots__ = ("_bound", "_parts_timer", "_timer", "closed", "decoder", "extra", "parser",
+    __slots__ = ("_bound", "_extra", "_parts_timer", "_timer", "closed", "decoder", "parser",
                  "protocol", "request", "server", "session", "sockets", "view")
 
     def __init__(
@@ -107,9 +107,17 @@ class Connection:
         self._parts_timer: Any = None
         # set when a framework view decides this connection's namespaces
         self.view: ConnectionView | None = None
-        # per-connection storage for integrations (hubbub.gevent_socketio's
-        # virtsocket lives here)
-        self.extra: dict[str, Any] = {}
+        # per-connection storage for integrations, made on first use (see extra)
+        self._extra: dict[str, Any] | None = None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Per-connection storage for integrations (hubbub.gevent_socketio's
+        virtsocket lives here)."""
+        extra = self._extra
+        if extra is None:
+            extra = self._extra = {}
+        return extra
 
     def start(self) -> None:
         if self.protocol >= 5:

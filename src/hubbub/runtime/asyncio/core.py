@@ -26,76 +26,84 @@ log = logging.getLogger("hubbub.runtime")
 _EARLY = 0.001
 
 
-class _Entry:
-    """One scheduled session timer in a :class:`TimerQueue`; ``cancel()``
-    leaves it in the heap, dead, until its time comes (hosts move a timer
-    earlier only rarely)."""
+# Session deadlines are kept in buckets of this width (seconds; a power of
+# two, so bucket times are exact). A host fires at the end of its deadline's
+# bucket, never before the deadline; the sessions' heartbeats are seconds
+# apart, so a few milliseconds late is nothing to them.
+_RESOLUTION = 1 / 64
 
-    __slots__ = ("host",)
 
-    def __init__(self, host: AsyncioHost) -> None:
-        self.host: AsyncioHost | None = host
-
-    def cancel(self) -> None:
-        self.host = None
-
-    def __lt__(self, other: _Entry) -> bool:
-        return False  # only consulted for equal deadlines: any order will do
+def _bucket_of(when: float) -> int:
+    return math.ceil(when / _RESOLUTION)
 
 
 class TimerQueue:
     """Every session timer of one loop, on a single loop timer.
 
     A loop timer per session (an asyncio or uvloop TimerHandle and its libuv
-    timer) would be kept by every idle connection for its next heartbeat; an
-    entry here is only a tuple and a one-slot object.
+    timer) would be kept by every idle connection for its next heartbeat, as
+    would a heap entry per session. Here a session's host is one slot in the
+    list of its deadline's bucket; the heap holds one number per bucket.
+    A host moved earlier (or cancelled) leaves a stale slot behind, skipped
+    when its bucket comes: its current deadline is in another bucket.
     """
 
-    __slots__ = ("_at", "_handle", "_heap", "loop")
+    __slots__ = ("_at", "_buckets", "_handle", "_keys", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._heap: list[tuple[float, _Entry]] = []
+        self._buckets: dict[int, list[AsyncioHost]] = {}
+        self._keys: list[int] = []  # a heap of the buckets' keys
         self._handle: asyncio.TimerHandle | None = None
         self._at = math.inf  # when the loop timer fires
 
-    def add(self, when: float, host: AsyncioHost) -> _Entry:
-        entry = _Entry(host)
-        heapq.heappush(self._heap, (when, entry))
-        if when < self._at:
+    def add(self, when: float, host: AsyncioHost) -> None:
+        key = _bucket_of(when)
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.append(host)
+            return
+        self._buckets[key] = [host]
+        heapq.heappush(self._keys, key)
+        at = key * _RESOLUTION
+        if at < self._at:
             if self._handle is not None:
                 self._handle.cancel()
-            self._at = when
-            self._handle = self.loop.call_at(when, self._run)
-        return entry
+            self._at = at
+            self._handle = self.loop.call_at(at, self._run)
 
     def _run(self) -> None:
         self._handle = None
-        heap = self._heap
-        due = self.loop.time() + _EARLY
-        fired: list[_Entry] = []
-        while heap and heap[0][0] <= due:
-            fired.append(heapq.heappop(heap)[1])
-        # fired after the heap is read: an entry one of them adds, however
-        # early, waits for the next loop timer (no busy loop in here)
-        for entry in fired:
-            host = entry.host
-            if host is not None:  # else cancelled meanwhile
-                host._fire()
+        keys = self._keys
+        buckets = self._buckets
+        due = _bucket_of(self.loop.time() + _EARLY)
+        fired: list[tuple[int, list[AsyncioHost]]] = []
+        while keys and keys[0] <= due:
+            key = heapq.heappop(keys)
+            fired.append((key, buckets.pop(key)))
+        # fired after the buckets are taken: a host one of them re-arms,
+        # however early, waits for the next loop timer (no busy loop in here)
+        for key, hosts in fired:
+            for host in hosts:
+                # else cancelled or moved to another bucket meanwhile
+                if host._handle is not None and _bucket_of(host._when) == key:
+                    host._fire()
         # the next loop timer, unless a _fire above already set an earlier one
         if self._handle is None:
-            if heap:
-                self._at = heap[0][0]
+            if keys:
+                self._at = keys[0] * _RESOLUTION
                 self._handle = self.loop.call_at(self._at, self._run)
             else:
                 self._at = math.inf
 
     def __len__(self) -> int:
-        return len(self._heap)
+        """Slots held, stale ones included."""
+        return sum(len(hosts) for hosts in self._buckets.values())
 
 
 class AsyncioHost(TimerHost):
-    """One session's timer and poll-wake door on an asyncio loop."""
+    """One session's timer and poll-wake door on an asyncio loop; its own
+    timer handle (see TimerQueue)."""
 
     __slots__ = ("timers",)
 
@@ -103,8 +111,12 @@ class AsyncioHost(TimerHost):
         super().__init__(session)
         self.timers = timers
 
-    def _schedule(self, deadline: float) -> _Entry:
-        return self.timers.add(deadline, self)
+    def _schedule(self, deadline: float) -> AsyncioHost:
+        self.timers.add(deadline, self)
+        return self
+
+    def cancel(self) -> None:
+        pass  # the slot left in the queue is skipped (TimerHost drops its handle)
 
     def _now(self) -> float:
         return self.timers.loop.time()
