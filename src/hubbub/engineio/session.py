@@ -99,7 +99,6 @@ class EngineSession:
     __slots__ = (
         "_client_closed",
         "_close_deadline",
-        "_interval",
         "_noop_at",
         "_noop_due",
         "_ping_at",
@@ -109,7 +108,6 @@ class EngineSession:
         "_probed",
         "_queue",
         "_queued_bytes",
-        "_timeout",
         "_upgrade_deadline",
         "_ws",
         "close_reason",
@@ -161,16 +159,14 @@ class EngineSession:
         self._upgrade_deadline: float | None = None
         self._noop_at: float | None = None
         self._close_deadline: float | None = None
-        self._interval = options.ping_interval
-        self._timeout = options.ping_timeout
         if version >= 4:
             # v4: the server pings after an interval and expects a pong in time
-            self._ping_at: float | None = now + self._interval
+            self._ping_at: float | None = now + self.options.ping_interval
             self._pong_deadline: float | None = None
         else:
             # v3: the client pings; silence for interval + timeout closes
             self._ping_at = None
-            self._pong_deadline = now + self._interval + self._timeout
+            self._pong_deadline = now + self.options.ping_interval + self.options.ping_timeout
 
     # -- the handshake ---------------------------------------------------
 
@@ -255,7 +251,7 @@ class EngineSession:
         # session around long enough for that GET to come
         self.state = State.CLOSING
         self.close_reason = reason
-        self._close_deadline = now + self._timeout + self._interval
+        self._close_deadline = now + self.options.ping_timeout + self.options.ping_interval
         if self._poll_held:
             self.host.wake()
         self.host.rearm(self.deadline)
@@ -448,10 +444,10 @@ class EngineSession:
             self.listener.session_message(self, packet.data)
         elif ptype is PacketType.PONG and self.version >= 4:
             self._pong_deadline = None
-            self._ping_at = now + self._interval
+            self._ping_at = now + self.options.ping_interval
             self.host.rearm(self.deadline)
         elif ptype is PacketType.PING and self.version < 4:
-            self._pong_deadline = now + self._interval + self._timeout
+            self._pong_deadline = now + self.options.ping_interval + self.options.ping_timeout
             self.send_packet(OutPacket(PacketType.PONG, packet.data) if packet.data else _PONG)
         elif ptype is PacketType.CLOSE:
             self._client_closed = True
@@ -517,7 +513,7 @@ class EngineSession:
             return
         if self._ping_at is not None and reached >= self._ping_at:
             self._ping_at = None
-            self._pong_deadline = now + self._timeout
+            self._pong_deadline = now + self.options.ping_timeout
             self.send_packet(_PING)
         self.host.rearm(self.deadline)
 
@@ -545,7 +541,7 @@ class EngineSession:
             # the held GET is answered by the runtime after wake(); mark the
             # session closing so that answer carries the right tail packet
             self.state = State.CLOSING
-            self._close_deadline = now + self._timeout + self._interval
+            self._close_deadline = now + self.options.ping_timeout + self.options.ping_interval
             self.host.wake()
         else:
             self.state = State.CLOSED
