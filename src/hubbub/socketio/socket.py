@@ -160,15 +160,14 @@ class Socket:
     # __dict__ only by the sockets that change it; __dict__ and __weakref__
     # stay for integrations and apps that set attributes of their own.
     __slots__ = ("__dict__", "__weakref__", "_acks", "_auth", "_data", "_failures", "_handshake",
-                 "_issued", "_pending", "_query", "client", "connected", "id", "instance", "nsp",
-                 "server")
+                 "_issued", "_pending", "_query", "any_out", "client", "connected", "id",
+                 "instance", "nsp", "server")
 
     # shared by every socket without its own handlers or listeners; replaced,
     # never appended to
     middlewares: list[HandlerSpec] = _NONE
     handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
     any_in: list[Callable[..., Any]] = _NONE
-    any_out: list[Callable[..., Any]] = _NONE
     # the max_event_rate bucket, when that limit is on (an instance's own)
     _bucket: list[float] | None = None
     recovered = False
@@ -227,6 +226,9 @@ class Socket:
         self._failures: dict[int, Callable[[Exception], None]] | None = None
         self._pending: list[Packet] | None = []  # emits made before CONNECT went out
         self.instance: NamespaceInstance | None = None
+        # read for every packet sent to the socket, broadcasts included: a
+        # slot (a class-level default is a slower lookup)
+        self.any_out: list[Callable[..., Any]] = _NONE
 
     @property
     def auth(self) -> dict[str, Any]:

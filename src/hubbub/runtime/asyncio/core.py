@@ -26,15 +26,25 @@ log = logging.getLogger("hubbub.runtime")
 _EARLY = 0.001
 
 
-# Session deadlines are kept in buckets of this width (seconds; a power of
-# two, so bucket times are exact). A host fires at the end of its deadline's
-# bucket, never before the deadline; the sessions' heartbeats are seconds
-# apart, so a few milliseconds late is nothing to them.
-_RESOLUTION = 1 / 64
+# Session deadlines are kept in buckets, each fired at its end: never before
+# a deadline, and late by at most 1/64 of the delay it was armed with (a
+# heartbeat 25 s away by a quarter second, a 300 ms one by 4 ms), so idle
+# sessions armed about the same time share a bucket. Widths are powers of
+# two (bucket ends are exact floats) between these bounds, in seconds.
+_MIN_WIDTH_LOG2 = -8
+_MAX_WIDTH_LOG2 = 0
 
 
-def _bucket_of(when: float) -> int:
-    return math.ceil(when / _RESOLUTION)
+def _bucket_end(when: float, delay: float) -> float:
+    exp = _MIN_WIDTH_LOG2
+    if delay > 0.0:
+        exp = min(max(math.floor(math.log2(delay)) - 6, _MIN_WIDTH_LOG2), _MAX_WIDTH_LOG2)
+    width = 2.0**exp
+    return math.ceil(when / width) * width
+
+
+def _first(item: tuple[float, AsyncioHost]) -> float:
+    return item[0]
 
 
 class TimerQueue:
@@ -43,55 +53,56 @@ class TimerQueue:
     A loop timer per session (an asyncio or uvloop TimerHandle and its libuv
     timer) would be kept by every idle connection for its next heartbeat, as
     would a heap entry per session. Here a session's host is one slot in the
-    list of its deadline's bucket; the heap holds one number per bucket.
-    A host moved earlier (or cancelled) leaves a stale slot behind, skipped
-    when its bucket comes: its current deadline is in another bucket.
+    list of its deadline's bucket; the heap holds one time per bucket.
+    A host moved earlier (or cancelled) leaves a stale slot behind in a
+    bucket that ends no earlier, skipped when it comes: the host's deadline
+    is no longer the one it was put there for.
     """
 
-    __slots__ = ("_at", "_buckets", "_handle", "_keys", "loop")
+    __slots__ = ("_at", "_buckets", "_ends", "_handle", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._buckets: dict[int, list[AsyncioHost]] = {}
-        self._keys: list[int] = []  # a heap of the buckets' keys
+        self._buckets: dict[float, list[AsyncioHost]] = {}
+        self._ends: list[float] = []  # a heap of the buckets' ends
         self._handle: asyncio.TimerHandle | None = None
         self._at = math.inf  # when the loop timer fires
 
     def add(self, when: float, host: AsyncioHost) -> None:
-        key = _bucket_of(when)
-        bucket = self._buckets.get(key)
+        end = _bucket_end(when, when - self.loop.time())
+        bucket = self._buckets.get(end)
         if bucket is not None:
             bucket.append(host)
             return
-        self._buckets[key] = [host]
-        heapq.heappush(self._keys, key)
-        at = key * _RESOLUTION
-        if at < self._at:
+        self._buckets[end] = [host]
+        heapq.heappush(self._ends, end)
+        if end < self._at:
             if self._handle is not None:
                 self._handle.cancel()
-            self._at = at
-            self._handle = self.loop.call_at(at, self._run)
+            self._at = end
+            self._handle = self.loop.call_at(end, self._run)
 
     def _run(self) -> None:
         self._handle = None
-        keys = self._keys
+        ends = self._ends
         buckets = self._buckets
-        due = _bucket_of(self.loop.time() + _EARLY)
-        fired: list[tuple[int, list[AsyncioHost]]] = []
-        while keys and keys[0] <= due:
-            key = heapq.heappop(keys)
-            fired.append((key, buckets.pop(key)))
+        due = self.loop.time() + _EARLY
+        fired: list[tuple[float, AsyncioHost]] = []
+        while ends and ends[0] <= due:
+            for host in buckets.pop(heapq.heappop(ends)):
+                fired.append((host._when, host))
+        # in deadline order, as one timer per session would fire them
+        fired.sort(key=_first)
         # fired after the buckets are taken: a host one of them re-arms,
         # however early, waits for the next loop timer (no busy loop in here)
-        for key, hosts in fired:
-            for host in hosts:
-                # else cancelled or moved to another bucket meanwhile
-                if host._handle is not None and _bucket_of(host._when) == key:
-                    host._fire()
+        for when, host in fired:
+            # else cancelled, or fired and re-armed, meanwhile
+            if host._handle is not None and host._when == when:
+                host._fire()
         # the next loop timer, unless a _fire above already set an earlier one
         if self._handle is None:
-            if keys:
-                self._at = keys[0] * _RESOLUTION
+            if ends:
+                self._at = ends[0]
                 self._handle = self.loop.call_at(self._at, self._run)
             else:
                 self._at = math.inf
