@@ -132,6 +132,22 @@ def shared_str(cache: dict[bytes, str], raw: bytes, lower: bool = False) -> str:
     return text
 
 
+# Client addresses repeat too: every connection through one proxy, load
+# balancer or NAT comes from the same one, and a connection keeps its own.
+_ADDRESSES: dict[str, str] = {}
+
+
+def shared_address(address: str) -> str:
+    """``address``, the same str object for an address seen before while
+    the bounded cache has room."""
+    shared = _ADDRESSES.get(address)
+    if shared is None:
+        shared = address
+        if len(_ADDRESSES) < _SHARED_MAX:
+            _ADDRESSES[address] = address
+    return shared
+
+
 def join_headers(raw: Iterable[tuple[bytes | str, bytes | str]]) -> dict[str, str]:
     """Lower-case header names and join repeats, as RFC 9110 allows for lists.
     Names, and the values of headers that repeat across clients, are shared."""

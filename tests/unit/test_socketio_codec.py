@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hubbub.socketio.codec import (
@@ -600,6 +600,8 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @given(packets(), st.sampled_from([V5, V4]))
 def test_round_trip(packet: Packet, parser: JsonParser) -> None:
     encoded = parser.encode(packet)
+    # past max_attachments the decoder refuses the packet (test_max_attachments)
+    assume(len(encoded) - 1 <= parser.max_attachments)
     assert all(isinstance(part, bytes) for part in encoded[1:])
     assert decode_all(parser, encoded) == decoded_form(packet)
 

@@ -87,6 +87,9 @@ _PING = OutPacket(PacketType.PING)
 _PONG = OutPacket(PacketType.PONG)
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
+# the queue of every session with nothing queued for a poll; never appended
+# to (send_packet gives a session a list of its own first)
+_NO_QUEUE: list[OutPacket] = []
 
 
 class EngineSession:
@@ -96,7 +99,6 @@ class EngineSession:
     __slots__ = (
         "_client_closed",
         "_close_deadline",
-        "_interval",
         "_noop_at",
         "_noop_due",
         "_ping_at",
@@ -106,7 +108,6 @@ class EngineSession:
         "_probed",
         "_queue",
         "_queued_bytes",
-        "_timeout",
         "_upgrade_deadline",
         "_ws",
         "close_reason",
@@ -145,7 +146,9 @@ class EngineSession:
         self.host: SessionHost = NULL_HOST
         self.upgraded = False
         self.close_reason: str | None = None
-        self._queue: list[OutPacket] = []
+        # the shared empty queue until the first packet is queued for a poll:
+        # a websocket session never needs a list of its own
+        self._queue: list[OutPacket] = _NO_QUEUE
         self._queued_bytes = 0
         self._poll_held = False
         self._noop_due = False
@@ -156,16 +159,14 @@ class EngineSession:
         self._upgrade_deadline: float | None = None
         self._noop_at: float | None = None
         self._close_deadline: float | None = None
-        self._interval = options.ping_interval
-        self._timeout = options.ping_timeout
         if version >= 4:
             # v4: the server pings after an interval and expects a pong in time
-            self._ping_at: float | None = now + self._interval
+            self._ping_at: float | None = now + self.options.ping_interval
             self._pong_deadline: float | None = None
         else:
             # v3: the client pings; silence for interval + timeout closes
             self._ping_at = None
-            self._pong_deadline = now + self._interval + self._timeout
+            self._pong_deadline = now + self.options.ping_interval + self.options.ping_timeout
 
     # -- the handshake ---------------------------------------------------
 
@@ -216,13 +217,17 @@ class EngineSession:
             sink = ws.sink
             if sink is not None:
                 version = self.version
-                sink(packet._frames[version] or packet.ws_frame(version))
+                sink.write(packet._frames[version] or packet.ws_frame(version))
             else:
                 ws.send(packet)
             return
         if self.state is not State.OPEN:
             return
-        self._queue.append(packet)
+        queue = self._queue
+        if queue is _NO_QUEUE:
+            self._queue = [packet]
+        else:
+            queue.append(packet)
         self._queued_bytes += len(packet)
         if self._poll_held:
             self.host.wake()
@@ -246,7 +251,7 @@ class EngineSession:
         # session around long enough for that GET to come
         self.state = State.CLOSING
         self.close_reason = reason
-        self._close_deadline = now + self._timeout + self._interval
+        self._close_deadline = now + self.options.ping_timeout + self.options.ping_interval
         if self._poll_held:
             self.host.wake()
         self.host.rearm(self.deadline)
@@ -418,7 +423,7 @@ class EngineSession:
                 # a GET still held gets an empty answer: nothing is lost, the
                 # queue goes to the websocket below
                 self.host.wake()
-            queue, self._queue = self._queue, []
+            queue, self._queue = self._queue, _NO_QUEUE
             self._queued_bytes = 0
             for p in queue:
                 peer.send(p)
@@ -439,10 +444,10 @@ class EngineSession:
             self.listener.session_message(self, packet.data)
         elif ptype is PacketType.PONG and self.version >= 4:
             self._pong_deadline = None
-            self._ping_at = now + self._interval
+            self._ping_at = now + self.options.ping_interval
             self.host.rearm(self.deadline)
         elif ptype is PacketType.PING and self.version < 4:
-            self._pong_deadline = now + self._interval + self._timeout
+            self._pong_deadline = now + self.options.ping_interval + self.options.ping_timeout
             self.send_packet(OutPacket(PacketType.PONG, packet.data) if packet.data else _PONG)
         elif ptype is PacketType.CLOSE:
             self._client_closed = True
@@ -508,7 +513,7 @@ class EngineSession:
             return
         if self._ping_at is not None and reached >= self._ping_at:
             self._ping_at = None
-            self._pong_deadline = now + self._timeout
+            self._pong_deadline = now + self.options.ping_timeout
             self.send_packet(_PING)
         self.host.rearm(self.deadline)
 
@@ -536,7 +541,7 @@ class EngineSession:
             # the held GET is answered by the runtime after wake(); mark the
             # session closing so that answer carries the right tail packet
             self.state = State.CLOSING
-            self._close_deadline = now + self._timeout + self._interval
+            self._close_deadline = now + self.options.ping_timeout + self.options.ping_interval
             self.host.wake()
         else:
             self.state = State.CLOSED

@@ -307,7 +307,7 @@ class Socket:
     def _hub_socket(self, endpoint: str) -> HubbubSocket | None:
         hub = self._hub.get(endpoint)
         if hub is None and self.client is not None:
-            hub = self.client.sockets.get(endpoint or "/")
+            hub = self.client.socket_in(endpoint or "/")
         return hub
 
     def _outgoing(self, args: Iterable[Any]) -> list[Any]:

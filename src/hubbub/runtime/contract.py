@@ -183,14 +183,21 @@ class TimerHost:
 # -- websockets ------------------------------------------------------------------
 
 
+class FrameSink(Protocol):
+    """Where finished server frames for one peer are written."""
+
+    def write(self, data: bytes) -> None: ...
+
+
 class WebSocketPeer(Protocol):
     """The websocket connection carrying a session, as the session sees it."""
 
     @property
-    def sink(self) -> Callable[[bytes], None] | None:
-        """Takes a finished server frame for the peer, when it can (no
-        compression, not closing): the session writes cached frames to it
-        without the call to send. None: every packet goes through send."""
+    def sink(self) -> FrameSink | None:
+        """Takes finished server frames for the peer (``sink.write``), when
+        it can (no compression, not closing): the session writes cached
+        frames to it without the call to send. None: every packet goes
+        through send."""
         ...
 
     def send(self, packet: OutPacket) -> None: ...

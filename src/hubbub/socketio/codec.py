@@ -350,48 +350,47 @@ class JsonParser:
         return head
 
     def decoder(self) -> JsonDecoder:
-        return JsonDecoder(self.protocol, self.loads, self.max_attachments)
+        return JsonDecoder(self)
 
 
-_NO_BUFFERS: list[bytes] = []
+class _Partial:
+    """A binary packet waiting for its attachments."""
+
+    __slots__ = ("buffers", "packet", "want")
+
+    def __init__(self, packet: Packet, want: int) -> None:
+        self.packet = packet
+        self.buffers: list[bytes] = []
+        self.want = want
 
 
 class JsonDecoder:
     """Decodes one connection's messages; holds a binary packet until its
-    attachments have all arrived."""
+    attachments have all arrived.
 
-    __slots__ = ("_buffers", "_loads", "_max_attachments", "_pending", "_protocol", "_want")
+    Two slots, as every connection keeps one: the parser it reads its
+    settings from, and the partial packet, made only while one waits."""
 
-    def __init__(
-        self,
-        protocol: int = 5,
-        loads: Callable[[str], Any] | None = None,
-        max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
-    ) -> None:
-        self._protocol = protocol
-        self._loads: Callable[[str], Any] = loads if loads is not None else jsonmod.loads
-        self._max_attachments = max_attachments
-        self._pending: Packet | None = None
-        # a list of its own only while a binary packet is pending (the shared
-        # empty one is never appended to: _take_attachment checks _pending)
-        self._buffers: list[bytes] = _NO_BUFFERS
-        self._want = 0
+    __slots__ = ("_parser", "_partial")
+
+    def __init__(self, parser: JsonParser) -> None:
+        self._parser = parser
+        self._partial: _Partial | None = None
 
     @property
     def awaiting(self) -> int:
         """How many attachments the packet in progress still needs (0: none)."""
-        return self._want - len(self._buffers) if self._pending is not None else 0
+        partial = self._partial
+        return partial.want - len(partial.buffers) if partial is not None else 0
 
     def reset(self) -> None:
         """Drop a partially received binary packet."""
-        self._pending = None
-        self._buffers = _NO_BUFFERS
-        self._want = 0
+        self._partial = None
 
     def feed(self, data: str | bytes | bytearray | memoryview) -> Packet | None:
         try:
             if isinstance(data, str):
-                if self._pending is not None:
+                if self._partial is not None:
                     raise _error("text message while awaiting binary attachments")
                 return self._decode_text(data)
             if isinstance(data, _BYTES_TYPES):
@@ -402,12 +401,13 @@ class JsonDecoder:
             raise
 
     def _take_attachment(self, data: bytes) -> Packet | None:
-        packet = self._pending
-        if packet is None:
+        partial = self._partial
+        if partial is None:
             raise _error("binary message while no attachments are awaited")
-        buffers = self._buffers
+        packet = partial.packet
+        buffers = partial.buffers
         buffers.append(data)
-        if len(buffers) < self._want:
+        if len(buffers) < partial.want:
             return None
         packet.data = _reconstruct(packet.data, buffers)
         self.reset()
@@ -429,7 +429,7 @@ class JsonDecoder:
             if i == 1 or i >= end or text[i] != "-" or i > 1 + _MAX_COUNT_DIGITS:
                 raise _error("illegal attachments")
             attachments = int(text[1:i])
-            if attachments > self._max_attachments:
+            if attachments > self._parser.max_attachments:
                 raise _error("too many attachments")
             i += 1
         nsp = "/"
@@ -441,7 +441,7 @@ class JsonDecoder:
             else:
                 nsp = text[i:comma]
                 i = comma + 1
-            check_namespace(nsp, self._protocol == 4)
+            check_namespace(nsp, self._parser.protocol == 4)
         ack_id: int | None = None
         start = i
         while i < end and text[i] in _DIGITS:
@@ -456,7 +456,7 @@ class JsonDecoder:
         present = i < end
         if present:
             try:
-                payload = self._loads(text[i:])
+                payload = self._parser.loads(text[i:])
             except Exception as exc:  # any JSON error; also RecursionError
                 raise _error("invalid JSON payload") from exc
         if (
@@ -474,8 +474,6 @@ class JsonDecoder:
             if attachments == 0:
                 packet.data = _reconstruct(payload, [])
                 return packet
-            self._pending = packet
-            self._buffers = []
-            self._want = attachments
+            self._partial = _Partial(packet, attachments)
             return None
         return Packet(ptype, nsp, payload, ack_id)

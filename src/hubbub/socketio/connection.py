@@ -90,8 +90,8 @@ class Connection:
     """One Engine.IO (or 0.9) connection, its sockets in every namespace."""
 
     # slotted: one per connection, and an idle one should cost little
-    __slots__ = ("_bound", "_parts_timer", "_timer", "closed", "decoder", "extra", "parser",
-                 "protocol", "request", "server", "session", "sockets", "view")
+    __slots__ = ("_bound", "_extra", "_first", "_first_name", "_more", "_parts_timer", "_timer",
+                 "closed", "decoder", "parser", "protocol", "request", "server", "session", "view")
 
     def __init__(
         self, server: ConnectionServer, session: TransportSession, request: HttpRequest
@@ -104,7 +104,12 @@ class Connection:
         self.protocol = 5 if version >= 4 else (4 if version == 3 else version)
         self.parser = server.parser_for(self.protocol)
         self.decoder = self.parser.decoder()
-        self.sockets: dict[str, Socket] = {}
+        # the sockets by namespace: the first in two slots (most connections
+        # never have another, and a one-entry dict costs more than a socket's
+        # own slots), the others in a dict made for them
+        self._first_name: str | None = None
+        self._first: Socket | None = None
+        self._more: dict[str, Socket] | None = None
         self.closed = False
         # an upper bound of what the session holds unsent (see admit)
         self._bound = 0
@@ -113,9 +118,36 @@ class Connection:
         self._parts_timer: Any = None
         # set when a framework view decides this connection's namespaces
         self.view: ConnectionView | None = None
-        # per-connection storage for integrations (hubbub.gevent_socketio's
-        # virtsocket lives here)
-        self.extra: dict[str, Any] = {}
+        # per-connection storage for integrations, made on first use (see extra)
+        self._extra: dict[str, Any] | None = None
+
+    @property
+    def sockets(self) -> dict[str, Socket]:
+        """The connection's sockets by namespace name, in the order they
+        joined (a new dict: the connection's own table is changed only as
+        sockets join and leave)."""
+        out: dict[str, Socket] = {}
+        if self._first_name is not None and self._first is not None:
+            out[self._first_name] = self._first
+        if self._more:
+            out.update(self._more)
+        return out
+
+    def socket_in(self, name: str) -> Socket | None:
+        """The connection's socket in namespace ``name``, if any."""
+        if name == self._first_name:
+            return self._first
+        more = self._more
+        return more.get(name) if more is not None else None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Per-connection storage for integrations (hubbub.gevent_socketio's
+        virtsocket lives here)."""
+        extra = self._extra
+        if extra is None:
+            extra = self._extra = {}
+        return extra
 
     def start(self) -> None:
         if self.protocol >= 5:
@@ -182,14 +214,14 @@ class Connection:
                 query = {**dict(self.request.query), **query}
             self.connect(nsp, auth, query)
             return
-        socket = self.sockets.get(nsp)
+        socket = self._first if nsp == self._first_name else self.socket_in(nsp)
         if socket is None:
             log.debug("%s: packet for %s, not connected there", self, nsp)
             return
         socket.receive(packet)
 
     def connect(self, name: str, auth: dict[str, Any], query: dict[str, str] | None = None) -> None:
-        if name in self.sockets:
+        if self.socket_in(name) is not None:
             log.info("%s: already connected to %s", self, name)
             return
         view = self.view
@@ -215,7 +247,7 @@ class Connection:
 
     def _connect_timeout(self) -> None:
         self._timer = None
-        if not self.sockets and not self.closed:
+        if self._first is None and not self._more and not self.closed:
             log.info("%s: no namespace joined within connect_timeout; closing", self)
             self._close_session(DisconnectReason.FORCED_CLOSE)
 
@@ -230,7 +262,15 @@ class Connection:
 
     def socket_joined(self, socket: Socket) -> None:
         """A namespace accepted one of this connection's sockets."""
-        self.sockets[socket.nsp.name] = socket
+        name = socket.nsp.name
+        if name == self._first_name or (self._first is None and not self._more):
+            # the first slot only while it keeps the order of joining
+            self._first_name = name
+            self._first = socket
+        else:
+            if self._more is None:
+                self._more = {}
+            self._more[name] = socket
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -240,8 +280,13 @@ class Connection:
         client sent meanwhile)."""
 
     def socket_left(self, socket: Socket) -> None:
-        if self.sockets.get(socket.nsp.name) is socket:
-            del self.sockets[socket.nsp.name]
+        name = socket.nsp.name
+        if name == self._first_name:
+            if self._first is socket:
+                self._first_name = None
+                self._first = None
+        elif self._more is not None and self._more.get(name) is socket:
+            del self._more[name]
 
     # -- outgoing -----------------------------------------------------------------------
 
@@ -301,7 +346,9 @@ class Connection:
         self._timer = self._parts_timer = None
         for socket in list(self.sockets.values()):
             socket.closed(reason)
-        self.sockets.clear()
+        self._first_name = None
+        self._first = None
+        self._more = None
         if self.view is not None:
             self.view.closed()
 

@@ -161,8 +161,30 @@ class Socket:
     ``rooms``, ``emit``, ``call`` (``emitWithAck``), ``join``, ``leave``,
     ``to(room)``, ``broadcast``, ``disconnect()``, ``use``, ``on_any`` ...
     Sending never blocks: it queues the packet for the client."""
+
+    # Slotted, for it lives as long as its client does. What most sockets
+    # never change (per-socket handlers and listeners, the rate bucket, the
+    # recovery state) is a class-level default, written to the instance's
+    # __dict__ only by the sockets that change it; __dict__ and __weakref__
+    # stay for integrations and apps that set attributes of their own.
+    __slots__ = ("__dict__", "__weakref__", "_acks", "_auth", "_data", "_failures", "_handshake",
+                 "_issued", "_pending", "_query", "any_out", "client", "connected", "id",
+                 "instance", "nsp", "server")
+
+    # shared by every socket without its own handlers or listeners; replaced,
+    # never appended to
+    middlewares: list[HandlerSpec] = _NONE
+    handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
+    any_in: list[Callable[..., Any]] = _NONE
     # the max_event_rate bucket, when that limit is on (an instance's own)
     _bucket: list[float] | None = None
+    recovered = False
+    pid: str | None = None
+    # a recovered socket's session, until its rooms are restored
+    _previous: PersistedSession | None = None
+    # broadcasts that reach a recovered socket while its connect handlers
+    # still run: sent right after the missed packets, so none is lost
+    early: list[EncodedPacket] | None = None
 
     def __init__(
         self,
@@ -175,10 +197,11 @@ class Socket:
         self.nsp = nsp
         self.server = nsp.server
         self.client = client
-        self.recovered = previous is not None
         if previous is not None:
+            self.recovered = True
+            self._previous = previous
             self.id = previous.sid
-            self.pid: str | None = previous.pid
+            self.pid = previous.pid
             self._data: Any = previous.data
         else:
             protocol = client.protocol
@@ -189,15 +212,17 @@ class Socket:
                 self.id = sid if nsp.name == "/" else f"{nsp.name}#{sid}"
             else:  # 0.9 and 0.6: the session id in every namespace, as gevent-socketio's sessid
                 self.id = client.session.sid
-            self.pid = secrets.token_urlsafe(15) if self.server.recovery else None
+            if self.server.recovery:
+                self.pid = secrets.token_urlsafe(15)
             self._data = _NO_DATA  # {} once asked for (see data)
         rate = self.server.max_event_rate
         if rate is not None:
             # [tokens, refilled at, rate, next log time]
             self._bucket = [float(rate), self.server.scheduler.clock(), float(rate), 0.0]
+        # an empty auth is kept as None until asked for (see auth)
+        self._auth: dict[str, Any] | None = auth or None
         # the handshake is built when first asked for (most apps never do):
         # an idle socket keeps no copies of the request's headers and query
-        self.auth = auth
         self._query = query
         self._issued = int(time.time() * 1000)
         self._handshake: Handshake | None = None
@@ -207,18 +232,23 @@ class Socket:
         # what to tell the acks still awaited if the client leaves first
         # (call(), timeout().emit()): None until the first such ack
         self._failures: dict[int, Callable[[Exception], None]] | None = None
-        # per-socket handlers and listeners are rare: the shared empty ones
-        # below (never written to) until the first is registered
-        self.middlewares: list[HandlerSpec] = _NONE
-        self.handlers: dict[str, list[HandlerSpec]] = _NO_HANDLERS
-        self.any_in: list[Callable[..., Any]] = _NONE
-        self.any_out: list[Callable[..., Any]] = _NONE
         self._pending: list[Packet] | None = []  # emits made before CONNECT went out
         self.instance: NamespaceInstance | None = None
-        self._previous = previous
-        # broadcasts that reach a recovered socket while its connect handlers
-        # still run: sent right after the missed packets, so none is lost
-        self.early: list[EncodedPacket] | None = None
+        # read for every packet sent to the socket, broadcasts included: a
+        # slot (a class-level default is a slower lookup)
+        self.any_out: list[Callable[..., Any]] = _NONE
+
+    @property
+    def auth(self) -> dict[str, Any]:
+        """The auth payload of the client's CONNECT ({} when it sent none)."""
+        auth = self._auth
+        if auth is None:
+            auth = self._auth = {}
+        return auth
+
+    @auth.setter
+    def auth(self, value: dict[str, Any]) -> None:
+        self._auth = value
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name}>"
@@ -513,13 +543,16 @@ class Socket:
         else:  # clients 2.x wait for CONNECT on "/" too (Node's 2.x sends "40")
             self.client.send_packet(Packet(PacketType.CONNECT, self.nsp.name))
         pending, self._pending = self._pending, None
-        previous, self._previous = self._previous, None
-        if previous is not None:
+        previous = self._previous
+        if previous is not None:  # only a recovered socket has these of its own
+            self._previous = None
             for data_ in previous.missed_packets:
                 self.client.send_packet(Packet(PacketType.EVENT, self.nsp.name, data_))
-        early, self.early = self.early, None
-        for encoded in early or ():
-            self.client.write(encoded)
+        early = self.early
+        if early is not None:
+            self.early = None
+            for encoded in early:
+                self.client.write(encoded)
         for packet in pending or ():
             self._send_event(packet)
 

@@ -251,19 +251,7 @@ class FrameDecoder:
     decoder is finished and :meth:`feed` returns ``[]``.
     """
 
-    __slots__ = (
-        "_buf",
-        "_deflate",
-        "_done",
-        "_frag_compressed",
-        "_frag_opcode",
-        "_frag_parts",
-        "_frag_size",
-        "_frag_text",
-        "_max",
-        "_require_mask",
-        "_utf8",
-    )
+    __slots__ = ("_buf", "_deflate", "_done", "_frag", "_max", "_require_mask")
 
     def __init__(
         self,
@@ -278,16 +266,9 @@ class FrameDecoder:
         self._deflate = deflate
         self._require_mask = require_mask
         self._done = False
-        self._frag_opcode = 0  # opcode of the fragmented message being received, 0 if none
-        self._frag_compressed = False
-        # what the message so far costs: its payload bytes, and FRAGMENT_COST
-        # for every fragment, so that empty continuation frames cannot pile
-        # up without bound under the size limit
-        self._frag_size = 0
-        # the fragments so far, lists only while a fragmented message is open
-        self._frag_parts: list[bytes] | None = None
-        self._frag_text: list[str] | None = None
-        self._utf8: codecs.IncrementalDecoder | None = None
+        # the fragmented message being received, None while there is none
+        # (most of an idle connection's life)
+        self._frag: _Fragments | None = None
 
     @property
     def finished(self) -> bool:
@@ -298,7 +279,7 @@ class FrameDecoder:
         """Feed raw bytes from the socket; return the events they complete, in order."""
         if self._done:
             return []
-        if not self._buf and not self._frag_opcode and len(data) >= 6:
+        if not self._buf and self._frag is None and len(data) >= 6:
             # The common case, one whole frame per read: a final, uncompressed,
             # masked text frame with a 7- or 16-bit length. Decoded here
             # without the buffer copy and the general parser; anything else
@@ -338,9 +319,7 @@ class FrameDecoder:
     def _fail(self) -> None:
         self._done = True
         self._buf = b""
-        self._frag_parts = None
-        self._frag_text = None
-        self._utf8 = None
+        self._frag = None
 
     def _parse(self, events: list[Event], buf: bytearray) -> None:
         n = len(buf)
@@ -363,11 +342,11 @@ class FrameDecoder:
                 if length > _MAX_CONTROL_PAYLOAD:
                     raise WebSocketError("control frame payload longer than 125 bytes")
             elif opcode == OP_CONTINUATION:
-                if not self._frag_opcode:
+                if self._frag is None:
                     raise WebSocketError("continuation frame without a message to continue")
             elif opcode > OP_BINARY:
                 raise WebSocketError(f"unknown opcode {opcode:#x}")
-            elif self._frag_opcode:
+            elif self._frag is not None:
                 raise WebSocketError("new data frame while a fragmented message is open")
             if b0 & 0x70 and (b0 & 0x30 or self._deflate is None or opcode == 0 or opcode >= 8):
                 raise WebSocketError("reserved bits set")
@@ -395,8 +374,10 @@ class FrameDecoder:
                     total = length
                     compressed = rsv1
                 else:
-                    total = self._frag_size + length
-                    compressed = self._frag_compressed
+                    frag = self._frag
+                    assert frag is not None  # checked above
+                    total = frag.size + length
+                    compressed = frag.compressed
                 if total > (_wire_max(self._max) if compressed else self._max):
                     raise WebSocketError(
                         f"message larger than {self._max} bytes", CloseCode.TOO_BIG
@@ -429,13 +410,13 @@ class FrameDecoder:
                 else:
                     self._start_fragmented(opcode, bool(rsv1), payload)
             else:
-                self._frag_size += length + FRAGMENT_COST
-                if self._utf8 is not None:
-                    assert self._frag_text is not None
-                    self._frag_text.append(self._decode_fragment(payload, bool(fin)))
+                frag = self._frag
+                assert frag is not None
+                frag.size += length + FRAGMENT_COST
+                if frag.utf8 is not None:
+                    frag.text.append(_decode_fragment(frag.utf8, payload, bool(fin)))
                 else:
-                    assert self._frag_parts is not None
-                    self._frag_parts.append(payload)
+                    frag.parts.append(payload)
                 if fin:
                     events.append(self._finish_fragmented())
         if pos == n:
@@ -455,33 +436,42 @@ class FrameDecoder:
             raise WebSocketError("invalid UTF-8 in text message", CloseCode.INVALID_DATA) from None
 
     def _start_fragmented(self, opcode: int, compressed: bool, payload: bytes) -> None:
-        self._frag_opcode = opcode
-        self._frag_compressed = compressed
-        self._frag_size = len(payload)
+        frag = self._frag = _Fragments(opcode, compressed, len(payload))
         if opcode == OP_TEXT and not compressed:
             # Validate text as it arrives, so invalid UTF-8 fails fast.
-            self._utf8 = _Utf8Decoder("strict")
-            self._frag_text = [self._decode_fragment(payload, False)]
+            utf8 = frag.utf8 = _Utf8Decoder("strict")
+            frag.text.append(_decode_fragment(utf8, payload, False))
         else:
-            self._frag_parts = [payload]
-
-    def _decode_fragment(self, payload: bytes, final: bool) -> str:
-        assert self._utf8 is not None
-        try:
-            return self._utf8.decode(payload, final)
-        except UnicodeDecodeError:
-            raise WebSocketError("invalid UTF-8 in text message", CloseCode.INVALID_DATA) from None
+            frag.parts.append(payload)
 
     def _finish_fragmented(self) -> Message:
-        opcode = self._frag_opcode
-        self._frag_opcode = 0
-        self._frag_size = 0
-        if self._utf8 is not None:
-            text = "".join(self._frag_text or ())
-            self._frag_text = None
-            self._utf8 = None
-            return Message(text)
-        parts = self._frag_parts or ()
-        self._frag_parts = None
-        return self._complete(opcode, self._frag_compressed, b"".join(parts))
+        frag = self._frag
+        assert frag is not None
+        self._frag = None
+        if frag.utf8 is not None:
+            return Message("".join(frag.text))
+        return self._complete(frag.opcode, frag.compressed, b"".join(frag.parts))
 
+
+class _Fragments:
+    """A fragmented message while it is being received."""
+
+    __slots__ = ("compressed", "opcode", "parts", "size", "text", "utf8")
+
+    def __init__(self, opcode: int, compressed: bool, size: int) -> None:
+        self.opcode = opcode
+        self.compressed = compressed
+        # what the message so far costs: its payload bytes, and FRAGMENT_COST
+        # for every fragment, so that empty continuation frames cannot pile
+        # up without bound under the size limit
+        self.size = size
+        self.parts: list[bytes] = []  # binary or compressed fragments
+        self.text: list[str] = []  # uncompressed text, decoded as it arrives
+        self.utf8: codecs.IncrementalDecoder | None = None
+
+
+def _decode_fragment(utf8: codecs.IncrementalDecoder, payload: bytes, final: bool) -> str:
+    try:
+        return utf8.decode(payload, final)
+    except UnicodeDecodeError:
+        raise WebSocketError("invalid UTF-8 in text message", CloseCode.INVALID_DATA) from None

@@ -90,7 +90,9 @@ class WebSocketLink:
         self.closing = False
         # the WebSocketPeer door for cached frames: none once closing, and
         # none with compression (frames are compressed per connection)
-        self.sink: Callable[[bytes], None] | None = io.write if deflate is None else None
+        # the io object itself rather than its bound write method, which
+        # every idle link would keep
+        self.sink: LinkIO | None = io if deflate is None else None
 
     def open(self) -> bool:
         """Call once the handshake response is written. False when the core

@@ -105,7 +105,7 @@ class V06Connection(Connection):
         if self._waiting is not None:
             self._waiting.append((value, kind))
             return
-        socket = self.sockets.get("/")
+        socket = self.socket_in("/")
         if socket is None:
             log.debug("%s: 0.6 message while not connected", self)
             return

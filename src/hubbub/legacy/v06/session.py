@@ -162,7 +162,7 @@ class V06Session:
         if ws is not None:
             sink = ws.sink  # the cached frame, without the call to send
             if sink is not None:
-                sink(packet._frames[V06_VERSION] or packet.ws_frame(V06_VERSION))
+                sink.write(packet._frames[V06_VERSION] or packet.ws_frame(V06_VERSION))
             else:
                 ws.send(packet)
             return

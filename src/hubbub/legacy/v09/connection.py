@@ -121,7 +121,7 @@ class LegacyConnection(Connection):
         self._when_settled(lambda: self._connect("/", ""))
 
     def _connect(self, name: str, query: str) -> None:
-        if name in self.sockets:
+        if self.socket_in(name) is not None:
             return
         merged = dict(self.request.query)
         merged.update(parse_qsl(query, keep_blank_values=True))
@@ -147,7 +147,7 @@ class LegacyConnection(Connection):
         if waiting is not None:
             waiting.append(packet)
             return
-        socket = self.sockets.get(name)
+        socket = self.socket_in(name)
         if socket is None:
             log.debug("%s: 0.9 packet for %s, not connected there", self, name)
             return

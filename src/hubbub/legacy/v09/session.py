@@ -155,7 +155,7 @@ class LegacySession:
         if ws is not None:
             sink = ws.sink  # as EngineSession.send_packet: the cached frame, no send call
             if sink is not None:
-                sink(packet._frames[LEGACY_VERSION] or packet.ws_frame(LEGACY_VERSION))
+                sink.write(packet._frames[LEGACY_VERSION] or packet.ws_frame(LEGACY_VERSION))
             else:
                 ws.send(packet)
             return

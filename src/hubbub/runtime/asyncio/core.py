@@ -26,76 +26,95 @@ log = logging.getLogger("hubbub.runtime")
 _EARLY = 0.001
 
 
-class _Entry:
-    """One scheduled session timer in a :class:`TimerQueue`; ``cancel()``
-    leaves it in the heap, dead, until its time comes (hosts move a timer
-    earlier only rarely)."""
+# Session deadlines are kept in buckets, each fired at its end: never before
+# a deadline, and late by at most 1/64 of the delay it was armed with (a
+# heartbeat 25 s away by a quarter second, a 300 ms one by 4 ms), so idle
+# sessions armed about the same time share a bucket. Widths are powers of
+# two (bucket ends are exact floats) between these bounds, in seconds.
+_MIN_WIDTH_LOG2 = -8
+_MAX_WIDTH_LOG2 = 0
 
-    __slots__ = ("host",)
 
-    def __init__(self, host: AsyncioHost) -> None:
-        self.host: AsyncioHost | None = host
+def _bucket_end(when: float, delay: float) -> float:
+    exp = _MIN_WIDTH_LOG2
+    if delay > 0.0:
+        exp = min(max(math.floor(math.log2(delay)) - 6, _MIN_WIDTH_LOG2), _MAX_WIDTH_LOG2)
+    width = 2.0**exp
+    return math.ceil(when / width) * width
 
-    def cancel(self) -> None:
-        self.host = None
 
-    def __lt__(self, other: _Entry) -> bool:
-        return False  # only consulted for equal deadlines: any order will do
+def _first(item: tuple[float, AsyncioHost]) -> float:
+    return item[0]
 
 
 class TimerQueue:
     """Every session timer of one loop, on a single loop timer.
 
     A loop timer per session (an asyncio or uvloop TimerHandle and its libuv
-    timer) would be kept by every idle connection for its next heartbeat; an
-    entry here is only a tuple and a one-slot object.
+    timer) would be kept by every idle connection for its next heartbeat, as
+    would a heap entry per session. Here a session's host is one slot in the
+    list of its deadline's bucket; the heap holds one time per bucket.
+    A host moved earlier (or cancelled) leaves a stale slot behind in a
+    bucket that ends no earlier, skipped when it comes: the host's deadline
+    is no longer the one it was put there for.
     """
 
-    __slots__ = ("_at", "_handle", "_heap", "loop")
+    __slots__ = ("_at", "_buckets", "_ends", "_handle", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._heap: list[tuple[float, _Entry]] = []
+        self._buckets: dict[float, list[AsyncioHost]] = {}
+        self._ends: list[float] = []  # a heap of the buckets' ends
         self._handle: asyncio.TimerHandle | None = None
         self._at = math.inf  # when the loop timer fires
 
-    def add(self, when: float, host: AsyncioHost) -> _Entry:
-        entry = _Entry(host)
-        heapq.heappush(self._heap, (when, entry))
-        if when < self._at:
+    def add(self, when: float, host: AsyncioHost) -> None:
+        end = _bucket_end(when, when - self.loop.time())
+        bucket = self._buckets.get(end)
+        if bucket is not None:
+            bucket.append(host)
+            return
+        self._buckets[end] = [host]
+        heapq.heappush(self._ends, end)
+        if end < self._at:
             if self._handle is not None:
                 self._handle.cancel()
-            self._at = when
-            self._handle = self.loop.call_at(when, self._run)
-        return entry
+            self._at = end
+            self._handle = self.loop.call_at(end, self._run)
 
     def _run(self) -> None:
         self._handle = None
-        heap = self._heap
+        ends = self._ends
+        buckets = self._buckets
         due = self.loop.time() + _EARLY
-        fired: list[_Entry] = []
-        while heap and heap[0][0] <= due:
-            fired.append(heapq.heappop(heap)[1])
-        # fired after the heap is read: an entry one of them adds, however
-        # early, waits for the next loop timer (no busy loop in here)
-        for entry in fired:
-            host = entry.host
-            if host is not None:  # else cancelled meanwhile
+        fired: list[tuple[float, AsyncioHost]] = []
+        while ends and ends[0] <= due:
+            for host in buckets.pop(heapq.heappop(ends)):
+                fired.append((host._when, host))
+        # in deadline order, as one timer per session would fire them
+        fired.sort(key=_first)
+        # fired after the buckets are taken: a host one of them re-arms,
+        # however early, waits for the next loop timer (no busy loop in here)
+        for when, host in fired:
+            # else cancelled, or fired and re-armed, meanwhile
+            if host._handle is not None and host._when == when:
                 host._fire()
         # the next loop timer, unless a _fire above already set an earlier one
         if self._handle is None:
-            if heap:
-                self._at = heap[0][0]
+            if ends:
+                self._at = ends[0]
                 self._handle = self.loop.call_at(self._at, self._run)
             else:
                 self._at = math.inf
 
     def __len__(self) -> int:
-        return len(self._heap)
+        """Slots held, stale ones included."""
+        return sum(len(hosts) for hosts in self._buckets.values())
 
 
 class AsyncioHost(TimerHost):
-    """One session's timer and poll-wake door on an asyncio loop."""
+    """One session's timer and poll-wake door on an asyncio loop; its own
+    timer handle (see TimerQueue)."""
 
     __slots__ = ("timers",)
 
@@ -103,8 +122,12 @@ class AsyncioHost(TimerHost):
         super().__init__(session)
         self.timers = timers
 
-    def _schedule(self, deadline: float) -> _Entry:
-        return self.timers.add(deadline, self)
+    def _schedule(self, deadline: float) -> AsyncioHost:
+        self.timers.add(deadline, self)
+        return self
+
+    def cancel(self) -> None:
+        pass  # the slot left in the queue is skipped (TimerHost drops its handle)
 
     def _now(self) -> float:
         return self.timers.loop.time()

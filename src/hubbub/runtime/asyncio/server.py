@@ -19,7 +19,14 @@ from typing import Any
 
 import httptools
 
-from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
+from hubbub.http import (
+    HttpRequest,
+    HttpResponse,
+    join_headers,
+    serialize_head,
+    shared_address,
+    shared_str,
+)
 from hubbub.runtime.asyncio.asgi_bridge import ASGIApp, run_asgi_http
 from hubbub.runtime.asyncio.core import AsyncioHost, AsyncioRuntime, runtime_for
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
@@ -102,7 +109,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
-            self.remote = str(peer[0])
+            self.remote = shared_address(str(peer[0]))
         self.secure = transport.get_extra_info("sslcontext") is not None
         self.server.connections.add(self)
         self._arm(self.limits.header_timeout)
