@@ -10,6 +10,7 @@ anything that calls user code is spawned.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket as stdlib_socket
 import time
@@ -184,7 +185,9 @@ class SocketLinkIO:
             data = self.sock.recv(READ_SIZE)
         except BlockingIOError:
             return
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.ECONNRESET, errno.EBADF, errno.ENOTCONN):
+                log.info("websocket read failed: %s", exc)
             data = b""
         if not data:
             self._ended()

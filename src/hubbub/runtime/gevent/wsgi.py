@@ -44,7 +44,6 @@ WSGIAppType = Callable[[Environ, StartResponse], Iterable[bytes]]
 TAKE_SOCKET = "hubbub.take_socket"
 
 
-
 def request_from_environ(environ: Environ, body_limit: int) -> HttpRequest:
     """The core's view of a WSGI request; the body is read up to the limit."""
     req = request_head(environ)
@@ -254,7 +253,8 @@ class WSGIApp:
         clock = self.runtime.clock
         raw = stdlib_socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
         raw.setblocking(False)
-        link_io = SocketLinkIO(raw, self.websocket_close_timeout, self.runtime.hub)
+        # the hub of the thread serving this connection, which owns the socket
+        link_io = SocketLinkIO(raw, self.websocket_close_timeout, gevent.get_hub())
         try:
             handshake = accept_websocket(self.endpoint, req, accept, link_io, clock,
                                          req.remote_addr)
