@@ -66,6 +66,21 @@ class HttpRequest:
         return "websocket" in upgrade.lower()
 
 
+def native_environ(req: HttpRequest) -> dict[str, Any] | None:
+    """The WSGI environ of a request served under WSGIApp, else None. A
+    runtime may give, in place of the dict, an object that builds it
+    (``build_environ(req)``): it is built on first use and kept."""
+    native = req.native
+    if isinstance(native, dict):
+        return native
+    build = getattr(native, "build_environ", None)
+    if build is None:
+        return None
+    environ: dict[str, Any] = build(req)
+    req.native = environ
+    return environ
+
+
 @dataclass(slots=True)
 class HttpResponse:
     status: int

@@ -1,10 +1,16 @@
-"""SocketLinkIO: the gevent websocket's writes without a writer greenlet.
+"""SocketLinkIO: a gevent websocket read and written by the hub, without a
+greenlet.
 
 Over a real socket pair: order, one send per hub turn, backpressure from a
-peer that does not read, the graceful and the immediate close, finish().
+peer that does not read, the graceful and the immediate close; reading:
+what arrives is fed to the link, the end of the stream is the link's
+``lost`` and closes the socket, a peer that does not read is not read from.
 """
 
 from __future__ import annotations
+
+import contextlib
+import socket
 
 import gevent
 from gevent import socket as gsocket
@@ -13,8 +19,10 @@ from hubbub.runtime.gevent.core import SocketLinkIO
 
 
 def _pair() -> tuple[object, object]:
-    a, b = gsocket.socketpair()
-    return a, b
+    """The server's end (a non-blocking socket the link io owns) and the peer's."""
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    return a, gsocket.socket(fileno=b.detach())
 
 
 def _read_all(sock: object, want: int) -> bytes:
@@ -34,9 +42,9 @@ def test_writes_of_one_turn_go_out_in_order_in_one_send() -> None:
     class Counting:
         """The socket, counting its sends."""
 
-        def send(self, data: bytes, flags: int = 0, timeout: object = None) -> int:
+        def send(self, data: bytes) -> int:
             sends.append(len(data))
-            return int(a.send(data, flags, timeout))  # type: ignore[attr-defined]
+            return int(a.send(data))  # type: ignore[attr-defined]
 
         def fileno(self) -> int:
             return int(a.fileno())  # type: ignore[attr-defined]
@@ -96,7 +104,7 @@ def test_graceful_close_waits_for_the_peer_then_ends_on_its_answer() -> None:
     io.close(graceful=False)  # the peer's close frame came
     gevent.sleep(0.05)
     assert io.dead
-    assert b.recv(100) == b""  # type: ignore[attr-defined]
+    assert b.recv(100) == b""
 
 
 def test_graceful_close_gives_up_after_the_timeout() -> None:
@@ -109,13 +117,79 @@ def test_graceful_close_gives_up_after_the_timeout() -> None:
     assert b.recv(100) == b""  # type: ignore[attr-defined]
 
 
-def test_finish_flushes_then_shuts_down() -> None:
+class Link:
+    """Stands in for the WebSocketLink the io feeds: records what it gets,
+    answers every chunk with ``answer`` bytes."""
+
+    def __init__(self, io: SocketLinkIO, answer: int = 0) -> None:
+        self.io = io
+        self.answer = answer
+        self.fed: list[bytes] = []
+        self.lost_calls = 0
+        self.closing = False
+
+    def feed(self, data: bytes) -> None:
+        self.fed.append(data)
+        if self.answer:
+            self.io.write(b"r" * self.answer)
+
+    def lost(self) -> None:
+        self.lost_calls += 1
+        self.closing = True
+
+
+def test_what_arrives_is_fed_to_the_link_in_order() -> None:
     a, b = _pair()
     io = SocketLinkIO(a, close_timeout=5.0)
+    link = Link(io)
+    io.start(link, b"first,")
+    for i in range(20):
+        b.sendall(b"%02d," % i)  # type: ignore[attr-defined]
+        gevent.sleep(0.001)
+    with gevent.Timeout(5):
+        while len(b"".join(link.fed)) < 6 + 60:
+            gevent.sleep(0.01)
+    assert b"".join(link.fed) == b"first," + b"".join(b"%02d," % i for i in range(20))
+    assert link.lost_calls == 0
+    b.close()  # type: ignore[attr-defined]
+
+
+def test_the_end_of_the_stream_is_lost_then_the_queue_goes_out_then_the_socket_closes() -> None:
+    a, b = _pair()
+    io = SocketLinkIO(a, close_timeout=5.0)
+    link = Link(io)
+    io.start(link)
     io.write(b"a" * 1000)
-    io.finish()
-    assert io.dead
-    assert _read_all(b, 2000) == b"a" * 1000
+    b.shutdown(socket.SHUT_WR)  # type: ignore[attr-defined]
+    assert _read_all(b, 2000) == b"a" * 1000  # then EOF: closed by the server
+    assert io.dead and link.lost_calls == 1
+    assert a.fileno() == -1  # type: ignore[attr-defined]
+
+
+def test_a_peer_that_does_not_read_is_not_read_from() -> None:
+    a, b = _pair()
+    io = SocketLinkIO(a, close_timeout=5.0)
+    link = Link(io, answer=65536)  # every chunk read queues 64 KB for the peer
+    io.start(link)
+    sent = 0
+    b.settimeout(0.5)  # type: ignore[attr-defined]
+    with gevent.Timeout(10):
+        while sent < 8 * 1024 * 1024:
+            try:
+                sent += b.send(b"q" * 65536)  # type: ignore[attr-defined]
+            except TimeoutError:
+                break  # the server stopped reading: the kernel's buffers filled up
+            gevent.sleep(0)
+    assert sent < 8 * 1024 * 1024, "the server kept reading from a peer that does not read"
+    fed = len(b"".join(link.fed))
+    assert io.buffered_bytes() > 0
+    # once the peer reads, the server reads again
+    with gevent.Timeout(10):
+        while len(b"".join(link.fed)) < sent:
+            with contextlib.suppress(TimeoutError):
+                b.recv(1024 * 1024)  # type: ignore[attr-defined]
+    assert len(b"".join(link.fed)) == sent > fed
+    b.close()  # type: ignore[attr-defined]
 
 
 def test_a_gone_peer_marks_the_link_dead() -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from hubbub import jsonmod
 from hubbub.gevent_socketio.defaultjson import default_json_dumps, default_json_loads
 from hubbub.gevent_socketio.packet import decode
+from hubbub.http import native_environ
 from hubbub.runtime.gevent.greenlets import Greenlet, GreenletExit, Queue, kill_jobs, spawn
 from hubbub.types import DisconnectReason
 
@@ -198,7 +199,7 @@ class Socket:
         self.namespaces: Mapping[str, type] = {}
         self.active_ns: dict[str, ActiveNamespace] = {}
         self.request: Any = None
-        native = client.request.native if client is not None else None
+        native = native_environ(client.request) if client is not None else None
         self.environ: dict[str, Any] = dict(native) if isinstance(native, dict) else {}
         self.environ["socketio"] = self
         self.error_handler: ErrorHandler = error_handler or default_error_handler

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, cast
 
+from hubbub.http import native_environ
 from hubbub.socketio.broadcast import BroadcastOperator
 from hubbub.socketio.server import Server
 from hubbub.socketio.server_namespace import ServerNamespace
@@ -120,8 +121,7 @@ class Namespace:
     def environ(self) -> dict[str, Any] | None:
         """The WSGI environ of the request that opened this connection
         (under WSGIApp), else None."""
-        native = self._socket.client.request.native
-        return native if isinstance(native, dict) else None
+        return native_environ(self._socket.client.request)
 
     # -- acting -----------------------------------------------------------------------
 

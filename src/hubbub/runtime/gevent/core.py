@@ -10,6 +10,7 @@ anything that calls user code is spawned.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket as stdlib_socket
 import time
@@ -77,35 +78,45 @@ class GeventGreenletTimer(_LoopTimer):
         super().__init__(hub or gevent.get_hub(), delay, gevent.spawn, _guarded, fn)
 
 
-# past this many bytes queued for a websocket client, its reader stops reading
+# past this many bytes queued for a websocket client, it is not read from
 # until they are sent (the asyncio transports' default high-water mark)
 READ_HIGH_WATER = 64 * 1024
+READ_SIZE = 65536
 
 
 class SocketLinkIO:
-    """The websocket link's LinkIO on a gevent socket, without a greenlet.
+    """One websocket connection on the gevent hub, without a greenlet.
 
-    ``write`` never blocks: the frames written during one turn of the hub
-    are joined and sent by one loop callback at the end of the turn, with a
-    non-blocking send. What the kernel does not take waits for a write
-    watcher, so a slow client never blocks a sender. An idle connection
-    holds nothing here (no writer greenlet, whose saved stack would be the
-    largest part of an idle connection's cost).
+    The hub reads the socket (a read watcher) and feeds the link, as an
+    asyncio protocol is fed: the link and the sessions under it never block,
+    and every handler they start runs in a greenlet of its own. An idle
+    connection holds a socket, two small objects and a watcher, and no
+    greenlet, whose saved stacks would be the largest part of its cost.
+
+    As the link's LinkIO, ``write`` never blocks: the frames written during
+    one turn of the hub are joined and sent by one loop callback at the end
+    of the turn, with a non-blocking send. What the kernel does not take
+    waits for a write watcher, so a slow client never blocks a sender; while
+    more than READ_HIGH_WATER bytes wait, the client is not read from (what
+    it sends, pings to answer or events to ack, would only grow the queue).
 
     ``close(graceful)`` sends what is queued, then shuts the socket down: at
     once, or (graceful) after ``close_timeout`` unless the peer's close frame
-    comes first (``close(False)`` again). ``finish()``, from the reader when
-    it is done, waits for the queue to go out (at most ``close_timeout``).
-    ``dead`` tells the reader the socket is shut down.
+    comes first (``close(False)`` again). Once the stream ends the link is
+    told (``lost``), what is queued goes out (for at most ``close_timeout``)
+    and the socket is closed. ``dead``: the socket is shut down.
+
+    ``sock`` is a non-blocking socket this object owns from ``start`` on.
     """
 
     __slots__ = (
         "_closing",
-        "_done",
         "_flushing",
+        "_link",
         "_out",
         "_pending",
         "_queued",
+        "_reader",
         "_timer",
         "_watcher",
         "close_timeout",
@@ -126,8 +137,9 @@ class SocketLinkIO:
         self.dead = False
         self._flushing: Any = None  # the loop callback of this turn
         self._watcher: Any = None  # the write watcher, while the kernel is full
-        self._timer: Any = None  # a graceful close's wait for the peer
-        self._done: gevent.event.Event | None = None  # finish() waiting
+        self._timer: Any = None  # a close's wait for the peer or for the queue
+        self._reader: Any = None  # the read watcher, while reading
+        self._link: Any = None  # the link fed, until the stream ends
 
     def write(self, data: bytes) -> None:
         if self.dead or self._closing is not None:
@@ -154,14 +166,67 @@ class SocketLinkIO:
     def buffered_bytes(self) -> int:
         return self._queued + len(self._pending)
 
-    def wait_drained(self) -> None:
-        """Block the reader while more than READ_HIGH_WATER bytes wait for
-        the peer: a client that does not read is not read from (what it
-        sends, pings to answer or events to ack, would only grow the queue)."""
-        if self.dead or self.buffered_bytes() <= READ_HIGH_WATER:
+    # -- reading --------------------------------------------------------------------
+
+    def start(self, link: Any, received: bytes = b"") -> None:
+        """Feed ``link`` what arrives from now on (``received`` first)."""
+        self._link = link
+        if received:
+            self._feed(received)
+        if self._link is not None and not self.dead:
+            self._reader = self.hub.loop.io(self.sock.fileno(), 1)  # 1: readable
+            self._reader.start(self._read)
+            if self.buffered_bytes() > READ_HIGH_WATER:
+                self._reader.stop()
+
+    def _read(self) -> None:
+        # in the hub: never blocks
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except BlockingIOError:
             return
-        done = self._done = gevent.event.Event()  # set once the queue is out
-        done.wait()
+        except OSError as exc:
+            if exc.errno not in (errno.ECONNRESET, errno.EBADF, errno.ENOTCONN):
+                log.info("websocket read failed: %s", exc)
+            data = b""
+        if not data:
+            self._ended()
+            return
+        self._feed(data)
+        reader = self._reader
+        if reader is not None and self.buffered_bytes() > READ_HIGH_WATER:
+            reader.stop()  # started again once the queue is out (_flush)
+
+    def _feed(self, data: bytes) -> None:
+        link = self._link
+        try:
+            link.feed(data)
+        except Exception:  # pragma: no cover - a bug; drop this client, not the hub
+            log.exception("websocket input failed")
+            self._ended()
+            return
+        if link.closing and self.dead:
+            self._ended()
+
+    def _ended(self) -> None:
+        """The stream ended: tell the link, send what is queued (a close
+        frame, say), then close."""
+        self._stop_reading()
+        self.close(graceful=False)
+        if not self.dead and self._timer is None:  # a client that stopped reading
+            self._timer = self.hub.loop.timer(self.close_timeout, 0)
+            self._timer.start(self._shutdown)
+
+    def _stop_reading(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.stop()
+            reader.close()
+        link, self._link = self._link, None
+        if link is not None:
+            link.lost()
+
+    # -- writing --------------------------------------------------------------------
 
     def _flush(self) -> None:
         # in the hub (a loop callback or the write watcher): never blocks
@@ -179,7 +244,7 @@ class SocketLinkIO:
                     pending = b"".join(out) if len(out) > 1 else out[0]
                     self._out = []
                     self._queued = 0
-                sent = sock.send(pending, 0, 0.0)  # timeout 0: EAGAIN raises
+                sent = sock.send(pending)
                 self._pending = memoryview(pending)[sent:] if sent < len(pending) else b""
         except BlockingIOError:
             if self._watcher is None:
@@ -193,8 +258,9 @@ class SocketLinkIO:
             self._watcher.stop()
             self._watcher.close()
             self._watcher = None
-        if self._done is not None:
-            self._done.set()
+        reader = self._reader
+        if reader is not None and not reader.active:
+            reader.start(self._read)
         if self._closing is False:
             self._shutdown()
         elif self._closing and self._timer is None:
@@ -202,6 +268,8 @@ class SocketLinkIO:
             self._timer.start(self._shutdown)
 
     def _shutdown(self) -> None:
+        if self.dead:
+            return
         self.dead = True
         for watcher in (self._watcher, self._timer):
             if watcher is not None:
@@ -211,19 +279,11 @@ class SocketLinkIO:
         self._out = []
         self._queued = 0
         self._pending = b""
-        if self._done is not None:
-            self._done.set()
         with contextlib.suppress(OSError):  # already gone
             self.sock.shutdown(stdlib_socket.SHUT_RDWR)
-
-    def finish(self) -> None:
-        """The reader is done: send what is queued (a close frame, say),
-        then shut the socket down; the WSGI server closes it."""
-        self.close(graceful=False)
-        if not self.dead:
-            done = self._done = gevent.event.Event()
-            done.wait(self.close_timeout)  # a client that stopped reading
-        self._shutdown()
+        # the peer is gone, or was told to go: the link learns it here
+        self._stop_reading()
+        self.sock.close()
 
 
 class GeventRuntime:

@@ -19,6 +19,7 @@ import gevent.event
 from gevent import pywsgi
 
 from hubbub.runtime.contract import is_server
+from hubbub.runtime.gevent.connection import Replay, serve_connection
 from hubbub.runtime.gevent.wsgi import TAKE_SOCKET, WSGIApp
 from hubbub.runtime.limits import ServerLimits
 
@@ -134,6 +135,31 @@ class HubbubHandler(SocketHandoff, pywsgi.WSGIHandler):  # type: ignore[misc]
 #: gevent's pywsgi server, which gevent-socketio's SocketIOServer extends
 WSGIServer = pywsgi.WSGIServer
 
+# connections waiting to be accepted: a burst of clients connecting at once
+# is queued by the kernel instead of refused or retried
+BACKLOG = 2048
+
+
+class HubbubServer(pywsgi.WSGIServer):  # type: ignore[misc]
+    """pywsgi's server, with Socket.IO requests on hubbub's short path
+    (runtime/gevent/connection.py) and every other request on pywsgi's
+    handler with the socket handoff. In views mode (the app's views call
+    socketio_manage, with the whole WSGI environ) every request is pywsgi's."""
+
+    limits: ServerLimits
+
+    def handle(self, sock: Any, address: Any) -> None:
+        wsgi = self.application
+        if not isinstance(wsgi, WSGIApp) or wsgi.socketio_views:
+            self.handler_class(sock, address, self).handle()
+            return
+
+        def hand_over(received: bytes) -> None:
+            sock.settimeout(None)
+            self.handler_class(sock, address, self, _replaying(received, sock)).handle()
+
+        serve_connection(wsgi, self.limits, sock, address, self.get_environ, hand_over)
+
 
 def as_wsgi_app(app: Any, **options: Any) -> WSGIApp:
     """A WSGIApp for a hubbub Server, a WSGIApp (as is) or a plain WSGI app
@@ -155,14 +181,15 @@ def make_server(
     log_requests: bool = False,
     limits: ServerLimits | None = None,
     **options: Any,
-) -> pywsgi.WSGIServer:
-    """A pywsgi server for ``app`` with hubbub's handler (not yet started)."""
+) -> HubbubServer:
+    """hubbub's gevent server for ``app`` (not yet started)."""
     limits = limits or ServerLimits()
     wsgi = as_wsgi_app(app, **options)
     wsgi.body_timeout = limits.body_timeout
-    server = pywsgi.WSGIServer(
+    server = HubbubServer(
         (host, port),
         wsgi,
+        backlog=BACKLOG,
         handler_class=HubbubHandler,
         log=_PywsgiLog() if log_requests else None,
         error_log=_PywsgiLog(logging.ERROR),
@@ -209,6 +236,11 @@ def serve(
         on_stop()
     gevent.sleep(0.2)  # let the close packets go out
     server.stop(timeout=1)
+
+
+def _replaying(received: bytes, sock: Any) -> Any:
+    """The pywsgi handler's reader: the bytes the short path read, then the socket."""
+    return io.BufferedReader(Replay(received, sock)) if received else None
 
 
 class _PywsgiLog:

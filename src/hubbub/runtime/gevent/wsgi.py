@@ -17,7 +17,6 @@ Socket.IO request (no ``EIO=``, not a 0.9 URL) goes to the app.
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import logging
 import socket as stdlib_socket
@@ -27,7 +26,7 @@ from typing import Any
 import gevent
 import gevent.event
 
-from hubbub.http import REASONS, HttpRequest, HttpResponse
+from hubbub.http import REASONS, HttpRequest, HttpResponse, native_environ
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
 from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
 from hubbub.socketio.views import ENVIRON_KEY, ViewBinding
@@ -43,8 +42,6 @@ WSGIAppType = Callable[[Environ, StartResponse], Iterable[bytes]]
 # put in the environ by hubbub's pywsgi handler (runtime/gevent/server.py):
 # a function handing over the raw socket; the handler then writes nothing
 TAKE_SOCKET = "hubbub.take_socket"
-
-READ_SIZE = 65536
 
 
 def request_from_environ(environ: Environ, body_limit: int) -> HttpRequest:
@@ -110,7 +107,7 @@ def _status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
 
 
-def _wait_for_wake(host: GeventHost) -> None:
+def wait_for_wake(host: GeventHost) -> None:
     """Block this greenlet until the session's host wakes it (a held GET)."""
     ready = gevent.event.Event()
     host.waiter = ready.set
@@ -217,7 +214,7 @@ class WSGIApp:
         try:
             yield hold.head.body
             while True:
-                _wait_for_wake(host)
+                wait_for_wake(host)
                 chunk, finished = hold.more(self.runtime.clock())
                 if chunk:
                     yield chunk
@@ -231,7 +228,7 @@ class WSGIApp:
     def _hold(self, hold: PollHold) -> HttpResponse:
         host = hold.session.host
         assert isinstance(host, GeventHost)
-        _wait_for_wake(host)
+        wait_for_wake(host)
         return hold.finish(self.runtime.clock())
 
     def _websocket(
@@ -244,9 +241,20 @@ class WSGIApp:
                      "(serve with hubbub's gevent server, gunicorn worker or paste server)")
             return _respond(start_response, HttpResponse(400, [("Content-Type", "text/plain")],
                                                          b"websocket not available here"))
+        self.serve_websocket(take(), req, accept)
+        return []
+
+    def serve_websocket(
+        self, sock: Any, req: HttpRequest, accept: WebSocketAccept, received: bytes = b""
+    ) -> None:
+        """Complete the handshake on ``sock`` (a gevent socket) and serve the
+        websocket from the hub, which owns the socket from here on
+        (``received``: what the client sent after its request)."""
         clock = self.runtime.clock
-        sock: stdlib_socket.socket = take()
-        link_io = SocketLinkIO(sock, self.websocket_close_timeout, self.runtime.hub)
+        raw = stdlib_socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        raw.setblocking(False)
+        # the hub of the thread serving this connection, which owns the socket
+        link_io = SocketLinkIO(raw, self.websocket_close_timeout, gevent.get_hub())
         try:
             handshake = accept_websocket(self.endpoint, req, accept, link_io, clock,
                                          req.remote_addr)
@@ -257,36 +265,21 @@ class WSGIApp:
                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
             link_io.write(head + body)
             link_io.close(graceful=False)
-            return []
+            return
         link = handshake.link
         link_io.write(handshake.response)
         if link.open():
-            self._read_frames(sock, link_io, link)
-        link.lost()
-        link_io.finish()
-        return []
-
-    @staticmethod
-    def _read_frames(sock: stdlib_socket.socket, link_io: SocketLinkIO, link: Any) -> None:
-        while not link_io.dead:
-            link_io.wait_drained()
-            try:
-                data = sock.recv(READ_SIZE)
-            except OSError as exc:
-                if exc.errno not in (errno.ECONNRESET, errno.EBADF, errno.ENOTCONN):
-                    log.info("websocket read failed: %s", exc)
-                return
-            if not data:
-                return
-            link.feed(data)
-            if link.closing and link_io.dead:
-                return
+            req.release()
+            link_io.start(link, received)
+        else:
+            link.lost()
+            link_io.close(graceful=False)
 
     # -- views mode --------------------------------------------------------------------
 
     def _bind_view(self, client: Any) -> None:
-        environ = client.request.native
-        if not isinstance(environ, dict) or self.wsgi_app is None:
+        environ = native_environ(client.request)
+        if environ is None or self.wsgi_app is None:
             return
         binding = ViewBinding(client, environ)
         client.view = binding

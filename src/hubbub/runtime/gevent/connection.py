@@ -1,0 +1,275 @@
+"""One connection on hubbub's gevent server: the short path for Socket.IO
+requests.
+
+The connection's greenlet reads a request head, parses it with httptools
+and hands the request straight to the core, answering on the socket
+itself: no WSGI environ, no header objects, no response machinery, one
+send per response. It takes only the requests it can answer exactly as
+pywsgi would: HTTP/1.1, GET, POST or OPTIONS under the Socket.IO path, the
+whole head (and a POST's whole body, by Content-Length) in what has
+arrived, within the server's limits. Anything else (a slow or oversized
+head, a chunked or trickling body, another path, a malformed request)
+goes, with the bytes read so far, to the pywsgi handler, which then owns
+the connection: every rule pywsgi and WSGIApp apply to such requests
+stays theirs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import socket as stdlib_socket
+from collections.abc import Callable
+from typing import Any
+
+import httptools
+
+from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
+from hubbub.runtime.contract import PollHold, StreamHold
+from hubbub.runtime.gevent.core import READ_SIZE, GeventHost
+from hubbub.runtime.gevent.wsgi import WSGIApp, wait_for_wake
+from hubbub.runtime.limits import ServerLimits
+
+log = logging.getLogger("hubbub.wsgi")
+
+# methods and paths, decoded once and shared by the requests that carry them
+_TOKENS: dict[bytes, str] = {}
+# and the query strings of websocket connects, which repeat from one client to the next
+_QUERIES: dict[bytes, str] = {}
+_METHODS = frozenset({b"GET", b"POST", b"OPTIONS"})
+# headers whose requests the short path leaves to pywsgi
+_NOT_HERE = frozenset({b"transfer-encoding", b"expect"})
+_CLOSE = ("Connection", "close")
+
+
+class EnvironBuilder:
+    """The WSGI environ of a request on the short path, made only when an
+    application asks for it (``hubbub.http.native_environ``): most
+    connections never do, and an idle websocket need not keep one."""
+
+    __slots__ = ("address", "base")
+
+    def __init__(self, base: Callable[[], dict[str, Any]], address: Any) -> None:
+        self.base = base
+        self.address = address
+
+    def build_environ(self, req: HttpRequest) -> dict[str, Any]:
+        env = self.base()
+        env["REQUEST_METHOD"] = req.method
+        env["PATH_INFO"] = req.path
+        env["QUERY_STRING"] = req.query_string
+        env["SERVER_PROTOCOL"] = "HTTP/1.1"
+        address = self.address
+        if isinstance(address, tuple):
+            env["REMOTE_ADDR"] = str(address[0])
+            env["REMOTE_PORT"] = str(address[1])
+        for name, value in req.headers.items():
+            if name == "content-type":
+                env["CONTENT_TYPE"] = value
+            elif name == "content-length":
+                env["CONTENT_LENGTH"] = value
+            else:
+                env["HTTP_" + name.upper().replace("-", "_")] = value
+        env["wsgi.input"] = io.BytesIO(req.body)
+        env["wsgi.url_scheme"] = "https" if req.secure else "http"
+        return env
+
+
+class _Head:
+    """What httptools reports of one request head (its callbacks)."""
+
+    __slots__ = ("done", "headers", "keep_alive", "parser", "url")
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.done = False
+        self.keep_alive = False
+        self.parser: Any = None
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.done = True
+        # asked here: once the message is complete the parser forgets it
+        self.keep_alive = self.parser.should_keep_alive()
+
+
+class Replay(io.RawIOBase):
+    """A socket's reader that first gives back the bytes already read from
+    it: the pywsgi handler taking over a connection starts where the short
+    path stopped."""
+
+    def __init__(self, data: bytes, sock: Any) -> None:
+        super().__init__()
+        self._data = memoryview(data)
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._data
+        if data:
+            n = min(len(buffer), len(data))
+            buffer[:n] = data[:n]
+            self._data = data[n:]
+            return n
+        return int(self._sock.recv_into(buffer))
+
+
+def serve_connection(
+    wsgi: WSGIApp,
+    limits: ServerLimits,
+    sock: Any,
+    address: Any,
+    base_environ: Callable[[], dict[str, Any]],
+    hand_over: Callable[[bytes], None],
+) -> None:
+    """Answer the Socket.IO requests of one connection until it closes, or
+    until a request is one for pywsgi: ``hand_over(bytes read so far)``."""
+    with contextlib.suppress(OSError):
+        # answers are single sends, and a client waits for each
+        sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+    endpoint = wsgi.endpoint
+    clock = wsgi.runtime.clock
+    remote = str(address[0]) if isinstance(address, tuple) else None
+    environ = EnvironBuilder(base_environ, address)
+    # waiting for a request (the first, or the next on a kept-alive connection)
+    sock.settimeout(limits.keepalive_timeout)
+    buf = b""
+    while True:
+        if not buf:
+            try:
+                buf = sock.recv(READ_SIZE)
+            except OSError:  # idle past the keep-alive timeout, or reset
+                return
+            if not buf:
+                return
+        end = buf.find(b"\r\n\r\n")
+        if end < 0 or end + 4 > limits.max_header_size:
+            hand_over(buf)
+            return
+        head = _Head()
+        parser = head.parser = httptools.HttpRequestParser(head)
+        try:
+            parser.feed_data(buf[:end + 4])
+        except httptools.HttpParserUpgrade:
+            pass
+        except httptools.HttpParserError:
+            hand_over(buf)
+            return
+        finally:
+            head.parser = None  # no cycle left for the garbage collector
+        method = parser.get_method()
+        if (
+            not head.done
+            or method not in _METHODS
+            or parser.get_http_version() != "1.1"
+            or len(head.headers) > limits.max_headers
+        ):
+            hand_over(buf)
+            return
+        parsed = httptools.parse_url(head.url)
+        path_raw = parsed.path or b"/"
+        path = shared_str(_TOKENS, path_raw)
+        if not endpoint.serves(path):
+            hand_over(buf)
+            return
+        length = 0
+        for name, value in head.headers:
+            lower = name.lower()
+            if lower in _NOT_HERE:
+                hand_over(buf)
+                return
+            if lower == b"content-length":
+                if not value.isdigit():
+                    hand_over(buf)
+                    return
+                length = int(value)
+        body_end = end + 4 + length
+        if length > endpoint.max_message_size or len(buf) < body_end:
+            hand_over(buf)  # large or not all here: WSGIApp's body rules
+            return
+        upgrade = parser.should_upgrade()
+        query = parsed.query
+        if not query:
+            query_string = ""
+        elif upgrade and b"sid=" not in query:
+            # a new websocket's query lives as long as its connection
+            query_string = shared_str(_QUERIES, query)
+        else:
+            query_string = query.decode("latin-1")
+        req = HttpRequest(
+            method=shared_str(_TOKENS, method),
+            path=path,
+            query_string=query_string,
+            headers=join_headers(head.headers),
+            body=buf[end + 4:body_end],
+            remote_addr=remote,
+            native=environ,
+        )
+        keep_alive = head.keep_alive
+        buf = buf[body_end:]
+        result = endpoint.handle_request(req, clock())
+        if isinstance(result, HttpResponse):
+            if req.is_websocket_upgrade:
+                keep_alive = False  # the client may already send frames after it
+            if not _send(sock, result, keep_alive) or not keep_alive:
+                return
+        elif isinstance(result, PollHold):
+            host = result.session.host
+            assert isinstance(host, GeventHost)
+            wait_for_wake(host)
+            if not _send(sock, result.finish(clock()), keep_alive) or not keep_alive:
+                return
+        elif isinstance(result, StreamHold):
+            if not _stream(sock, result, clock) or not keep_alive:
+                return
+        else:
+            wsgi.serve_websocket(sock, req, result, buf)
+            return
+
+
+def _send(sock: Any, response: HttpResponse, keep_alive: bool) -> bool:
+    headers = response.headers if keep_alive else [*response.headers, _CLOSE]
+    try:
+        sock.sendall(serialize_head(response.status, headers, len(response.body)) + response.body)
+    except OSError:
+        return False
+    return True
+
+
+def _stream(sock: Any, hold: StreamHold, clock: Callable[[], float]) -> bool:
+    """A 0.9 htmlfile GET: a chunked response, a chunk per wake-up, until
+    the session ends the document (True) or the client goes (False)."""
+    host = hold.session.host
+    assert isinstance(host, GeventHost)
+    head = hold.head
+    headers = [*head.headers, ("Transfer-Encoding", "chunked")]
+    finished = False
+    try:
+        sock.sendall(serialize_head(head.status, headers, None) + _chunk(head.body))
+        while not finished:
+            wait_for_wake(host)
+            data, finished = hold.more(clock())
+            if finished:
+                sock.sendall(_chunk(data) + b"0\r\n\r\n")
+            elif data:
+                sock.sendall(_chunk(data))
+    except OSError:
+        pass
+    finally:
+        if not finished:
+            host.waiter = None
+            hold.aborted(clock())
+    return finished
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data) if data else b""
