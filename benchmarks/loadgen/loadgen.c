@@ -150,7 +150,7 @@ static struct client *clients;
 static uint32_t *hist;
 
 static struct pre pre_echo[ACK_CYCLE], pre_ack[ACK_CYCLE];
-static struct pre pre_nsconnect, pre_pong, pre_join, pre_trigger, pre_leave, pre_eio_close;
+static struct pre pre_nsconnect, pre_pong, pre_join, pre_trigger, pre_leave, pre_leave_close;
 /* a masked close frame, status 1000 */
 static const char WS_CLOSE[8] = {(char)0x88, (char)0x82, 0x37, (char)0xfa,
                                  0x21,        0x3d,        0x03 ^ 0x37, (char)(0xe8 ^ 0xfa)};
@@ -271,7 +271,7 @@ static void build_messages(void) {
     }
     make_pref(&pre_nsconnect, "40");
     make_pref(&pre_leave, "41");
-    make_pref(&pre_eio_close, "1");
+    make_pref(&pre_leave_close, "41\x1e" "1");
     make_pref(&pre_pong, opt.proto == P_V09 ? "2::" : "3");
     if (opt.proto == P_V09) {
         make_pref(&pre_join, "5:1+::{\"name\":\"join\",\"args\":[\"bench\"]}");
@@ -515,14 +515,16 @@ static void cycle_done(struct client *cl) {
     st.last_cycle_ns = now_ns();
 }
 
-/* cycle: leave the namespace, then close the Engine.IO session */
+/* cycle: leave the namespace, then close the Engine.IO session; over polling
+   both ride in one payload, and the session is over once that POST is answered */
 static void start_close(struct client *cl) {
     cl->state = C_CLOSING;
-    send_pre(cl, &pre_leave);
-    if (opt.proto == P_POLLING)
-        send_pre(cl, &pre_eio_close);
-    else
+    if (opt.proto == P_POLLING) {
+        send_pre(cl, &pre_leave_close);
+    } else {
+        send_pre(cl, &pre_leave);
         conn_send(cl->ws, WS_CLOSE, sizeof WS_CLOSE);
+    }
 }
 
 static void on_echo_reply(struct client *cl, const char *p, size_t n) {
