@@ -234,7 +234,9 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.link.execute(self._xadd(message), added)
 
     def _arm_unsent(self, delay: float) -> None:
-        self._unsent_timer = self.nsp.scheduler.need().call_later(delay, self._unsent_due)
+        runtime = self.nsp.scheduler.runtime
+        if runtime is not None:  # else no socket is here to deliver to yet
+            self._unsent_timer = runtime.call_later(delay, self._unsent_due)
 
     def _unsent_due(self) -> None:
         """Redis has not answered in time: this process's clients get the
