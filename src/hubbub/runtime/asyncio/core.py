@@ -26,18 +26,27 @@ log = logging.getLogger("hubbub.runtime")
 _EARLY = 0.001
 
 
+# Dead entries are swept out of the heap once they are more than half of it
+# (and at least this many): a closed session's timer would otherwise stay
+# until its deadline, so memory would follow the rate of new sessions times
+# the ping interval rather than the sessions alive.
+_SWEEP_MIN = 256
+
+
 class _Entry:
     """One scheduled session timer in a :class:`TimerQueue`; ``cancel()``
-    leaves it in the heap, dead, until its time comes (hosts move a timer
-    earlier only rarely)."""
+    leaves it in the heap, dead, until its time comes or a sweep."""
 
-    __slots__ = ("host",)
+    __slots__ = ("host", "queue")
 
-    def __init__(self, host: AsyncioHost) -> None:
+    def __init__(self, host: AsyncioHost, queue: TimerQueue) -> None:
         self.host: AsyncioHost | None = host
+        self.queue = queue
 
     def cancel(self) -> None:
-        self.host = None
+        if self.host is not None:
+            self.host = None
+            self.queue.entry_cancelled()
 
     def __lt__(self, other: _Entry) -> bool:
         return False  # only consulted for equal deadlines: any order will do
@@ -51,16 +60,28 @@ class TimerQueue:
     entry here is only a tuple and a one-slot object.
     """
 
-    __slots__ = ("_at", "_handle", "_heap", "loop")
+    __slots__ = ("_at", "_dead", "_handle", "_heap", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._heap: list[tuple[float, _Entry]] = []
         self._handle: asyncio.TimerHandle | None = None
         self._at = math.inf  # when the loop timer fires
+        # cancelled entries, about: one cancelled after it left the heap
+        # counts too, until the next sweep recounts
+        self._dead = 0
+
+    def entry_cancelled(self) -> None:
+        self._dead += 1
+        heap = self._heap
+        if self._dead >= _SWEEP_MIN and self._dead * 2 > len(heap):
+            live = [item for item in heap if item[1].host is not None]
+            heapq.heapify(live)
+            heap[:] = live  # the same list: _run may be iterating over it
+            self._dead = 0
 
     def add(self, when: float, host: AsyncioHost) -> _Entry:
-        entry = _Entry(host)
+        entry = _Entry(host, self)
         heapq.heappush(self._heap, (when, entry))
         if when < self._at:
             if self._handle is not None:
@@ -75,7 +96,10 @@ class TimerQueue:
         due = self.loop.time() + _EARLY
         fired: list[_Entry] = []
         while heap and heap[0][0] <= due:
-            fired.append(heapq.heappop(heap)[1])
+            entry = heapq.heappop(heap)[1]
+            if entry.host is None:
+                self._dead = max(0, self._dead - 1)
+            fired.append(entry)
         # fired after the heap is read: an entry one of them adds, however
         # early, waits for the next loop timer (no busy loop in here)
         for entry in fired:
