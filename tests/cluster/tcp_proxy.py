@@ -30,12 +30,11 @@ class _Side:
 
 
 class _Link:
-    __slots__ = ("client", "server", "server_closed_at")
+    __slots__ = ("client", "server")
 
     def __init__(self, client: socket.socket, server: socket.socket) -> None:
         self.client = _Side(client)
         self.server = _Side(server)
-        self.server_closed_at: float | None = None
 
     def other(self, side: _Side) -> _Side:
         return self.server if side is self.client else self.client
@@ -50,6 +49,7 @@ class TcpProxy:
         self._sel = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self._links: list[_Link] = []
+        self._server_closed: list[float] = []
         self._mode = "open"  # open | cut | stall
         self._budget: int | None = None  # client->server bytes left before a stall
         self._listener: socket.socket | None = None
@@ -84,14 +84,10 @@ class TcpProxy:
     def mode(self) -> str:
         return self._mode
 
-    def links(self) -> int:
-        with self._lock:
-            return len(self._links)
-
     def server_closed(self) -> list[float]:
-        """When the server side of each link closed (time.monotonic())."""
+        """When the server closed a link (time.monotonic()), in order."""
         with self._lock:
-            return [lk.server_closed_at for lk in self._links if lk.server_closed_at is not None]
+            return list(self._server_closed)
 
     def close(self) -> None:
         self._stop = True
@@ -200,7 +196,8 @@ class TcpProxy:
         if not data:
             side.closed = True
             if side is link.server:
-                link.server_closed_at = time.monotonic()
+                with self._lock:
+                    self._server_closed.append(time.monotonic())
             self._watch(link, side)
             self._flush(link, peer)
             if link.client.closed and link.server.closed and not (peer.out or side.out):
