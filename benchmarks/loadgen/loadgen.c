@@ -22,6 +22,10 @@
  *           deliveries/s counted at the clients
  *   idle    open N connections (bounded concurrency), read the server's
  *           VmRSS before and after, then hold them and check heartbeats
+ *   cycle   (sio, polling) N clients at a time run --cycles whole sessions:
+ *           connect, one 'echo' emit with ack, disconnect (Socket.IO then
+ *           Engine.IO, as socket.io-client does), then the next session;
+ *           the soak command (benchmarks/soak) drives it
  *
  * Everything a client sends is encoded (and masked) once at start-up; only
  * the polling requests, which carry the session id, are formatted per send.
@@ -47,10 +51,10 @@
 #include <unistd.h>
 
 enum proto { P_SIO, P_POLLING, P_RAW, P_V09 };
-enum scenario { S_ECHO, S_FANOUT, S_IDLE };
+enum scenario { S_ECHO, S_FANOUT, S_IDLE, S_CYCLE };
 
 /* client life cycle; the same for every protocol (raw skips the middle) */
-enum cstate { C_NEW, C_OPENING, C_NSCONNECT, C_JOINING, C_READY, C_DEAD };
+enum cstate { C_NEW, C_OPENING, C_NSCONNECT, C_JOINING, C_READY, C_CLOSING, C_DEAD };
 
 /* what a TCP connection is busy with */
 enum kstate { K_CONNECTING, K_WS_HANDSHAKE, K_WS_OPEN, K_HTTP_IDLE, K_HTTP_WAIT, K_CLOSED };
@@ -83,6 +87,7 @@ struct client {
     uint8_t ack_id; /* the id of the echo in flight */
     uint8_t echo_busy;
     uint8_t post_busy; /* polling: a POST is in flight */
+    uint8_t close_sent; /* cycle, polling: the POST carrying the close is out */
     struct conn *ws; /* websocket (sio, raw) or the GET side (polling) */
     struct conn *post; /* polling only */
     char sid[64];
@@ -116,6 +121,7 @@ static struct {
     double ping_slack;
     int source_ips;
     int quiet;
+    long cycles;
 } opt = {
     .host = "127.0.0.1",
     .port = 8000,
@@ -144,7 +150,10 @@ static struct client *clients;
 static uint32_t *hist;
 
 static struct pre pre_echo[ACK_CYCLE], pre_ack[ACK_CYCLE];
-static struct pre pre_nsconnect, pre_pong, pre_join, pre_trigger;
+static struct pre pre_nsconnect, pre_pong, pre_join, pre_trigger, pre_leave, pre_leave_close;
+/* a masked close frame, status 1000 */
+static const char WS_CLOSE[8] = {(char)0x88, (char)0x82, 0x37, (char)0xfa,
+                                 0x21,        0x3d,        0x03 ^ 0x37, (char)(0xe8 ^ 0xfa)};
 static const char *delivery_prefix = "42[\"msg\"";
 static size_t delivery_prefix_len;
 
@@ -154,6 +163,7 @@ static struct {
     uint64_t disconnects, connect_failures, started, ready, inflight, triggers;
     uint64_t hist_n, lat_max_us, fd_limit_hit;
     uint64_t max_gap_ns;
+    uint64_t cycles, last_cycle_ns;
 } st;
 
 static int phase; /* 0 setup, 1 warmup, 2 measuring, 3 done */
@@ -260,6 +270,8 @@ static void build_messages(void) {
             make_pref(&pre_ack[id], "43%d[\"%s\"]", id, payload);
     }
     make_pref(&pre_nsconnect, "40");
+    make_pref(&pre_leave, "41");
+    make_pref(&pre_leave_close, "41\x1e" "1");
     make_pref(&pre_pong, opt.proto == P_V09 ? "2::" : "3");
     if (opt.proto == P_V09) {
         make_pref(&pre_join, "5:1+::{\"name\":\"join\",\"args\":[\"bench\"]}");
@@ -373,7 +385,7 @@ static struct conn *conn_open(struct client *cl, int is_post) {
 
 static void client_dead(struct client *cl, int counted_as) {
     if (cl->state == C_DEAD) return;
-    int was_ready = cl->state == C_READY;
+    int was_ready = cl->state == C_READY || cl->state == C_CLOSING;
     cl->state = C_DEAD;
     if (cl->ws) conn_close(cl->ws);
     if (cl->post) conn_close(cl->post);
@@ -440,6 +452,7 @@ static void polling_post_flush(struct client *cl) {
     if (!c || cl->post_busy || !cl->postq.len || !cl->sid[0]) return;
     if (c->kstate != K_HTTP_IDLE) return;
     cl->post_busy = 1;
+    if (cl->state == C_CLOSING) cl->close_sent = 1;
     polling_request(c, "POST", cl->postq.p, cl->postq.len);
     cl->postq.len = 0;
 }
@@ -492,6 +505,28 @@ static void on_ping(struct client *cl) {
     send_pre(cl, &pre_pong);
 }
 
+/* cycle: the session ended as it should; the main loop starts the next one */
+static void cycle_done(struct client *cl) {
+    cl->state = C_DEAD;
+    if (cl->ws) conn_close(cl->ws);
+    if (cl->post) conn_close(cl->post);
+    if (st.ready) st.ready--;
+    st.cycles++;
+    st.last_cycle_ns = now_ns();
+}
+
+/* cycle: leave the namespace, then close the Engine.IO session; over polling
+   both ride in one payload, and the session is over once that POST is answered */
+static void start_close(struct client *cl) {
+    cl->state = C_CLOSING;
+    if (opt.proto == P_POLLING) {
+        send_pre(cl, &pre_leave_close);
+    } else {
+        send_pre(cl, &pre_leave);
+        conn_send(cl->ws, WS_CLOSE, sizeof WS_CLOSE);
+    }
+}
+
 static void on_echo_reply(struct client *cl, const char *p, size_t n) {
     const struct pre *want = &pre_ack[cl->ack_id];
     if (!cl->echo_busy) {
@@ -501,6 +536,10 @@ static void on_echo_reply(struct client *cl, const char *p, size_t n) {
     if (n != want->text_len || memcmp(p, want->text, n) != 0) st.bad_payloads++;
     cl->echo_busy = 0;
     st.acks++;
+    if (opt.scenario == S_CYCLE) {
+        start_close(cl);
+        return;
+    }
     if (phase == 2) record_latency(now_ns() - cl->sent_ns);
     if (phase == 1 || phase == 2) send_echo(cl);
 }
@@ -530,6 +569,7 @@ static void after_connected(struct client *cl) {
         send_pre(cl, &pre_join);
     } else {
         on_ready(cl);
+        if (opt.scenario == S_CYCLE) send_echo(cl);
     }
 }
 
@@ -565,7 +605,7 @@ static void on_eio_packet(struct client *cl, const char *p, size_t n) {
     case '6': /* noop */
         return;
     case '1':
-        client_dead(cl, 1);
+        if (cl->state != C_CLOSING) client_dead(cl, 1);
         return;
     case '4':
         break;
@@ -680,7 +720,9 @@ static ssize_t parse_ws(struct conn *c, char *data, size_t len) {
             on_ws_message(cl, payload, (size_t)plen);
             break;
         case 8:
-            return -1;
+            if (cl->state != C_CLOSING) return -1;
+            cycle_done(cl);
+            return (ssize_t)len;
         case 9: { /* ping: answer with a pong carrying the same bytes */
             char pong[256];
             if (plen > 125) return -1;
@@ -760,7 +802,8 @@ static int http_body(char *data, size_t len, size_t hlen, size_t *blen, size_t *
 }
 
 static void polling_get(struct client *cl) {
-    if (cl->state != C_DEAD && phase != 3) polling_request(cl->ws, "GET", NULL, 0);
+    if (cl->state != C_DEAD && cl->state != C_CLOSING && phase != 3)
+        polling_request(cl->ws, "GET", NULL, 0);
 }
 
 /* parse one HTTP response on a polling connection; -1 error, else consumed */
@@ -783,6 +826,10 @@ static ssize_t parse_http(struct conn *c, char *data, size_t len) {
     c->kstate = K_HTTP_IDLE;
     if (c->is_post) {
         cl->post_busy = 0;
+        if (cl->state == C_CLOSING && cl->close_sent) {
+            cycle_done(cl);
+            return (ssize_t)len;
+        }
         polling_post_flush(cl);
         return (ssize_t)used;
     }
@@ -917,7 +964,10 @@ static void on_readable(struct conn *c) {
                 buf_append(&c->in, rbuf, have);
                 return;
             }
-            client_dead(c->cl, 1);
+            if (c->cl->state == C_CLOSING && opt.proto != P_POLLING)
+                cycle_done(c->cl); /* the server closed the connection after our close */
+            else
+                client_dead(c->cl, 1);
             return;
         }
         size_t total = have + (size_t)n;
@@ -957,6 +1007,25 @@ static void on_writable(struct conn *c) {
         return;
     }
     if (conn_flush(c) < 0) client_dead(c->cl, 1);
+}
+
+static void conn_free(struct conn *c) {
+    if (!c) return;
+    conn_close(c);
+    free(c->in.p);
+    free(c->out.p);
+    free(c);
+}
+
+/* cycle: a fresh session on a client whose last one ended; called between
+   event batches, so no event still points at the connections freed here */
+static void restart_client(struct client *cl) {
+    conn_free(cl->ws);
+    conn_free(cl->post);
+    cl->ws = cl->post = NULL;
+    cl->sid[0] = 0;
+    cl->postq.len = 0;
+    cl->post_busy = cl->echo_busy = cl->close_sent = 0;
 }
 
 static void start_client(struct client *cl) {
@@ -1028,7 +1097,8 @@ static void usage(void) {
             "               [--scenario echo|fanout|idle] [--clients N] [--concurrency C]\n"
             "               [--warmup S] [--duration S] [--setup-timeout S] [--settle S]\n"
             "               [--payload-size B] [--batch K] [--window W] [--server-pid PID]\n"
-            "               [--ping-interval S] [--ping-slack S] [--source-ips N] [--quiet]\n");
+            "               [--ping-interval S] [--ping-slack S] [--source-ips N] [--quiet]\n"
+            "               [--scenario cycle --cycles N (--setup-timeout: the stall limit)]\n");
     exit(2);
 }
 
@@ -1055,6 +1125,7 @@ static void parse_args(int argc, char **argv) {
             if (!strcmp(v, "echo")) opt.scenario = S_ECHO;
             else if (!strcmp(v, "fanout")) opt.scenario = S_FANOUT;
             else if (!strcmp(v, "idle")) opt.scenario = S_IDLE;
+            else if (!strcmp(v, "cycle")) opt.scenario = S_CYCLE;
             else usage();
         } else if (!strcmp(a, "--clients")) opt.clients = atoi(v);
         else if (!strcmp(a, "--concurrency")) opt.concurrency = atoi(v);
@@ -1069,14 +1140,82 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--ping-interval")) opt.ping_interval = atof(v);
         else if (!strcmp(a, "--ping-slack")) opt.ping_slack = atof(v);
         else if (!strcmp(a, "--source-ips")) opt.source_ips = atoi(v);
+        else if (!strcmp(a, "--cycles")) opt.cycles = atol(v);
         else usage();
     }
     if (opt.clients < 1 || opt.concurrency < 1 || opt.payload_size < 1 || opt.batch < 1 ||
         opt.window < 1 || opt.source_ips < 1 || opt.source_ips > 250)
         usage();
+    if (opt.scenario == S_CYCLE && (opt.cycles < 1 || (opt.proto != P_SIO && opt.proto != P_POLLING)))
+        usage();
 }
 
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
+
+/* cycle: sessions completed, and how the rest ended */
+static void print_cycle_result(int stalled) {
+    double elapsed = secs(now_ns() - t_start);
+    unsigned long busy = 0;
+    for (int i = 0; i < opt.clients; i++)
+        if (clients[i].state != C_DEAD) busy++;
+    printf("{\"proto\":\"%s\",\"scenario\":\"cycle\",\"clients\":%d,\"cycles_wanted\":%ld,"
+           "\"cycles\":%lu,\"elapsed_s\":%.3f,\"cycles_per_s\":%.1f,\"acks\":%lu,"
+           "\"bad_payloads\":%lu,\"stalled\":%s,\"unfinished\":%lu,\"fd_limit_hit\":%lu,"
+           "\"connect_failures\":%lu,\"disconnects\":%lu,\"errors\":%lu,\"proto_errors\":%lu}\n",
+           opt.proto == P_POLLING ? "polling" : "sio", opt.clients, opt.cycles,
+           (unsigned long)st.cycles, elapsed, elapsed > 0 ? (double)st.cycles / elapsed : 0.0,
+           (unsigned long)st.acks, (unsigned long)st.bad_payloads, stalled ? "true" : "false",
+           busy, (unsigned long)st.fd_limit_hit, (unsigned long)st.connect_failures,
+           (unsigned long)st.disconnects, (unsigned long)st.errors,
+           (unsigned long)st.proto_errors);
+    fflush(stdout);
+}
+
+/* cycle: keep every client in a session until --cycles have started; ends when
+   all are done, or when none completes for --setup-timeout seconds */
+static int run_cycles(void) {
+    struct epoll_event evs[1024];
+    uint64_t next_log = t_start + 2000000000ull;
+    phase = 1;
+    st.last_cycle_ns = t_start;
+    for (int i = 0; i < opt.clients; i++) clients[i].state = C_DEAD;
+    for (;;) {
+        uint64_t t = now_ns();
+        int busy = 0;
+        for (int i = 0; i < opt.clients; i++) {
+            struct client *cl = &clients[i];
+            if (cl->state == C_DEAD && st.started < (uint64_t)opt.cycles && !st.fd_limit_hit) {
+                restart_client(cl);
+                start_client(cl);
+            }
+            if (cl->state != C_DEAD) busy++;
+        }
+        if (!busy) return 0;
+        if (secs(t - st.last_cycle_ns) > opt.setup_timeout) {
+            logf_("no session completed in %.0f s", opt.setup_timeout);
+            return 1;
+        }
+        if (t >= next_log) {
+            logf_("cycles %lu started %lu errors %lu", (unsigned long)st.cycles,
+                  (unsigned long)st.started, (unsigned long)st.errors);
+            next_log = t + 2000000000ull;
+        }
+        int n = epoll_wait(ep, evs, 1024, 5);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("epoll_wait");
+        }
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (c->kstate == K_CLOSED) continue;
+            if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+                if (c->kstate == K_CONNECTING || c->out.len) on_writable(c);
+                if (c->kstate == K_CLOSED) continue;
+            }
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
+        }
+    }
+}
 
 static void print_result(void) {
     double window = secs(t_measure1 - t_measure0);
@@ -1163,8 +1302,15 @@ int main(int argc, char **argv) {
     if (ep < 0) die("epoll_create1");
     if (opt.server_pid) rss_before_kb = read_rss_kb(opt.server_pid);
 
-    struct epoll_event evs[1024];
     t_start = now_ns();
+    if (opt.scenario == S_CYCLE) {
+        int stalled = run_cycles();
+        phase = 3;
+        print_cycle_result(stalled);
+        for (int i = 0; i < opt.clients; i++) restart_client(&clients[i]);
+        return 0;
+    }
+    struct epoll_event evs[1024];
     uint64_t next_log = t_start + 2000000000ull;
     uint64_t t_rss = 0, t_end = 0;
 

@@ -1,7 +1,7 @@
 """The hubbub server of the cluster tests (its twin is tests/js/cluster_node_server.mjs).
 
     python tests/cluster/cluster_app.py --port N --adapter redis://127.0.0.1:6379/0
-        [--name hub1] [--runtime asyncio|gevent] [--recovery]
+        [--name hub1] [--runtime asyncio|gevent|uvicorn] [--recovery]
 
 Every handler is a plain function that answers with its return value or,
 for operations that wait for the cluster, with a 'result'(token, value)
@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--adapter", default="memory://")
     parser.add_argument("--name", default="hub")
-    parser.add_argument("--runtime", choices=["asyncio", "gevent"], default="asyncio")
+    parser.add_argument("--runtime", choices=["asyncio", "gevent", "uvicorn"], default="asyncio")
     parser.add_argument("--recovery", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(
@@ -188,6 +188,11 @@ def main() -> None:
     )
     logging.getLogger("hubbub.engine").setLevel(logging.WARNING)
     sio = build(args.name, args.adapter, args.recovery)
+    if args.runtime == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(hubbub.ASGIApp(sio), host=args.host, port=args.port, log_level="warning")
+        return
     hubbub.run(sio, args.host, args.port, runtime=args.runtime)
 
 

@@ -148,7 +148,7 @@ def hub(
 ) -> Process:
     port = free_port()
     args = [sys.executable, str(APP), "--port", str(port), "--adapter", adapter, "--name", name]
-    args += ["--runtime", runtime]
+    args += ["--runtime", runtime]  # asyncio, gevent or uvicorn (ASGIApp)
     if recovery:
         args.append("--recovery")
     return Process(name, args, port, log_dir / f"{name}.log")
@@ -255,9 +255,15 @@ class Clients:
         return answer["ok"]
 
     # shorthands
-    def connect(self, name: str, url: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("connect", name=name, url=url)
+    def connect(self, name: str, url: str, **options: Any) -> dict[str, Any]:
+        """options: transports, ack_delay (ms before answering 'poll'), reconnection."""
+        if "ack_delay" in options:
+            options["ackDelay"] = options.pop("ack_delay")
+        result: dict[str, Any] = self.request("connect", name=name, url=url, **options)
         return result
+
+    def send(self, name: str, event: str, *args: Any) -> None:
+        self.request("send", name=name, event=event, args=list(args))
 
     def emit(self, name: str, event: str, *args: Any, timeout: int = 8000) -> Any:
         return self.request("emit", name=name, event=event, args=list(args), timeout=timeout)

@@ -1,7 +1,10 @@
-"""Faults: Redis restarted mid-run, and a server process killed."""
+"""Faults: Redis restarted mid-run, and a server process killed (also in the
+middle of a broadcast with acks)."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -84,3 +87,40 @@ def test_killed_process_leaves_the_count(
         assert sorted(r["client"] for r in result["responses"]) == ["c0", "c1"]
         answers = clients.call("c1", "server_side", "x")
         assert answers["error"] is None and [a["server"] for a in answers["answers"]] == ["hub1"]
+
+
+ACK_TIMEOUT = 3.0
+
+
+@pytest.mark.parametrize("adapter", ["redis", "redis+streams"])
+def test_killed_during_broadcast_with_ack(
+    redis_server: RedisServer, clients: Clients, tmp_path: Path, adapter: str
+) -> None:
+    url = redis_server.url.replace("redis://", f"{adapter}://")
+    procs = [hub(f"hub{i}", url, tmp_path) for i in (1, 2, 3)]
+    with running(*procs), ThreadPoolExecutor(1) as pool:
+        channel = "socket.io#/#" if adapter == "redis+streams" else REQUESTS
+        wait_subscribers(redis_server, channel, 3)
+        clients.connect("caller", procs[0].url)
+        # r3's ack is still on its way when its server dies
+        for name, p, delay in (("r1", procs[0], 0), ("r2", procs[1], 0), ("r3", procs[2], 1500)):
+            clients.connect(name, p.url, ack_delay=delay)
+            clients.emit(name, "join", "room")
+        wait_until(lambda: clients.emit("caller", "server_count") == 3, 5, "server_count 3")
+
+        started = time.monotonic()
+        poll = pool.submit(clients.call, "caller", "poll", "room", ACK_TIMEOUT, timeout=15000)
+        clients.wait("r3", "poll")
+        procs[2].kill()
+        result = poll.result()
+        waited = time.monotonic() - started
+
+        # the acks that could come did; the caller learns of the rest by the timeout
+        assert result["timeout"] is True
+        assert sorted(r["client"] for r in result["responses"]) == ["r1", "r2"]
+        assert waited < ACK_TIMEOUT + 2.5
+        # and the survivors serve on
+        clients.emit("r2", "emit_to", ["room"], [], "after", 1)
+        assert clients.wait("r1", "after") == [[1, "hub2"]]
+        for p in procs[:2]:
+            assert p.proc.poll() is None and "Traceback" not in p.log(), p.log()

@@ -3,8 +3,10 @@
 //   {"id": n, "ok": value} or {"id": n, "error": "..."}.
 //
 // Commands ({"id", "op", ...}):
-//   connect {name, url, transports?}        -> the 'welcome' payload {sid, server, recovered}
+//   connect {name, url, transports?, ackDelay?, reconnection?}
+//                                           -> the 'welcome' payload {sid, server, recovered}
 //   emit    {name, event, args, timeout?}   -> the ack's arguments (emitWithAck)
+//   send    {name, event, args}             -> true once emitted (no ack asked)
 //   call    {name, event, args, timeout?}   -> value of the 'result'(token, value) the server emits
 //   events  {name, clear?}                  -> [[event, ...args], ...] received so far
 //   wait    {name, event, count, timeout?}  -> the first `count` such events' args
@@ -12,7 +14,7 @@
 //                                              manager at `url` and waits for the new 'welcome'
 //   state   {name}                          -> {connected, id}
 //   close   {name}
-// Every socket answers 'poll'(room) acks with {client: name}.
+// Every socket answers 'poll'(room) acks with {client: name}, after ackDelay ms if given.
 
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -65,6 +67,7 @@ async function run(cmd) {
         reconnectionDelay: 100,
         reconnectionDelayMax: 300,
         forceNew: true,
+        reconnection: cmd.reconnection !== false,
       });
       const c = { socket, events: [], waiters: new Set(), welcomes: [], results: new Map() };
       clients.set(cmd.name, c);
@@ -76,7 +79,10 @@ async function run(cmd) {
         const resolve = c.results.get(token);
         if (resolve) resolve(value);
       });
-      socket.on("poll", (room, ack) => ack({ client: cmd.name }));
+      socket.on("poll", (room, ack) => {
+        if (cmd.ackDelay) setTimeout(() => ack({ client: cmd.name }), cmd.ackDelay);
+        else ack({ client: cmd.name });
+      });
       socket.onAny((event, ...args) => {
         if (event === "welcome" || event === "result") return;
         c.events.push([event, ...plain(args)]);
@@ -92,6 +98,9 @@ async function run(cmd) {
       return plain(
         await client.socket.timeout(timeout).emitWithAck(cmd.event, ...(cmd.args || [])),
       );
+    case "send":
+      client.socket.emit(cmd.event, ...(cmd.args || []));
+      return true;
     case "call": {
       const token = randomBytes(6).toString("hex");
       const result = new Promise((resolve) => client.results.set(token, resolve));

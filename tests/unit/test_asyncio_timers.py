@@ -85,3 +85,26 @@ def test_rearm_from_inside_a_firing_timer_and_past_deadlines() -> None:
     assert sorted(log) == ["a", "a", "b", "b"]
     assert log.index("b") < len(log) - 1  # b's second firing came last
     assert log[-1] == "b"
+
+
+def test_cancelled_timers_are_swept_while_live_ones_fire() -> None:
+    async def main() -> tuple[int, list[str]]:
+        loop = asyncio.get_running_loop()
+        queue = TimerQueue(loop)
+        log: list[str] = []
+        now = loop.time()
+        keep = [_Session(f"k{i}", log, queue) for i in range(10)]
+        for i, s in enumerate(keep):
+            s.host.rearm(now + 0.05 + i * 0.001)
+        # many sessions come and go long before their heartbeat is due
+        for i in range(5000):
+            gone = _Session(f"g{i}", log, queue)
+            gone.host.rearm(now + 30.0)
+            gone.host.rearm(None)
+        size = len(queue)
+        await asyncio.sleep(0.15)
+        return size, log
+
+    size, log = asyncio.run(main())
+    assert size < 600  # at most about twice the sweep threshold, not 5010
+    assert log == [f"k{i}" for i in range(10)]

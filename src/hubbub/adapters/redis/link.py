@@ -418,11 +418,12 @@ class RedisLink:
         while not self._stop.is_set():
             with self._lock:
                 streams = dict(self._streams)
-            for stream in streams:
-                positions.setdefault(stream, "$")
             try:
                 if client is None:
                     client = self._client(5.0)
+                for stream in streams:
+                    if stream not in positions:
+                        positions[stream] = _last_entry_id(client, stream)
                 response: Any = client.xread(
                     {s: positions[s] for s in streams}, count=100, block=1000
                 )
@@ -454,6 +455,14 @@ class RedisLink:
                     positions[stream] = decoded[-1][0]
                 if handler is not None and decoded:
                     self.hand_over(partial(handler, decoded))
+
+
+def _last_entry_id(client: redis.Redis, stream: str) -> str:
+    """Where reading a stream starts: after its last entry now. Not XREAD's
+    "$", which means the last entry at each call: a reader that reconnects
+    with it would skip whatever was added while it was away."""
+    last: Any = client.xrevrange(stream, count=1)
+    return as_text(last[0][0]) if last else "0-0"
 
 
 def as_text(value: Any) -> str:

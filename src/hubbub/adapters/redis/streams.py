@@ -21,8 +21,10 @@ the first is the server count.
 
 Because the offset comes from Redis, a broadcast reaches this process's
 sockets once its XADD is done (if Redis is unreachable: at once, without an
-offset). Emits to a single socket are not stored: a client misses none of
-them unless its transport dies with them in flight.
+offset; if Redis does not answer within ``local_delay`` seconds, as when the
+network silently drops packets: then, without an offset). Emits to a single
+socket are not stored: a client misses none of them unless its transport
+dies with them in flight.
 """
 
 from __future__ import annotations
@@ -67,6 +69,18 @@ log = logging.getLogger("hubbub.redis")
 _OFFSET = re.compile(r"^[0-9]+-[0-9]+$")
 _MAX_XRANGE_CALLS = 100
 _RECENT_SECONDS = 30.0  # how long delivered stream broadcasts are kept for restores
+
+
+class _Unsent:
+    """A broadcast of this process waiting for its XADD to give it an offset."""
+
+    __slots__ = ("delivered", "opts", "packet", "since")
+
+    def __init__(self, packet: Packet, opts: BroadcastOptions, since: float) -> None:
+        self.packet = packet
+        self.opts = opts
+        self.since = since
+        self.delivered = False
 
 
 def _recoverable(packet: Packet, opts: BroadcastOptions) -> bool:
@@ -130,6 +144,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         max_len: int = 10_000,
         session_key_prefix: str = "sio:session:",
         requests_timeout: float = 5.0,
+        local_delay: float = 1.0,
     ) -> None:
         super().__init__(nsp)
         self.link = link
@@ -137,6 +152,11 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.max_len = max_len
         self.session_prefix = session_key_prefix
         self.requests_timeout = requests_timeout
+        self.local_delay = local_delay
+        # this process's broadcasts whose XADD is under way, oldest first (the
+        # link runs commands in order); past local_delay they are delivered here
+        self._unsent: deque[_Unsent] = deque()
+        self._unsent_timer: Any = None
         self.public_channel = f"{channel_prefix}#{nsp.name}#"
         self.private_channel = f"{self.public_channel}{self.uid}#"
         recovery = nsp.recovery
@@ -213,7 +233,17 @@ class RedisStreamsAdapter(ClusterAdapter):
             MessageType.BROADCAST, {"packet": packet_to_wire(packet), "opts": opts_to_wire(opts)}
         )
 
+        unsent = _Unsent(packet, opts, self.nsp.scheduler.clock())
+        self._unsent.append(unsent)
+        if self._unsent_timer is None:
+            self._arm_unsent(self.local_delay)
+
         def added(entry_id: Any, error: Exception | None) -> None:
+            if self._unsent and self._unsent[0] is unsent:
+                self._unsent.popleft()
+            if unsent.delivered:
+                return  # delivered here already, without an offset
+            unsent.delivered = True
             if error is not None:
                 # Redis is away: this process's clients still get it
                 Adapter.broadcast(self, packet, opts)
@@ -221,6 +251,25 @@ class RedisStreamsAdapter(ClusterAdapter):
             self._deliver_remote(packet, opts, as_text(entry_id))
 
         self.link.execute(self._xadd(message), added)
+
+    def _arm_unsent(self, delay: float) -> None:
+        runtime = self.nsp.scheduler.runtime
+        if runtime is not None:  # else no socket is here to deliver to yet
+            self._unsent_timer = runtime.call_later(delay, self._unsent_due)
+
+    def _unsent_due(self) -> None:
+        """Redis has not answered in time: this process's clients get the
+        broadcasts that wait for it now, in order, without offsets."""
+        self._unsent_timer = None
+        now = self.nsp.scheduler.clock()
+        unsent = self._unsent
+        while unsent and (unsent[0].delivered or now - unsent[0].since >= self.local_delay):
+            first = unsent.popleft()
+            if not first.delivered:
+                first.delivered = True
+                Adapter.broadcast(self, first.packet, first.opts)
+        if unsent:
+            self._arm_unsent(unsent[0].since + self.local_delay - now)
 
     def _deliver_remote(self, packet: Packet, opts: BroadcastOptions, offset: str | None) -> None:
         if offset is None:

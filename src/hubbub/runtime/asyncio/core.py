@@ -43,6 +43,13 @@ def _bucket_end(when: float, delay: float) -> float:
     return math.ceil(when / width) * width
 
 
+# Stale slots are swept out once they are more than half of all slots (and
+# at least this many): a closed session's host would otherwise stay in its
+# bucket until the bucket's end, so memory would follow the rate of new
+# sessions times the ping interval rather than the sessions alive.
+_SWEEP_MIN = 256
+
+
 def _first(item: tuple[float, AsyncioHost]) -> float:
     return item[0]
 
@@ -56,10 +63,11 @@ class TimerQueue:
     list of its deadline's bucket; the heap holds one time per bucket.
     A host moved earlier (or cancelled) leaves a stale slot behind in a
     bucket that ends no earlier, skipped when it comes: the host's deadline
-    is no longer the one it was put there for.
+    is no longer the one it was put there for. A host's live slot is the
+    one in the earliest bucket that ends at or after its deadline.
     """
 
-    __slots__ = ("_at", "_buckets", "_ends", "_handle", "loop")
+    __slots__ = ("_at", "_buckets", "_ends", "_handle", "_slots", "_stale", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -67,9 +75,14 @@ class TimerQueue:
         self._ends: list[float] = []  # a heap of the buckets' ends
         self._handle: asyncio.TimerHandle | None = None
         self._at = math.inf  # when the loop timer fires
+        self._slots = 0  # in all buckets, stale ones included
+        # stale slots, about: a cancel after its slot fired counts too,
+        # until the next sweep recounts
+        self._stale = 0
 
     def add(self, when: float, host: AsyncioHost) -> None:
         end = _bucket_end(when, when - self.loop.time())
+        self._slots += 1
         bucket = self._buckets.get(end)
         if bucket is not None:
             bucket.append(host)
@@ -82,6 +95,29 @@ class TimerQueue:
             self._at = end
             self._handle = self.loop.call_at(end, self._run)
 
+    def slot_left(self) -> None:
+        """A host's timer was cancelled or moved: its slot is stale."""
+        self._stale += 1
+        if self._stale >= _SWEEP_MIN and self._stale * 2 > self._slots:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        placed: set[int] = set()
+        slots = 0
+        for end in sorted(self._buckets):
+            bucket = self._buckets[end]
+            live = []
+            for host in bucket:
+                if host._handle is not None and host._when <= end and id(host) not in placed:
+                    placed.add(id(host))
+                    live.append(host)
+            # the same list: _run may be iterating over a bucket it took
+            bucket[:] = live
+            slots += len(live)
+        # empty buckets stay until their end (their time is in the heap)
+        self._slots = slots
+        self._stale = 0
+
     def _run(self) -> None:
         self._handle = None
         ends = self._ends
@@ -89,7 +125,9 @@ class TimerQueue:
         due = self.loop.time() + _EARLY
         fired: list[tuple[float, AsyncioHost]] = []
         while ends and ends[0] <= due:
-            for host in buckets.pop(heapq.heappop(ends)):
+            bucket = buckets.pop(heapq.heappop(ends))
+            self._slots -= len(bucket)
+            for host in bucket:
                 fired.append((host._when, host))
         # in deadline order, as one timer per session would fire them
         fired.sort(key=_first)
@@ -109,7 +147,7 @@ class TimerQueue:
 
     def __len__(self) -> int:
         """Slots held, stale ones included."""
-        return sum(len(hosts) for hosts in self._buckets.values())
+        return self._slots
 
 
 class AsyncioHost(TimerHost):
@@ -127,7 +165,8 @@ class AsyncioHost(TimerHost):
         return self
 
     def cancel(self) -> None:
-        pass  # the slot left in the queue is skipped (TimerHost drops its handle)
+        # the slot left in the queue is skipped (TimerHost drops its handle)
+        self.timers.slot_left()
 
     def _now(self) -> float:
         return self.timers.loop.time()
