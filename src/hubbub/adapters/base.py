@@ -86,6 +86,21 @@ class AdapterNamespace(Protocol):
         ``ack``, each client's answer goes to it."""
         ...
 
+    def deliver_selected(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        epoch: int,
+        select: Callable[[BroadcastOptions], list[AdapterSocket]],
+    ) -> None:
+        """Write ``packet`` to the local sockets ``opts`` selects, which
+        ``select(opts)`` gives (``select`` answers any options, so the
+        namespace may keep what it learnt of a selection, and ask for the
+        members of ``opts.except_`` apart). ``epoch`` must change whenever
+        local membership changes (``Adapter.epoch``): what the namespace
+        kept is valid only for the epoch it was learnt in."""
+        ...
+
     def room_event(self, event: str, *args: Any) -> None:
         """Fire 'create-room', 'delete-room', 'join-room' or 'leave-room'."""
         ...
@@ -121,6 +136,8 @@ class Adapter:
         # sets. ``rooms`` and ``sids`` show it as stored.
         self._rooms: dict[str, set[str]] = {}
         self._sids: dict[str, set[str] | _Own] = {}
+        # bumped by every change of local membership (deliver_selected)
+        self.epoch = 0
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -172,6 +189,7 @@ class Adapter:
         return members
 
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        self.epoch += 1
         sids = self._sids
         stored = self._rooms
         mine = sids.get(sid)
@@ -209,6 +227,7 @@ class Adapter:
             sids[sid] = set()
 
     def delete(self, sid: str, room: str) -> None:
+        self.epoch += 1
         mine = self._sids.get(sid)
         if mine is _Own.ONLY:
             if room != sid:
@@ -227,6 +246,7 @@ class Adapter:
         self._del_member(room, sid)
 
     def del_all(self, sid: str) -> None:
+        self.epoch += 1
         mine = self._sids.pop(sid, None)
         if mine is None:
             return
@@ -311,7 +331,7 @@ class Adapter:
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Send ``packet`` to every matching socket, encoded once."""
-        self.nsp.deliver(packet, opts, self.local_sockets(opts))
+        self.nsp.deliver_selected(packet, opts, self.epoch, self.local_sockets)
 
     def broadcast_with_ack(
         self,

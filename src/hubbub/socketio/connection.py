@@ -53,6 +53,13 @@ class ConnectionServer(Protocol):
         """max_buffered_bytes, or no limit (sys.maxsize) when that is 0."""
         ...
 
+    @property
+    def shared_reserve(self) -> int:
+        """What an open shared block may still add to a client's buffer
+        unseen (hubbub.socketio.coalesce): kept in the bound after a
+        measurement. 0 when broadcasts are not coalesced."""
+        ...
+
     def parser_for(self, protocol: int) -> Parser: ...
     def namespace_for(
         self, name: str, auth: dict[str, Any], allowed: Any = None
@@ -268,7 +275,7 @@ class Connection:
             )
             self._close_session(DisconnectReason.SLOW_CONSUMER)
             return False
-        self._bound = buffered + size
+        self._bound = buffered + size + server.shared_reserve
         return True
 
     # -- closing --------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from hubbub.socketio.handlers import HandlerT, check_namespace_class
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
 from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
+from hubbub.websocket.shared import SHARED_LIMIT
 
 log = logging.getLogger("hubbub.socketio.server")
 
@@ -85,6 +86,7 @@ class Server(Broadcasting):
         max_child_namespaces: int = 10_000,
         max_event_rate: float | None = None,
         v06: bool | V06Options | dict[str, Any] = True,
+        coalesce_broadcasts: bool = True,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -112,6 +114,9 @@ class Server(Broadcasting):
         # production limit (None: none): events a second one socket may send
         self.max_event_rate = max_event_rate
         self.volatile_threshold = volatile_threshold
+        # broadcasts to a room in one tick share one block of frames
+        # (hubbub.socketio.coalesce); off: each recipient gets its own copy
+        self.coalesce_broadcasts = coalesce_broadcasts
         if connection_state_recovery is True:
             self.recovery: RecoveryOptions | None = RecoveryOptions()
         elif isinstance(connection_state_recovery, dict):
@@ -211,6 +216,11 @@ class Server(Broadcasting):
     @property
     def runtime(self) -> Runtime | None:
         return self.scheduler.runtime
+
+    @property
+    def shared_reserve(self) -> int:
+        """What an open shared block may add to a client's buffer unseen."""
+        return SHARED_LIMIT if self.coalesce_broadcasts else 0
 
     @property
     def max_buffered_bytes(self) -> int:
@@ -387,7 +397,11 @@ class Server(Broadcasting):
             client.session_closed(reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
-        pass
+        # on a websocket now: broadcasts may reach it as shared blocks
+        client = self.clients.get(session.sid)
+        if client is not None:
+            for socket in client.sockets.values():
+                socket.nsp.forget_plans()
 
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 

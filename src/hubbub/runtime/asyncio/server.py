@@ -26,6 +26,7 @@ from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAcc
 from hubbub.runtime.limits import ServerLimits
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import WebSocketLink, accept_websocket
+from hubbub.websocket.shared import SharedFrames, SharedSink, SharedSlice
 
 log = logging.getLogger("hubbub.http")
 
@@ -483,12 +484,13 @@ class HttpProtocol(asyncio.Protocol):
 
 
 class WebSocketProtocol(asyncio.Protocol):
-    """A connection after its websocket upgrade: the link's LinkIO, and the
-    transport's protocol once HttpProtocol hands the transport over.
+    """A connection after its websocket upgrade: the link's LinkIO (and its
+    SharedSink), and the transport's protocol once HttpProtocol hands the
+    transport over.
 
     Slotted and small: it lives as long as the websocket, every idle one."""
 
-    __slots__ = ("_out", "_out_bytes", "link", "server", "transport")
+    __slots__ = ("_out", "_out_bytes", "_slice", "link", "server", "transport")
 
     link: WebSocketLink  # set right after the handshake is accepted
 
@@ -497,13 +499,21 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = transport
         # frames written during this loop tick, sent in one transport.write
         # when the tick ends (EmbeddedServer._flush_writes): None when there
-        # are none, the frame itself when there is one, else a list
-        self._out: bytes | list[bytes] | None = None
+        # are none, the frame itself when there is one, else a list whose
+        # entries are frames or slices of shared blocks (websocket.shared)
+        self._out: bytes | list[bytes | SharedSlice] | None = None
+        # the bytes queued, open slice excluded
         self._out_bytes = 0
+        # the last entry of _out while it is a slice still growing
+        self._slice: SharedSlice | None = None
 
     @property
     def remote(self) -> str | None:
         return self.link.remote
+
+    @property
+    def shared_sink(self) -> SharedSink:
+        return self
 
     def data_received(self, data: bytes) -> None:
         self.link.feed(data)
@@ -512,6 +522,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.server.connections.discard(self)
         self._out = None
         self._out_bytes = 0
+        self._slice = None
         self.transport = None
         self.link.lost()
 
@@ -523,6 +534,8 @@ class WebSocketProtocol(asyncio.Protocol):
         # one syscall, instead of one per frame. The first frame of a tick is
         # kept as is, so a connection that gets one frame per tick allocates
         # nothing for this.
+        if self._slice is not None:
+            self.end_shared()
         out = self._out
         if out is None:
             transport = self.transport
@@ -533,11 +546,7 @@ class WebSocketProtocol(asyncio.Protocol):
                 return
             self._out = data
             self._out_bytes = len(data)
-            server = self.server
-            dirty = server._dirty
-            if not dirty:
-                server.loop.call_soon(server._flush_writes)
-            dirty.append(self)
+            self._dirty()
             return
         if isinstance(out, bytes):
             self._out = [out, data]
@@ -547,6 +556,37 @@ class WebSocketProtocol(asyncio.Protocol):
         if self._out_bytes >= FLUSH_AT:
             self.flush()
 
+    def _dirty(self) -> None:
+        server = self.server
+        dirty = server._dirty
+        if not dirty:
+            server.loop.call_soon(server._flush_writes)
+        dirty.append(self)
+
+    # -- SharedSink ------------------------------------------------------------------
+
+    def write_shared(self, block: SharedFrames, start: int) -> None:
+        if self.transport is None or self.link.closing:
+            return
+        if self._slice is not None:
+            self.end_shared()
+        entry = self._slice = SharedSlice(block, start)
+        out = self._out
+        if out is None:
+            self._out = [entry]
+            self._dirty()
+        elif isinstance(out, bytes):
+            self._out = [out, entry]
+        else:
+            out.append(entry)
+
+    def end_shared(self) -> None:
+        entry = self._slice
+        if entry is not None:
+            self._slice = None
+            self._out_bytes += entry.close()
+            entry.block.detached.append(self)
+
     def flush(self) -> None:
         """Write what this tick queued, in order, in one transport.write."""
         out = self._out
@@ -554,9 +594,19 @@ class WebSocketProtocol(asyncio.Protocol):
             return
         self._out = None
         self._out_bytes = 0
+        self._slice = None  # its block is retired by the write below
         transport = self.transport
-        if transport is not None:
-            transport.write(out if isinstance(out, bytes) else b"".join(out))
+        if transport is None:
+            return
+        if isinstance(out, bytes):
+            transport.write(out)
+        elif len(out) == 1:
+            only = out[0]
+            transport.write(only if isinstance(only, bytes) else only.data())
+        else:
+            transport.write(
+                b"".join([e if isinstance(e, bytes) else e.data() for e in out])
+            )
 
     def close(self, graceful: bool) -> None:
         transport = self.transport
@@ -574,7 +624,9 @@ class WebSocketProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return 0
-        return self._out_bytes + transport.get_write_buffer_size()
+        entry = self._slice
+        shared = entry.size() if entry is not None else 0
+        return self._out_bytes + shared + transport.get_write_buffer_size()
 
     # -- flow control: a client that does not read is not read from ------------------
 

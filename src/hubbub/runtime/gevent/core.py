@@ -21,6 +21,7 @@ import gevent.event
 
 from hubbub.runtime.contract import Endpoint, TimedSession, TimerHost
 from hubbub.socketio.handlers import is_coroutine_handler
+from hubbub.websocket.shared import SharedFrames, SharedSink, SharedSlice
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -106,6 +107,7 @@ class SocketLinkIO:
         "_out",
         "_pending",
         "_queued",
+        "_slice",
         "_timer",
         "_watcher",
         "close_timeout",
@@ -118,8 +120,10 @@ class SocketLinkIO:
         self.sock = sock
         self.close_timeout = close_timeout
         self.hub = hub or gevent.get_hub()
-        self._out: list[bytes] = []
-        self._queued = 0
+        # frames, and slices of shared blocks (websocket.shared)
+        self._out: list[bytes | SharedSlice] = []
+        self._queued = 0  # open slice excluded
+        self._slice: SharedSlice | None = None  # the last entry, still growing
         # the part of the last chunk the kernel has not taken yet
         self._pending: bytes | memoryview = b""
         self._closing: bool | None = None  # None: open; else graceful or not
@@ -129,13 +133,36 @@ class SocketLinkIO:
         self._timer: Any = None  # a graceful close's wait for the peer
         self._done: gevent.event.Event | None = None  # finish() waiting
 
+    @property
+    def shared_sink(self) -> SharedSink:
+        return self
+
     def write(self, data: bytes) -> None:
         if self.dead or self._closing is not None:
             return
+        if self._slice is not None:
+            self.end_shared()
         self._out.append(data)
         self._queued += len(data)
         if self._flushing is None and self._watcher is None:
             self._flushing = self.hub.loop.run_callback(self._flush)
+
+    def write_shared(self, block: SharedFrames, start: int) -> None:
+        if self.dead or self._closing is not None:
+            return
+        if self._slice is not None:
+            self.end_shared()
+        entry = self._slice = SharedSlice(block, start)
+        self._out.append(entry)
+        if self._flushing is None and self._watcher is None:
+            self._flushing = self.hub.loop.run_callback(self._flush)
+
+    def end_shared(self) -> None:
+        entry = self._slice
+        if entry is not None:
+            self._slice = None
+            self._queued += entry.close()
+            entry.block.detached.append(self)
 
     def close(self, graceful: bool) -> None:
         if self.dead:
@@ -152,7 +179,9 @@ class SocketLinkIO:
             self._flushing = self.hub.loop.run_callback(self._flush)
 
     def buffered_bytes(self) -> int:
-        return self._queued + len(self._pending)
+        entry = self._slice
+        shared = entry.size() if entry is not None else 0
+        return self._queued + shared + len(self._pending)
 
     def wait_drained(self) -> None:
         """Block the reader while more than READ_HIGH_WATER bytes wait for
@@ -176,7 +205,12 @@ class SocketLinkIO:
                     out = self._out
                     if not out:
                         break
-                    pending = b"".join(out) if len(out) > 1 else out[0]
+                    self._slice = None  # its block is retired below
+                    if len(out) > 1:
+                        pending = b"".join([e if isinstance(e, bytes) else e.data() for e in out])
+                    else:
+                        only = out[0]
+                        pending = only if isinstance(only, bytes) else only.data()
                     self._out = []
                     self._queued = 0
                 sent = sock.send(pending, 0, 0.0)  # timeout 0: EAGAIN raises
@@ -210,6 +244,7 @@ class SocketLinkIO:
         self._watcher = self._timer = None
         self._out = []
         self._queued = 0
+        self._slice = None
         self._pending = b""
         if self._done is not None:
             self._done.set()
