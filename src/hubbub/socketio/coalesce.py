@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 # plans kept per namespace (one per set of rooms broadcast to)
 MAX_PLANS = 64
+_NONE: frozenset[SharedSink] = frozenset()
 
 
 class _Group:
@@ -98,16 +99,16 @@ class DeliveryPlan:
 def send_planned(plan: DeliveryPlan, encoded: EncodedPacket, skip: Sequence[str] = ()) -> None:
     """Write ``encoded`` to the plan's groups, but not to the sockets whose
     ids are in ``skip`` (the plan's ``others`` are the caller's)."""
-    skipped: dict[_Group, list[SharedSink]] = {}
+    skipped: dict[_Group, set[SharedSink]] = {}
     for sid in skip:
         entry = plan.by_sid.get(sid)
         if entry is not None:
-            skipped.setdefault(entry[0], []).append(entry[1])
+            skipped.setdefault(entry[0], set()).add(entry[1])
     for group in plan.groups:
         parts, size = encoded.parts_and_size(group.parser)
         if not parts:  # a packet this generation has no form for
             continue
-        skip_sinks = skipped.get(group, ())
+        skip_sinks = skipped.get(group, _NONE)
         frame = None
         if len(parts) == 1 and not encoded.volatile:
             part = parts[0]
@@ -143,7 +144,7 @@ def _open_block(group: _Group) -> SharedFrames:
             bound = client._bound
             if bound <= limit:
                 client._bound = bound + SHARED_LIMIT
-                block.join(sink)
+                sink.write_shared(block, 0)  # block.join, without the call
             else:
                 outsiders.append(member)
     group.outsiders = outsiders

@@ -574,7 +574,11 @@ class WebSocketProtocol(asyncio.Protocol):
         out = self._out
         if out is None:
             self._out = [entry]
-            self._dirty()
+            server = self.server
+            dirty = server._dirty
+            if not dirty:
+                server.loop.call_soon(server._flush_writes)
+            dirty.append(self)
         elif isinstance(out, bytes):
             self._out = [out, entry]
         else:
