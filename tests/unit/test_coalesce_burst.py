@@ -180,3 +180,41 @@ def test_coalescing_reserves_a_blocks_capacity_in_the_slow_consumer_bound() -> N
     _, plain = asyncio.run(_run(False))
     assert all(bound < SHARED_LIMIT for bound in plain)
 
+
+
+def test_an_outgoing_listener_added_mid_tick_sees_the_next_broadcasts() -> None:
+    async def main() -> tuple[list[Any], list[list[str]]]:
+        sio = hubbub.Server()
+        seen: list[Any] = []
+
+        @sio.on("go")
+        def go(socket: hubbub.Socket) -> None:
+            sio.emit("m", 1)  # the plan is made here: no listener yet
+            socket.on_any_outgoing(lambda event, *args: seen.append((event, *args)))
+            sio.emit("m", 2)
+            sio.emit("m", 3)
+
+        server = EmbeddedServer(sio)
+        server.attach_loop()
+        transports = []
+        for _ in range(3):
+            transport = Transport()
+            http = HttpProtocol(server)
+            transport.protocol = http
+            http.connection_made(transport)  # type: ignore[arg-type]
+            http.data_received(UPGRADE)
+            transport.protocol.data_received(frame("40"))
+            transports.append(transport)
+        await _tick()
+        before = [len(t.writes) for t in transports]
+        transports[1].protocol.data_received(frame('42["go"]'))
+        await _tick()
+        out = [
+            [f for w in t.writes[n:] for f in server_frames(w)]
+            for t, n in zip(transports, before, strict=True)
+        ]
+        return seen, out
+
+    seen, out = asyncio.run(main())
+    assert seen == [("m", 2), ("m", 3)]
+    assert out == [['42["m",1]', '42["m",2]', '42["m",3]']] * 3
