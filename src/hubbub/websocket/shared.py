@@ -4,22 +4,24 @@ A broadcast to a room already writes the same frame bytes to every member;
 what still costs per member is the call that queues them. A
 :class:`SharedFrames` block removes it for the broadcasts after the first:
 the frames of one tick for one group of recipients are appended to one
-buffer, and each member's write queue holds a :class:`SharedSlice` of that
-buffer (where its part starts, and once known where it ends) instead of its
-own copy. When the member's queue is written out, the slice is cut from the
-buffer: one write per member per tick, whatever the number of broadcasts.
+buffer, and each member's write queue holds the block (as its last entry)
+and where its part of the buffer starts, instead of its own copy. When the
+member's queue is written out, its part is cut from the buffer: one write
+per member per tick, whatever the number of broadcasts.
 
 Order per connection stays exact. A member takes part in at most one block
-at a time (its *open* slice); anything else written to it (a unicast, an
-ack, a frame of another block) first ends that slice at the block's current
-length and puts the member on the block's ``detached`` list. The block's
-next frame re-opens a slice for every detached member, starting at that
-frame. A member the frame must skip (a broadcast's ``except``) is detached
-before the frame and stays detached until the next frame that is its.
+at a time; anything else written to it (a unicast, an ack, a frame of
+another block) first ends its part at the block's current length (the part
+so far, copied, takes the block's place in its queue) and puts the member
+on the block's ``detached`` list. The block's next frame makes every
+detached member take part again from that frame on. A member the frame
+must skip (a broadcast's ``except``) is detached before the frame and stays
+detached until the next frame that is its.
 
 A block is retired when one of its members writes its queue out (the end of
 the tick, in practice): it grows no more and its bytes are frozen, so every
-member cuts its slice from the same ``bytes``. A block never holds more than
+member cuts its part from the same ``bytes`` (a member whose part is the
+whole block writes those very bytes). A block never holds more than
 :data:`SHARED_LIMIT` bytes; frames over :data:`MAX_SHARED_FRAME` bytes are
 not shared.
 """
@@ -40,42 +42,15 @@ class SharedSink(Protocol):
     (a runtime's websocket writer)."""
 
     def write_shared(self, block: SharedFrames, start: int) -> None:
-        """Queue ``block``'s bytes from ``start`` on, ending any slice the
-        queue had open. Ignored once the connection is closing."""
+        """Queue ``block``'s bytes from ``start`` on (those appended later
+        included), ending the part of any other block the queue holds.
+        Ignored once the connection is closing."""
         ...
 
     def end_shared(self) -> None:
-        """End the open slice (if any) at its block's current length."""
+        """End the queue's part of its block (if any) at the block's current
+        length, and join the block's ``detached`` list."""
         ...
-
-
-class SharedSlice:
-    """One entry of a write queue: ``block``'s bytes from ``start`` to
-    ``end`` (``-1`` while the slice is open)."""
-
-    __slots__ = ("block", "end", "start")
-
-    def __init__(self, block: SharedFrames, start: int) -> None:
-        self.block = block
-        self.start = start
-        self.end = -1
-
-    def close(self) -> int:
-        """End the slice at the block's current length; its size."""
-        end = self.end = len(self.block.buf)
-        return end - self.start
-
-    def size(self) -> int:
-        end = self.end
-        return (len(self.block.buf) if end < 0 else end) - self.start
-
-    def data(self) -> bytes:
-        """The slice's bytes; retires the block (see the module's notes)."""
-        frozen = self.block.freeze()
-        end = len(frozen) if self.end < 0 else self.end
-        if self.start == 0 and end == len(frozen):
-            return frozen
-        return frozen[self.start : end]
 
 
 class SharedFrames:
@@ -85,7 +60,7 @@ class SharedFrames:
 
     def __init__(self) -> None:
         self.buf = bytearray()
-        # members whose slice ended before the buffer's end (see the module)
+        # members whose part ended before the buffer's end (see the module)
         self.detached: list[SharedSink] = []
         # the bytes once retired; None while the block grows
         self.frozen: bytes | None = None
@@ -110,7 +85,7 @@ class SharedFrames:
                         sink.write_shared(self, position)
             for sink in skip:
                 if sink not in self.detached:
-                    # in the block until now: ending its slice detaches it
+                    # in the block until now: ending its part detaches it
                     sink.end_shared()
         elif detached:
             self.detached = []

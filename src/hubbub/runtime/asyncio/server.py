@@ -26,7 +26,7 @@ from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAcc
 from hubbub.runtime.limits import ServerLimits
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import WebSocketLink, accept_websocket
-from hubbub.websocket.shared import SharedFrames, SharedSink, SharedSlice
+from hubbub.websocket.shared import SharedFrames, SharedSink
 
 log = logging.getLogger("hubbub.http")
 
@@ -37,6 +37,9 @@ log = logging.getLogger("hubbub.http")
 # client that does not read, so the slow-consumer accounting sees a backlog
 # (loopback TCP takes one very large write whole, however slow the reader).
 FLUSH_AT = 64 * 1024
+
+# what a websocket connection's write queue holds (WebSocketProtocol._out)
+_Entry = bytes | bytearray | SharedFrames
 
 
 # what a websocket connection keeps in place of the HTTP head it parsed
@@ -490,7 +493,7 @@ class WebSocketProtocol(asyncio.Protocol):
 
     Slotted and small: it lives as long as the websocket, every idle one."""
 
-    __slots__ = ("_out", "_out_bytes", "_slice", "link", "server", "transport")
+    __slots__ = ("_block", "_out", "_out_bytes", "_start", "link", "server", "transport")
 
     link: WebSocketLink  # set right after the handshake is accepted
 
@@ -499,13 +502,15 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = transport
         # frames written during this loop tick, sent in one transport.write
         # when the tick ends (EmbeddedServer._flush_writes): None when there
-        # are none, the frame itself when there is one, else a list whose
-        # entries are frames or slices of shared blocks (websocket.shared)
-        self._out: bytes | list[bytes | SharedSlice] | None = None
-        # the bytes queued, open slice excluded
+        # are none, the one entry itself when there is one, else a list. An
+        # entry is a frame, or the shared block this connection takes part
+        # in (websocket.shared), always the last entry, whose bytes from
+        # _start on are this connection's
+        self._out: _Entry | list[_Entry] | None = None
+        # the bytes queued, the open block's excluded
         self._out_bytes = 0
-        # the last entry of _out while it is a slice still growing
-        self._slice: SharedSlice | None = None
+        self._block: SharedFrames | None = None
+        self._start = 0
 
     @property
     def remote(self) -> str | None:
@@ -522,7 +527,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.server.connections.discard(self)
         self._out = None
         self._out_bytes = 0
-        self._slice = None
+        self._block = None
         self.transport = None
         self.link.lost()
 
@@ -534,7 +539,7 @@ class WebSocketProtocol(asyncio.Protocol):
         # one syscall, instead of one per frame. The first frame of a tick is
         # kept as is, so a connection that gets one frame per tick allocates
         # nothing for this.
-        if self._slice is not None:
+        if self._block is not None:
             self.end_shared()
         out = self._out
         if out is None:
@@ -548,10 +553,10 @@ class WebSocketProtocol(asyncio.Protocol):
             self._out_bytes = len(data)
             self._dirty()
             return
-        if isinstance(out, bytes):
-            self._out = [out, data]
-        else:
+        if type(out) is list:
             out.append(data)
+        else:
+            self._out = [out, data]  # type: ignore[list-item]  # one entry, not a list
         self._out_bytes += len(data)
         if self._out_bytes >= FLUSH_AT:
             self.flush()
@@ -568,28 +573,37 @@ class WebSocketProtocol(asyncio.Protocol):
     def write_shared(self, block: SharedFrames, start: int) -> None:
         if self.transport is None or self.link.closing:
             return
-        if self._slice is not None:
+        if self._block is not None:
             self.end_shared()
-        entry = self._slice = SharedSlice(block, start)
+        self._block = block
+        self._start = start
         out = self._out
         if out is None:
-            self._out = [entry]
+            self._out = block
             server = self.server
             dirty = server._dirty
             if not dirty:
                 server.loop.call_soon(server._flush_writes)
             dirty.append(self)
-        elif isinstance(out, bytes):
-            self._out = [out, entry]
+        elif type(out) is list:
+            out.append(block)
         else:
-            out.append(entry)
+            self._out = [out, block]  # type: ignore[list-item]  # one entry, not a list
 
     def end_shared(self) -> None:
-        entry = self._slice
-        if entry is not None:
-            self._slice = None
-            self._out_bytes += entry.close()
-            entry.block.detached.append(self)
+        block = self._block
+        if block is None:
+            return
+        self._block = None
+        # the block is the last entry: its part so far takes its place
+        part = block.buf[self._start :]
+        self._out_bytes += len(part)
+        out = self._out
+        if type(out) is list:
+            out[-1] = part
+        else:
+            self._out = part
+        block.detached.append(self)
 
     def flush(self) -> None:
         """Write what this tick queued, in order, in one transport.write."""
@@ -598,19 +612,26 @@ class WebSocketProtocol(asyncio.Protocol):
             return
         self._out = None
         self._out_bytes = 0
-        self._slice = None  # its block is retired by the write below
+        block = self._block
+        if block is not None:
+            # writing it out retires the block: every member cuts its part
+            # from the same bytes
+            self._block = None
+            frozen = block.frozen
+            if frozen is None:
+                frozen = block.freeze()
+            tail = frozen[self._start :] if self._start else frozen
+            if type(out) is list:
+                out[-1] = tail
+            else:
+                out = tail
         transport = self.transport
         if transport is None:
             return
-        if isinstance(out, bytes):
-            transport.write(out)
-        elif len(out) == 1:
-            only = out[0]
-            transport.write(only if isinstance(only, bytes) else only.data())
+        if type(out) is list:
+            transport.write(b"".join(out))  # type: ignore[arg-type]  # no block left in it
         else:
-            transport.write(
-                b"".join([e if isinstance(e, bytes) else e.data() for e in out])
-            )
+            transport.write(out)  # type: ignore[arg-type]  # a frame or a block's part
 
     def close(self, graceful: bool) -> None:
         transport = self.transport
@@ -628,8 +649,8 @@ class WebSocketProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return 0
-        entry = self._slice
-        shared = entry.size() if entry is not None else 0
+        block = self._block
+        shared = len(block.buf) - self._start if block is not None else 0
         return self._out_bytes + shared + transport.get_write_buffer_size()
 
     # -- flow control: a client that does not read is not read from ------------------

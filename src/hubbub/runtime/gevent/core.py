@@ -14,14 +14,14 @@ import logging
 import socket as stdlib_socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import gevent
 import gevent.event
 
 from hubbub.runtime.contract import Endpoint, TimedSession, TimerHost
 from hubbub.socketio.handlers import is_coroutine_handler
-from hubbub.websocket.shared import SharedFrames, SharedSink, SharedSlice
+from hubbub.websocket.shared import SharedFrames, SharedSink
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -101,13 +101,14 @@ class SocketLinkIO:
     """
 
     __slots__ = (
+        "_block",
         "_closing",
         "_done",
         "_flushing",
         "_out",
         "_pending",
         "_queued",
-        "_slice",
+        "_start",
         "_timer",
         "_watcher",
         "close_timeout",
@@ -120,12 +121,15 @@ class SocketLinkIO:
         self.sock = sock
         self.close_timeout = close_timeout
         self.hub = hub or gevent.get_hub()
-        # frames, and slices of shared blocks (websocket.shared)
-        self._out: list[bytes | SharedSlice] = []
-        self._queued = 0  # open slice excluded
-        self._slice: SharedSlice | None = None  # the last entry, still growing
+        # frames, and the shared block this connection takes part in
+        # (websocket.shared), always the last entry, whose bytes from _start
+        # on are this connection's
+        self._out: list[bytes | bytearray | SharedFrames] = []
+        self._queued = 0  # the open block's bytes excluded
+        self._block: SharedFrames | None = None
+        self._start = 0
         # the part of the last chunk the kernel has not taken yet
-        self._pending: bytes | memoryview = b""
+        self._pending: bytes | bytearray | memoryview = b""
         self._closing: bool | None = None  # None: open; else graceful or not
         self.dead = False
         self._flushing: Any = None  # the loop callback of this turn
@@ -140,7 +144,7 @@ class SocketLinkIO:
     def write(self, data: bytes) -> None:
         if self.dead or self._closing is not None:
             return
-        if self._slice is not None:
+        if self._block is not None:
             self.end_shared()
         self._out.append(data)
         self._queued += len(data)
@@ -150,19 +154,22 @@ class SocketLinkIO:
     def write_shared(self, block: SharedFrames, start: int) -> None:
         if self.dead or self._closing is not None:
             return
-        if self._slice is not None:
+        if self._block is not None:
             self.end_shared()
-        entry = self._slice = SharedSlice(block, start)
-        self._out.append(entry)
+        self._block = block
+        self._start = start
+        self._out.append(block)
         if self._flushing is None and self._watcher is None:
             self._flushing = self.hub.loop.run_callback(self._flush)
 
     def end_shared(self) -> None:
-        entry = self._slice
-        if entry is not None:
-            self._slice = None
-            self._queued += entry.close()
-            entry.block.detached.append(self)
+        block = self._block
+        if block is not None:
+            self._block = None
+            # the block is the last entry: its part so far takes its place
+            part = self._out[-1] = block.buf[self._start :]
+            self._queued += len(part)
+            block.detached.append(self)
 
     def close(self, graceful: bool) -> None:
         if self.dead:
@@ -179,8 +186,8 @@ class SocketLinkIO:
             self._flushing = self.hub.loop.run_callback(self._flush)
 
     def buffered_bytes(self) -> int:
-        entry = self._slice
-        shared = entry.size() if entry is not None else 0
+        block = self._block
+        shared = len(block.buf) - self._start if block is not None else 0
         return self._queued + shared + len(self._pending)
 
     def wait_drained(self) -> None:
@@ -205,12 +212,16 @@ class SocketLinkIO:
                     out = self._out
                     if not out:
                         break
-                    self._slice = None  # its block is retired below
-                    if len(out) > 1:
-                        pending = b"".join([e if isinstance(e, bytes) else e.data() for e in out])
-                    else:
-                        only = out[0]
-                        pending = only if isinstance(only, bytes) else only.data()
+                    block = self._block
+                    if block is not None:
+                        # written out: the block is retired, and every
+                        # member cuts its part from the same bytes
+                        self._block = None
+                        frozen = block.freeze()
+                        out[-1] = frozen[self._start :] if self._start else frozen
+                    # no block is left in it: only frames and parts of blocks
+                    frames = cast("list[bytes | bytearray]", out)
+                    pending = b"".join(frames) if len(frames) > 1 else frames[0]
                     self._out = []
                     self._queued = 0
                 sent = sock.send(pending, 0, 0.0)  # timeout 0: EAGAIN raises
@@ -244,7 +255,7 @@ class SocketLinkIO:
         self._watcher = self._timer = None
         self._out = []
         self._queued = 0
-        self._slice = None
+        self._block = None
         self._pending = b""
         if self._done is not None:
             self._done.set()
