@@ -246,6 +246,15 @@ SCENARIOS: list[Scenario] = [
         FANOUT_METRICS,
     ),
     Scenario(
+        "many-1k",
+        "2c. Many senders: 1,000 clients in one room take turns sending a 100-byte "
+        "chat, each broadcast to the room",
+        "ws",
+        "chat",
+        1_000,
+        FANOUT_METRICS,
+    ),
+    Scenario(
         "idle-10k",
         "3a. Idle connections: 10,000",
         "ws",
@@ -386,7 +395,7 @@ def loadgen_args(sc: Scenario, spec: ServerSpec, cfg: Config, port: int) -> list
         f"--warmup {cfg.warmup} --duration {duration} --concurrency 500 "
         f"--setup-timeout {cfg.setup_timeout}"
     ).split()
-    if sc.loadgen == "fanout":
+    if sc.loadgen in ("fanout", "chat"):
         # One event per trigger, and about 80,000 deliveries in flight whatever
         # the room size: enough to keep every server busy (several triggers
         # per loop tick, if it batches), little enough that none is measured

@@ -9,6 +9,8 @@ on a shared machine do not.
 
     python -m benchmarks.micro echo --n 20000          # time per echo + ack
     python -m benchmarks.micro fanout --clients 1000   # time per delivery
+    python -m benchmarks.micro fanout --burst 80       # 80 broadcasts per trigger
+    python -m benchmarks.micro fanout --no-coalesce    # each recipient its own copy
     python -m benchmarks.micro idle --clients 2000     # bytes per idle connection
     python -m benchmarks.micro callgrind echo          # instructions per echo
     python -m benchmarks.micro profile echo            # cProfile, top functions
@@ -105,11 +107,12 @@ class FakeTransport:
         pass
 
 
-async def _server() -> EmbeddedServer:
+async def _server(coalesce: bool = True) -> EmbeddedServer:
     """The benchmark app's embedded server, attached to the loop as
     EmbeddedServer.start attaches it, without listening."""
     from benchmarks.servers.hubbub_app import sio
 
+    sio.coalesce_broadcasts = coalesce
     server = EmbeddedServer(sio)
     server.attach_loop()
     return server
@@ -154,14 +157,14 @@ async def echo(n: int) -> dict[str, Any]:
     return {"n": n, "us_per_op": elapsed / max(n, 1) * 1e6, "bytes": transport.bytes - before}
 
 
-async def fanout(n: int, clients: int) -> dict[str, Any]:
-    server = await _server()
+async def fanout(n: int, clients: int, burst: int = 1, coalesce: bool = True) -> dict[str, Any]:
+    server = await _server(coalesce)
     conns = [connect(server, 10000 + i) for i in range(clients)]
     join = client_frame('420["join","bench"]')
     for proto, _ in conns:
         proto.data_received(join)
     await _tick()
-    trigger = client_frame('42["fanout","bench",1]')
+    trigger = client_frame(f'42["fanout","bench",{burst}]')
     sender = conns[0][0]
     before = sum(t.bytes for _, t in conns)
     t0 = time.perf_counter()
@@ -170,7 +173,7 @@ async def fanout(n: int, clients: int) -> dict[str, Any]:
         await _tick()
     elapsed = time.perf_counter() - t0
     delivered = sum(t.bytes for _, t in conns) - before
-    deliveries = n * clients
+    deliveries = n * clients * burst
     return {
         "n": n,
         "clients": clients,
@@ -207,7 +210,7 @@ async def idle(clients: int) -> dict[str, Any]:
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "echo": lambda a: echo(a.n),
-    "fanout": lambda a: fanout(a.n, a.clients),
+    "fanout": lambda a: fanout(a.n, a.clients, a.burst, not a.no_coalesce),
     "idle": lambda a: idle(a.clients),
 }
 
@@ -243,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=0, help="operations (default per scenario)")
     p.add_argument("--clients", type=int, default=1000)
     p.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    p.add_argument("--burst", type=int, default=1, help="fanout: broadcasts per trigger")
+    p.add_argument("--no-coalesce", action="store_true",
+                   help="fanout: Server(coalesce_broadcasts=False)")
     args = p.parse_args(argv)
     if not args.n:
         args.n = {"echo": 20000, "fanout": 20, "idle": 0}[args.scenario]
@@ -258,11 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
     else:
-        base = ["run", args.scenario, "--clients", str(args.clients), "--loop", args.loop]
+        base = ["run", args.scenario, "--clients", str(args.clients), "--loop", args.loop,
+                "--burst", str(args.burst), *(["--no-coalesce"] if args.no_coalesce else [])]
         small = max(args.n // 5, 1)
         ir_small = _callgrind_ir([*base, "--n", str(small)])
         ir_big = _callgrind_ir([*base, "--n", str(args.n)])
-        ops = (args.n - small) * (args.clients if args.scenario == "fanout" else 1)
+        ops = (args.n - small) * (args.clients * args.burst if args.scenario == "fanout" else 1)
         print(f"{args.scenario}: {(ir_big - ir_small) / ops:,.0f} instructions per "
               f"{'delivery' if args.scenario == 'fanout' else 'op'} "
               f"({small} vs {args.n} runs; totals {ir_small:,} / {ir_big:,})")

@@ -18,6 +18,7 @@ HEADLINES: list[tuple[str, str]] = [
     ("echo", "p99_ms"),
     ("fanout-1k", "deliveries_per_s"),
     ("fanout-10k", "deliveries_per_s"),
+    ("many-1k", "deliveries_per_s"),
     ("idle-10k", "rss_per_conn_bytes"),
     ("idle-10k", "connects_per_s"),
     ("idle-max", "clients_ready"),
@@ -163,6 +164,9 @@ TARGETS: list[tuple[str, str, str, str | None, float, bool]] = [
      "python-socketio", 5, True),
     ("fan-out 10,000: at least 5x python-socketio's", "fanout-10k", "deliveries_per_s",
      "python-socketio", 5, True),
+    ("fan-out 1,000: at least 0.3x the ceiling's", "fanout-1k", "deliveries_per_s",
+     "ceiling", 0.3, True),
+    ("many senders 1,000: at least Node's", "many-1k", "deliveries_per_s", "node", 1, True),
     ("idle: at most 4 KB per websocket connection", "idle-10k", "rss_per_conn_bytes",
      None, 4096, False),
 ]
@@ -324,7 +328,10 @@ def render(doc: dict[str, Any], chart_name: str | None) -> str:
         "- Same app everywhere (benchmarks/servers, benchmarks/node): 'echo' answered by "
         "ack, 'join' a room, 'fanout' broadcasting a 100-byte event to it. One client "
         "triggers one broadcast per 'fanout', keeping about 80,000 deliveries in flight "
-        "(80 triggers undelivered for 1,000 clients, 8 for 10,000).",
+        "(80 triggers undelivered for 1,000 clients, 8 for 10,000). In the many-senders "
+        "scenario every client takes its turn sending 'chat' with a 100-byte text, which "
+        "the server broadcasts to the room: one broadcast per client packet, the same "
+        "deliveries in flight.",
         "- The ceiling (picows) echoes frames as they come, and writes the event frames "
         "of all triggers read in one loop tick, encoded once, to every member in one "
         "write; it has no heartbeats and no long-polling.",

@@ -36,3 +36,29 @@ def test_loadgen_echo_against_embedded_server(tmp_path: Path, proto: str) -> Non
     assert result["acks"] > 0
     assert result["bad_payloads"] == 0
     assert result["errors"] == 0 and result["proto_errors"] == 0
+
+
+@pytest.mark.parametrize("proto", ["sio", "v09"])
+def test_loadgen_many_senders_chat_against_embedded_server(tmp_path: Path, proto: str) -> None:
+    """The 'chat' scenario: clients take turns sending, each chat is broadcast
+    to the room, and every delivery the generator counts is a 'msg' event."""
+    exe = tmp_path / "loadgen"
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(LOADGEN_SRC)], check=True)
+    port = free_port()
+    server = [sys.executable, "-m", "hubbub", "run", "benchmarks.servers.hubbub_app:sio"]
+    server += ["--port", str(port), "--log-level", "warning"]
+    with run_process(server, port):
+        args = (
+            f"--port {port} --proto {proto} --scenario chat --clients 10 --warmup 0.2 "
+            "--duration 1 --batch 2 --window 2 --quiet"
+        )
+        res = subprocess.run(
+            [str(exe), *args.split()], capture_output=True, text=True, timeout=30, check=True
+        )
+    result = json.loads(res.stdout)
+    assert result["scenario"] == "chat"
+    assert result["clients_ready"] == 10
+    assert result["deliveries"] > 0
+    # every chat reaches the whole room at most once per member
+    assert result["deliveries"] <= result["triggers"] * 10
+    assert result["errors"] == 0 and result["proto_errors"] == 0

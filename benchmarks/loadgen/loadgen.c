@@ -20,6 +20,11 @@
  *           a 100-byte event in batches, with a bounded number of batches in
  *           flight so that servers are measured, not their buffers:
  *           deliveries/s counted at the clients
+ *   chat    many senders: every client joins one room, and the clients take
+ *           turns sending `42["chat","bench",<payload>]` (one event each, no
+ *           burst from one handler); the server broadcasts each to the room
+ *           as the event 'msg'. At most batch * window chats are undelivered:
+ *           deliveries/s counted at the clients
  *   idle    open N connections (bounded concurrency), read the server's
  *           VmRSS before and after, then hold them and check heartbeats
  *   cycle   (sio, polling) N clients at a time run --cycles whole sessions:
@@ -51,7 +56,7 @@
 #include <unistd.h>
 
 enum proto { P_SIO, P_POLLING, P_RAW, P_V09 };
-enum scenario { S_ECHO, S_FANOUT, S_IDLE, S_CYCLE };
+enum scenario { S_ECHO, S_FANOUT, S_IDLE, S_CYCLE, S_CHAT };
 
 /* client life cycle; the same for every protocol (raw skips the middle) */
 enum cstate { C_NEW, C_OPENING, C_NSCONNECT, C_JOINING, C_READY, C_CLOSING, C_DEAD };
@@ -150,7 +155,8 @@ static struct client *clients;
 static uint32_t *hist;
 
 static struct pre pre_echo[ACK_CYCLE], pre_ack[ACK_CYCLE];
-static struct pre pre_nsconnect, pre_pong, pre_join, pre_trigger, pre_leave, pre_leave_close;
+static struct pre pre_nsconnect, pre_pong, pre_join, pre_trigger, pre_leave, pre_leave_close,
+    pre_chat;
 /* a masked close frame, status 1000 */
 static const char WS_CLOSE[8] = {(char)0x88, (char)0x82, 0x37, (char)0xfa,
                                  0x21,        0x3d,        0x03 ^ 0x37, (char)(0xe8 ^ 0xfa)};
@@ -167,6 +173,7 @@ static struct {
 } st;
 
 static int phase; /* 0 setup, 1 warmup, 2 measuring, 3 done */
+static int next_sender; /* chat: the client whose turn it is to send */
 static uint64_t t_start, t_setup_done, t_measure0, t_measure1;
 static uint64_t snap_acks0, snap_deliv0, snap_acks1, snap_deliv1;
 static long rss_before_kb = -1, rss_after_kb = -1;
@@ -277,13 +284,16 @@ static void build_messages(void) {
         make_pref(&pre_join, "5:1+::{\"name\":\"join\",\"args\":[\"bench\"]}");
         make_pref(&pre_trigger, "5:::{\"name\":\"fanout\",\"args\":[\"bench\",%d]}",
                   opt.batch);
+        make_pref(&pre_chat, "5:::{\"name\":\"chat\",\"args\":[\"bench\",\"%s\"]}", payload);
         delivery_prefix = "5:::{\"name\":\"msg\"";
     } else if (opt.proto == P_RAW) {
         make_pref(&pre_join, "J");
         make_pref(&pre_trigger, "F%d", opt.batch);
+        make_pref(&pre_chat, "C%s", payload);
     } else {
         make_pref(&pre_join, "420[\"join\",\"bench\"]");
         make_pref(&pre_trigger, "42[\"fanout\",\"bench\",%d]", opt.batch);
+        make_pref(&pre_chat, "42[\"chat\",\"bench\",\"%s\"]", payload);
     }
     delivery_prefix_len = strlen(delivery_prefix);
     free(payload);
@@ -564,7 +574,7 @@ static void on_answer(struct client *cl, const char *p, size_t n) {
 }
 
 static void after_connected(struct client *cl) {
-    if (opt.scenario == S_FANOUT) {
+    if (opt.scenario == S_FANOUT || opt.scenario == S_CHAT) {
         cl->state = C_JOINING;
         send_pre(cl, &pre_join);
     } else {
@@ -1094,7 +1104,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen [--host H] [--port P] [--path /socket.io/] "
             "[--proto sio|polling|raw|v09]\n"
-            "               [--scenario echo|fanout|idle] [--clients N] [--concurrency C]\n"
+            "               [--scenario echo|fanout|chat|idle] [--clients N] [--concurrency C]\n"
             "               [--warmup S] [--duration S] [--setup-timeout S] [--settle S]\n"
             "               [--payload-size B] [--batch K] [--window W] [--server-pid PID]\n"
             "               [--ping-interval S] [--ping-slack S] [--source-ips N] [--quiet]\n"
@@ -1126,6 +1136,7 @@ static void parse_args(int argc, char **argv) {
             else if (!strcmp(v, "fanout")) opt.scenario = S_FANOUT;
             else if (!strcmp(v, "idle")) opt.scenario = S_IDLE;
             else if (!strcmp(v, "cycle")) opt.scenario = S_CYCLE;
+            else if (!strcmp(v, "chat")) opt.scenario = S_CHAT;
             else usage();
         } else if (!strcmp(a, "--clients")) opt.clients = atoi(v);
         else if (!strcmp(a, "--concurrency")) opt.concurrency = atoi(v);
@@ -1221,7 +1232,7 @@ static void print_result(void) {
     double window = secs(t_measure1 - t_measure0);
     printf("{\"proto\":\"%s\",\"scenario\":\"%s\",\"clients\":%d,",
            (const char *[]){"sio", "polling", "raw", "v09"}[opt.proto],
-           (const char *[]){"echo", "fanout", "idle"}[opt.scenario], opt.clients);
+           (const char *[]){"echo", "fanout", "idle", "cycle", "chat"}[opt.scenario], opt.clients);
     printf("\"clients_ready\":%lu,\"setup_s\":%.3f,", (unsigned long)st.ready,
            t_setup_done ? secs(t_setup_done - t_start) : -1.0);
     if (opt.scenario == S_ECHO) {
@@ -1231,7 +1242,7 @@ static void print_result(void) {
                window, (unsigned long)acks, window > 0 ? (double)acks / window : 0.0,
                hist_percentile(0.50), hist_percentile(0.99), (double)st.lat_max_us / 1000.0,
                (unsigned long)st.bad_payloads);
-    } else if (opt.scenario == S_FANOUT) {
+    } else if (opt.scenario == S_FANOUT || opt.scenario == S_CHAT) {
         uint64_t d = snap_deliv1 - snap_deliv0;
         printf("\"window_s\":%.3f,\"deliveries\":%lu,\"deliveries_per_s\":%.1f,"
                "\"triggers\":%lu,",
@@ -1389,6 +1400,21 @@ int main(int argc, char **argv) {
                         if (clients[i].state == C_READY) drv = &clients[i];
                     if (!drv) break;
                     send_pre(drv, &pre_trigger);
+                    st.triggers++;
+                }
+            } else if (opt.scenario == S_CHAT) {
+                /* senders take turns; at most batch * window chats undelivered */
+                uint64_t inflight = (uint64_t)opt.batch * (uint64_t)opt.window;
+                while (st.triggers < inflight ||
+                       st.deliveries >= (st.triggers - inflight) * st.ready) {
+                    struct client *snd = NULL;
+                    for (int k = 0; k < opt.clients && !snd; k++) {
+                        struct client *c = &clients[next_sender];
+                        next_sender = (next_sender + 1) % opt.clients;
+                        if (c->state == C_READY) snd = c;
+                    }
+                    if (!snd) break;
+                    send_pre(snd, &pre_chat);
                     st.triggers++;
                 }
             }

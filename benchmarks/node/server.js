@@ -1,7 +1,8 @@
 // The benchmark app on Node socket.io 4.8 with its default ws engine:
 //   node benchmarks/node/server.js PORT
 // Same events as benchmarks/servers/hubbub_app.py: 'echo' answered by ack,
-// 'join' a room, 'fanout' broadcasting a 100-byte event `count` times.
+// 'join' a room, 'fanout' broadcasting a 100-byte event `count` times, 'chat'
+// broadcasting the text it gets to the room (many senders).
 "use strict";
 const { Server } = require("socket.io");
 
@@ -25,4 +26,5 @@ io.on("connection", (socket) => {
   socket.on("fanout", (room, count) => {
     for (let i = 0; i < count; i++) io.to(room).emit("msg", PAYLOAD);
   });
+  socket.on("chat", (room, text) => io.to(room).emit("msg", text));
 });

@@ -1,7 +1,8 @@
 // The benchmark app on Node socket.io 0.9.17 (the 0.9 protocol's own server):
 //   node benchmarks/node09/server.js PORT
 // Same events as benchmarks/servers/hubbub_app.py: 'echo' answered by ack,
-// 'join' a room, 'fanout' broadcasting a 100-byte event `count` times.
+// 'join' a room, 'fanout' broadcasting a 100-byte event `count` times, 'chat'
+// broadcasting the text it gets to the room (many senders).
 "use strict";
 // socket.io 0.9 predates the removal of process.EventEmitter from Node
 process.EventEmitter = require("events").EventEmitter;
@@ -29,5 +30,6 @@ io.sockets.on("connection", (socket) => {
   socket.on("fanout", (room, count) => {
     for (let i = 0; i < count; i++) io.sockets.in(room).emit("msg", PAYLOAD);
   });
+  socket.on("chat", (room, text) => io.sockets.in(room).emit("msg", text));
 });
 server.listen(port, "127.0.0.1");

@@ -1,5 +1,6 @@
-"""The benchmark app on hubbub: 'echo' answered by ack, 'join' a room, and
-'fanout' that broadcasts a 100-byte event to a room ``count`` times.
+"""The benchmark app on hubbub: 'echo' answered by ack, 'join' a room,
+'fanout' that broadcasts a 100-byte event to a room ``count`` times, and
+'chat' that broadcasts the text it gets to the room (many senders).
 
 One module serves every hubbub runtime the harness measures:
 
@@ -9,7 +10,8 @@ One module serves every hubbub runtime the harness measures:
 
 Heartbeat timing comes from the environment (BENCH_PING_INTERVAL and
 BENCH_PING_TIMEOUT, in seconds) because the command lines above are the
-runtimes' own and take no app options.
+runtimes' own and take no app options; so does BENCH_COALESCE=0, which turns
+coalesce_broadcasts off for a comparison.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sio = hubbub.Server(
     cors_allowed_origins="*",
     ping_interval=float(os.environ.get("BENCH_PING_INTERVAL", "25")),
     ping_timeout=float(os.environ.get("BENCH_PING_TIMEOUT", "20")),
+    coalesce_broadcasts=os.environ.get("BENCH_COALESCE", "1") != "0",
 )
 
 
@@ -43,6 +46,12 @@ def fanout(socket: hubbub.Socket, room: str, count: int) -> None:
     # the whole room, sender included: every client counts deliveries
     for _ in range(count):
         sio.to(room).emit("msg", PAYLOAD)
+
+
+@sio.on("chat")
+def chat(socket: hubbub.Socket, room: str, text: str) -> None:
+    # the whole room, sender included, as 'fanout' does
+    sio.to(room).emit("msg", text)
 
 
 app = hubbub.ASGIApp(sio)

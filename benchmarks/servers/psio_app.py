@@ -2,7 +2,7 @@
 
     python -m uvicorn benchmarks.servers.psio_app:app --port P
 
-Same events as hubbub_app: 'echo' answered by ack, 'join', 'fanout'. Runs in
+Same events as hubbub_app: 'echo' answered by ack, 'join', 'fanout', 'chat'. Runs in
 the peers venv (benchmarks/.venv-peers), never in hubbub's.
 """
 
@@ -37,6 +37,11 @@ async def join(sid: str, room: str) -> str:
 async def fanout(sid: str, room: str, count: int) -> None:
     for _ in range(count):
         await sio.emit("msg", PAYLOAD, room=room)
+
+
+@sio.on("chat")  # type: ignore[misc, untyped-decorator, unused-ignore]
+async def chat(sid: str, room: str, text: str) -> None:
+    await sio.emit("msg", text, room=room)
 
 
 app = socketio.ASGIApp(sio)

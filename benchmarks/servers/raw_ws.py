@@ -4,7 +4,8 @@
 
 It does the same jobs as the Socket.IO apps with the least work Python can do:
 an echo returns the frame as it came, "J" joins the one room (answered "ok"),
-"F<k>" sends k 100-byte event frames to every member. The event frame has the
+"F<k>" sends k 100-byte event frames to every member, "C<text>" (a chat, the
+many-senders scenario) sends one to every member. The event frame has the
 same bytes a Socket.IO server sends for emit("msg", 100 bytes), so the wire
 carries the same load; the frames of every trigger read in one loop tick are
 encoded once and written to each member in one write at the end of the tick:
@@ -70,6 +71,8 @@ class Peer(WSListener):  # type: ignore[misc, unused-ignore]
             transport.send(WSMsgType.TEXT, OK)
         elif data[:1] == b"F":
             trigger(int(data[1:]))
+        elif data[:1] == b"C":
+            trigger(1)  # the load generator's chats carry 100 bytes, as EVENT
         else:
             transport.send(kind, data)
 

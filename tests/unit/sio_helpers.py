@@ -55,6 +55,7 @@ class RecordingPeer:
     while ``reading`` is False stays counted."""
 
     sink = None  # every packet through send, to be recorded
+    shared_sink = None
 
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []

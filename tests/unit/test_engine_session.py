@@ -91,6 +91,7 @@ class FakePeer:
     """A websocket connection as the session sees it."""
 
     sink = None  # every packet through send, to be recorded
+    shared_sink = None
 
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []

@@ -201,3 +201,52 @@ def test_a_gone_peer_marks_the_link_dead() -> None:
             io.write(b"y" * 65536)
             gevent.sleep(0.01)
     assert io.buffered_bytes() == 0
+
+
+class _CountingSocket:
+    """One end of a socket pair, counting its sends."""
+
+    def __init__(self, sock: object) -> None:
+        self.sock = sock
+        self.sends = 0
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        self.sends += 1
+        return int(self.sock.send(data, flags))  # type: ignore[attr-defined]
+
+    def fileno(self) -> int:
+        return int(self.sock.fileno())  # type: ignore[attr-defined]
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)  # type: ignore[attr-defined]
+
+
+def test_a_shared_block_reaches_each_member_in_its_order_in_one_send() -> None:
+    from hubbub.websocket.shared import SharedFrames
+
+    pairs = [_pair() for _ in range(3)]
+    socks = [_CountingSocket(a) for a, _ in pairs]
+    ios = [SocketLinkIO(s, close_timeout=1.0) for s in socks]
+    block = SharedFrames()
+    for io in ios:
+        block.join(io)
+    block.append(b"[one]")
+    ios[0].write(b"<private>")  # between two frames of the block
+    block.append(b"[two]", skip=[ios[1]])  # an except
+    block.append(b"[three]")
+    ios[2].write(b"<last>")
+    # queued bytes count the shared ones, an open slice included
+    assert ios[1].buffered_bytes() == len(b"[one][three]")
+    assert ios[0].buffered_bytes() == len(b"[one]<private>[two][three]")
+    gevent.sleep(0)  # the hub turn ends: every member's queue goes out
+    expected = [b"[one]<private>[two][three]", b"[one][three]", b"[one][two][three]<last>"]
+    for (_, b), want in zip(pairs, expected, strict=True):
+        assert _read_all(b, len(want)) == want
+    assert [s.sends for s in socks] == [1, 1, 1]
+    assert not block.fits(1)  # written out: retired, it takes no more frames
+    ios[1].close(graceful=False)
+    ios[1].write_shared(SharedFrames(), 0)  # closing: ignored
+    assert ios[1].buffered_bytes() == 0
+    for a, b in pairs:
+        a.close()  # type: ignore[attr-defined]
+        b.close()  # type: ignore[attr-defined]

@@ -519,6 +519,7 @@ class Peer:
     """The server end of a virtual websocket: keeps what it is sent."""
 
     sink = None  # every packet through send, to be recorded
+    shared_sink = None
 
     def __init__(self) -> None:
         self.sent: list[OutPacket] = []

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.websocket.handshake",
             "hubbub.websocket.deflate",
             "hubbub.websocket.client",
+            "hubbub.websocket.shared",
             "hubbub.client",
             "hubbub.client.http1",
             "hubbub.client.reconnect",

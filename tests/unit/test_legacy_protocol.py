@@ -162,6 +162,7 @@ class Listener:
 
 class Peer:
     sink = None  # every packet through send, to be recorded
+    shared_sink = None
 
     def __init__(self) -> None:
         self.sent: list[str | bytes] = []

@@ -158,6 +158,7 @@ class Listener:
 
 class Peer:
     sink = None
+    shared_sink = None
 
     def __init__(self) -> None:
         self.sent: list[str | bytes] = []

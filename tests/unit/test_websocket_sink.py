@@ -23,6 +23,8 @@ EVENT = "x" * 200  # over permessage-deflate's min_size: compressed when it is o
 class RecordingIO:
     """The runtime's side of the connection: keeps the bytes written."""
 
+    shared_sink = None  # no shared blocks of frames
+
     def __init__(self) -> None:
         self.data = b""
         self.closed = False

@@ -106,6 +106,21 @@ class AdapterNamespace(Protocol):
         ``ack``, each client's answer goes to it."""
         ...
 
+    def deliver_selected(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        epoch: int,
+        select: Callable[[BroadcastOptions], list[AdapterSocket]],
+    ) -> None:
+        """Write ``packet`` to the local sockets ``opts`` selects, which
+        ``select(opts)`` gives (``select`` answers any options, so the
+        namespace may keep what it learnt of a selection, and ask for the
+        members of ``opts.except_`` apart). ``epoch`` must change whenever
+        local membership changes (``Adapter.epoch``): what the namespace
+        kept is valid only for the epoch it was learnt in."""
+        ...
+
     def room_event(self, event: str, *args: Any) -> None:
         """Fire 'create-room', 'delete-room', 'join-room' or 'leave-room'."""
         ...
@@ -141,6 +156,8 @@ class Adapter:
         # sets. ``rooms`` and ``sids`` show it as stored.
         self._rooms: dict[str, set[str]] = {}
         self._sids: dict[str, set[str] | _Own] = {}
+        # bumped by every change of local membership (deliver_selected)
+        self.epoch = 0
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -194,6 +211,7 @@ class Adapter:
 
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
         """Socket ``sid`` joins ``rooms`` (firing create-room and join-room)."""
+        self.epoch += 1
         sids = self._sids
         stored = self._rooms
         mine = sids.get(sid)
@@ -232,6 +250,7 @@ class Adapter:
 
     def delete(self, sid: str, room: str) -> None:
         """Socket ``sid`` leaves ``room`` (firing leave-room, delete-room)."""
+        self.epoch += 1
         mine = self._sids.get(sid)
         if mine is _Own.ONLY:
             if room != sid:
@@ -251,6 +270,7 @@ class Adapter:
 
     def del_all(self, sid: str) -> None:
         """Socket ``sid`` leaves every room (it is disconnecting)."""
+        self.epoch += 1
         mine = self._sids.pop(sid, None)
         if mine is None:
             return
@@ -341,7 +361,7 @@ class Adapter:
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Send ``packet`` to every matching socket, encoded once."""
-        self.nsp.deliver(packet, opts, self.local_sockets(opts))
+        self.nsp.deliver_selected(packet, opts, self.epoch, self.local_sockets)
 
     def broadcast_with_ack(
         self,

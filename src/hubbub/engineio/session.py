@@ -39,6 +39,7 @@ from hubbub.engineio.outgoing import OutPacket
 from hubbub.runtime.contract import EPSILON, NULL_HOST, SessionHost, WebSocketPeer
 from hubbub.types import DisconnectReason
 from hubbub.websocket.frames import CloseCode
+from hubbub.websocket.shared import SharedSink
 
 log = logging.getLogger("hubbub.engineio")
 
@@ -206,6 +207,13 @@ class EngineSession:
         websocket's transport holds. A slow consumer shows here."""
         ws = self._ws
         return self._queued_bytes + (ws.buffered_bytes() if ws is not None else 0)
+
+    @property
+    def shared_sink(self) -> SharedSink | None:
+        """The websocket's queue for shared blocks of frames, while the
+        session writes frames straight to its websocket; else None."""
+        ws = self._ws
+        return ws.shared_sink if ws is not None else None
 
     def send_packet(self, packet: OutPacket) -> None:
         """Queue a packet for the client. Never blocks, never raises."""

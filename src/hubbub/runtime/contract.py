@@ -26,6 +26,7 @@ from typing import Any, Protocol, cast
 
 from hubbub.engineio.outgoing import OutPacket
 from hubbub.http import HttpRequest, HttpResponse
+from hubbub.websocket.shared import SharedSink
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -198,6 +199,13 @@ class WebSocketPeer(Protocol):
         it can (no compression, not closing): the session writes cached
         frames to it without the call to send. None: every packet goes
         through send."""
+        ...
+
+    @property
+    def shared_sink(self) -> SharedSink | None:
+        """The write queue that takes slices of shared blocks of frames
+        (hubbub.websocket.shared), when the peer has one and ``sink`` is
+        not None."""
         ...
 
     def send(self, packet: OutPacket) -> None: ...

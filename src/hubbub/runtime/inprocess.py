@@ -75,6 +75,7 @@ class _Peer:
     """The server's end of a virtual websocket (a WebSocketPeer)."""
 
     sink = None  # no frames: packets go through send
+    shared_sink = None
 
     def __init__(self, ws: _VirtualSocket) -> None:
         self.ws = ws

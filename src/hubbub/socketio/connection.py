@@ -59,6 +59,13 @@ class ConnectionServer(Protocol):
         """What watches the server's packets (empty: nothing)."""
         ...
 
+    @property
+    def shared_reserve(self) -> int:
+        """What an open shared block may still add to a client's buffer
+        unseen (hubbub.socketio.coalesce): kept in the bound after a
+        measurement. 0 when broadcasts are not coalesced."""
+        ...
+
     def parser_for(self, protocol: int) -> Parser: ...
     def namespace_for(
         self, name: str, auth: dict[str, Any], allowed: Any = None
@@ -324,7 +331,7 @@ class Connection:
             )
             self._close_session(DisconnectReason.SLOW_CONSUMER)
             return False
-        self._bound = buffered + size
+        self._bound = buffered + size + server.shared_reserve
         return True
 
     # -- closing --------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from hubbub.socketio.observer import ServerObserver
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
 from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
+from hubbub.websocket.shared import SHARED_LIMIT
 
 if TYPE_CHECKING:
     from hubbub.admin.auth import AuthSetting
@@ -118,6 +119,9 @@ class Server(Broadcasting):
         past it, its events are refused.
     :param v06: serve Socket.IO 0.6 clients (``False`` turns them off; a dict of
         ``V06Options`` fields sets their timers and transports).
+    :param coalesce_broadcasts: broadcasts to a room during one loop tick share
+        one block of frames, written to each member once (every client's order
+        of packets stays exact); ``False`` queues each frame for each recipient.
     :param engine_options: the Engine.IO options of ``EngineOptions``:
         ``cors_allowed_origins``, ``ping_interval``, ``ping_timeout``,
         ``max_http_buffer_size``, ``transports``, ``allow_request``, ``cookie``,
@@ -143,6 +147,7 @@ class Server(Broadcasting):
         max_child_namespaces: int = 10_000,
         max_event_rate: float | None = None,
         v06: bool | V06Options | dict[str, Any] = True,
+        coalesce_broadcasts: bool = True,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -170,6 +175,9 @@ class Server(Broadcasting):
         # production limit (None: none): events a second one socket may send
         self.max_event_rate = max_event_rate
         self.volatile_threshold = volatile_threshold
+        # broadcasts to a room in one tick share one block of frames
+        # (hubbub.socketio.coalesce); off: each recipient gets its own copy
+        self.coalesce_broadcasts = coalesce_broadcasts
         if connection_state_recovery is True:
             self.recovery: RecoveryOptions | None = RecoveryOptions()
         elif isinstance(connection_state_recovery, dict):
@@ -273,6 +281,11 @@ class Server(Broadcasting):
         """The runtime that drives this server once one attached (a server is
         attached when it is served), else None."""
         return self.scheduler.runtime
+
+    @property
+    def shared_reserve(self) -> int:
+        """What an open shared block may add to a client's buffer unseen."""
+        return SHARED_LIMIT if self.coalesce_broadcasts else 0
 
     @property
     def max_buffered_bytes(self) -> int:
@@ -502,9 +515,13 @@ class Server(Broadcasting):
                 observer.connection_closed(client, reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
-        """Engine.IO listener: ``session`` moved to websocket; observers hear of it."""
+        """Engine.IO listener: ``session`` moved to websocket: broadcasts may
+        now reach it as shared blocks (delivery plans are stale); observers
+        hear of it."""
         client = self.clients.get(session.sid)
         if client is not None:
+            for socket in client.sockets.values():
+                socket.nsp.forget_plans()
             for observer in self.observers:
                 observer.connection_upgraded(client)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 
@@ -22,6 +22,7 @@ from hubbub.adapters.base import Adapter, AdapterNamespace
 from hubbub.errors import ConnectionRefusedError
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator
+from hubbub.socketio.coalesce import MAX_PLANS, DeliveryPlan, send_planned
 from hubbub.socketio.codec import Packet, Parser
 from hubbub.socketio.connection import Connection, write_parts
 from hubbub.socketio.dispatch import (
@@ -54,6 +55,8 @@ class NamespaceServer(Protocol):
     def max_event_rate(self) -> float | None: ...
     @property
     def adapter_factory(self) -> Callable[[AdapterNamespace], Adapter]: ...
+    @property
+    def coalesce_broadcasts(self) -> bool: ...
 
     def check_namespace_class(self, namespace_class: Any) -> None: ...
     def child_emptied(self, child: ServerNamespace) -> None: ...
@@ -95,6 +98,9 @@ class ServerNamespace(Broadcasting):
         # what a socket's event runs (spawned): the registry bound once, by a
         # C-level partial that adds no Python frame to the per-event path
         self.dispatch: Callable[..., Any] = partial(run_event, self.handlers)
+        # delivery plans of broadcasts (hubbub.socketio.coalesce), by rooms
+        self._plans: dict[frozenset[str], DeliveryPlan] = {}
+        self._plan_version = 0
         self.adapter: Adapter = server.adapter_factory(self)
         self.adapter.init()
 
@@ -219,9 +225,55 @@ class ServerNamespace(Broadcasting):
         """Write ``packet`` to local ``sockets``, encoded once for all of them."""
         if ack is not None:
             packet.id = self.next_ack_id()
+        self._write_each(EncodedPacket(packet, opts.flags.volatile), sockets, ack)
+
+    def deliver_selected(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        epoch: int,
+        select: Callable[[BroadcastOptions], list[AdapterSocket]],
+    ) -> None:
+        """Write ``packet`` to the local sockets ``opts`` selects; ``select``
+        gives the local sockets of any options, ``epoch`` is the adapter's
+        count of membership changes (see hubbub.socketio.coalesce)."""
+        if not self.server.coalesce_broadcasts or opts.flags.volatile:
+            self.deliver(packet, opts, select(opts))
+            return
+        rooms = opts.rooms
+        plans = self._plans
+        plan = plans.get(rooms)
+        if plan is None or plan.epoch != epoch or plan.version != self._plan_version:
+            if len(plans) >= MAX_PLANS:
+                plans.clear()
+            members = select(BroadcastOptions(rooms=rooms)) if opts.except_ else select(opts)
+            plan = plans[rooms] = DeliveryPlan(
+                epoch, self._plan_version, cast(list[Socket], members)
+            )
+        skip: list[str] = []
+        if opts.except_:
+            skip = [s.id for s in select(BroadcastOptions(rooms=opts.except_))]
+        encoded = EncodedPacket(packet)
+        send_planned(plan, encoded, skip)
+        others = plan.others
+        if others:
+            if skip:
+                skipped = set(skip)
+                others = [s for s in others if s.id not in skipped]
+            self._write_each(encoded, others, None)
+
+    def forget_plans(self) -> None:
+        """A recipient's way of receiving changed: delivery plans are stale."""
+        self._plan_version += 1
+
+    def _write_each(
+        self,
+        encoded: EncodedPacket,
+        sockets: Sequence[AdapterSocket],
+        ack: Callable[[list[Any]], None] | None,
+    ) -> None:
+        packet = encoded.packet
         ack_id = packet.id
-        volatile = opts.flags.volatile
-        encoded = EncodedPacket(packet, volatile)
         data = packet.data
         # recipients are written in runs that share a parser (usually one
         # run): the packet is encoded once per parser
@@ -229,7 +281,7 @@ class ServerNamespace(Broadcasting):
         append = run.append
         parser: Parser = _NO_PARSER
         # the adapter hands back the sockets this namespace gave it
-        for socket in cast(list[Socket], sockets):
+        for socket in cast(Sequence[Socket], sockets):
             if not socket.connected:
                 if socket.early is not None:
                     socket.early.append(encoded)
@@ -308,6 +360,7 @@ class ServerNamespace(Broadcasting):
             return
         self.recovering.pop(socket.id, None)
         self.sockets[socket.id] = socket
+        self._plan_version += 1
         client.socket_joined(socket)
         socket.opened()
         client.socket_ready(socket)
@@ -328,6 +381,7 @@ class ServerNamespace(Broadcasting):
 
     def socket_left(self, socket: Socket) -> None:
         """Socket callback: ``socket`` is no longer in this namespace."""
+        self._plan_version += 1
         if self.sockets.get(socket.id) is socket:
             del self.sockets[socket.id]
             if self.parent is not None and not self.sockets and not self.recovering:

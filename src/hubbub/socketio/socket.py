@@ -29,6 +29,7 @@ from hubbub.types import (
     PersistedSession,
     RecoveryOptions,
 )
+from hubbub.websocket.shared import SharedSink
 
 log = logging.getLogger("hubbub.socketio.socket")
 
@@ -56,6 +57,12 @@ class TransportSession(Protocol):
 
     @property
     def buffered_bytes(self) -> int: ...
+    @property
+    def shared_sink(self) -> SharedSink | None:
+        """Where a broadcast may queue slices of a shared block of frames
+        (hubbub.socketio.coalesce); None: packets go through send_packet."""
+        ...
+
     def send_packet(self, packet: Any) -> None: ...
     def close(self, reason: str, now: float, *, notify: bool = ...) -> None: ...
 
@@ -122,6 +129,11 @@ class SocketNamespace(Broadcasting, BroadcastTarget, Protocol):
         self, socket: Socket, event: str, args: list[Any], ack: Callable[..., None] | None
     ) -> Any:
         """Run one client event (the runtime spawns it)."""
+        ...
+
+    def forget_plans(self) -> None:
+        """How a socket receives broadcasts changed (see
+        hubbub.socketio.coalesce)."""
         ...
 
     def socket_disconnecting(self, socket: Socket, reason: str) -> None: ...
@@ -511,6 +523,7 @@ class Socket:
     def on_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn(event, *args)`` for every event sent to this client."""
         self.any_out = [*self.any_out, fn]
+        self.nsp.forget_plans()
         return fn
 
     # -- disconnecting ------------------------------------------------------------------

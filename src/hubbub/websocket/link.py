@@ -37,6 +37,7 @@ from hubbub.websocket.frames import (
     pong_frame,
 )
 from hubbub.websocket.handshake import check_upgrade_request, handshake_response
+from hubbub.websocket.shared import SharedSink
 
 log = logging.getLogger("hubbub.websocket")
 
@@ -54,6 +55,11 @@ class LinkIO(Protocol):
         ...
 
     def buffered_bytes(self) -> int: ...
+
+    @property
+    def shared_sink(self) -> SharedSink | None:
+        """Where slices of shared blocks can be queued (None: nowhere)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -132,6 +138,11 @@ class WebSocketLink:
 
     def buffered_bytes(self) -> int:
         return self.io.buffered_bytes()
+
+    @property
+    def shared_sink(self) -> SharedSink | None:
+        # as the sink: none with compression, none once closing
+        return self.io.shared_sink if self.sink is not None else None
 
     # -- input from the runtime ----------------------------------------------------
 

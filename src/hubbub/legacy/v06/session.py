@@ -149,6 +149,9 @@ class V06Session:
 
     # -- output ------------------------------------------------------------------
 
+    # its frames go through send_packet (see hubbub.socketio.coalesce)
+    shared_sink = None
+
     @property
     def buffered_bytes(self) -> int:
         ws = self._ws

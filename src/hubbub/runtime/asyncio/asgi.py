@@ -56,6 +56,7 @@ class _AsgiWebSocket:
     # hold a deque even while nobody waits)
     __slots__ = ("_out", "_send", "_size", "_wake", "closed", "max_size", "session", "version")
     sink = None  # the ASGI server frames messages itself: packets go through send
+    shared_sink = None
 
     def __init__(self, send: Send, version: int, max_size: int) -> None:
         self._send = send

@@ -33,6 +33,7 @@ from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAcc
 from hubbub.runtime.limits import ServerLimits
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import WebSocketLink, accept_websocket
+from hubbub.websocket.shared import SharedFrames, SharedSink
 
 log = logging.getLogger("hubbub.http")
 
@@ -43,6 +44,9 @@ log = logging.getLogger("hubbub.http")
 # client that does not read, so the slow-consumer accounting sees a backlog
 # (loopback TCP takes one very large write whole, however slow the reader).
 FLUSH_AT = 64 * 1024
+
+# what a websocket connection's write queue holds (WebSocketProtocol._out)
+_Entry = bytes | bytearray | SharedFrames
 
 
 # what a websocket connection keeps in place of the HTTP head it parsed
@@ -490,12 +494,13 @@ class HttpProtocol(asyncio.Protocol):
 
 
 class WebSocketProtocol(asyncio.Protocol):
-    """A connection after its websocket upgrade: the link's LinkIO, and the
-    transport's protocol once HttpProtocol hands the transport over.
+    """A connection after its websocket upgrade: the link's LinkIO (and its
+    SharedSink), and the transport's protocol once HttpProtocol hands the
+    transport over.
 
     Slotted and small: it lives as long as the websocket, every idle one."""
 
-    __slots__ = ("_out", "_out_bytes", "link", "server", "transport")
+    __slots__ = ("_block", "_out", "_out_bytes", "_start", "link", "server", "transport")
 
     link: WebSocketLink  # set right after the handshake is accepted
 
@@ -504,13 +509,23 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = transport
         # frames written during this loop tick, sent in one transport.write
         # when the tick ends (EmbeddedServer._flush_writes): None when there
-        # are none, the frame itself when there is one, else a list
-        self._out: bytes | list[bytes] | None = None
+        # are none, the one entry itself when there is one, else a list. An
+        # entry is a frame, or the shared block this connection takes part
+        # in (websocket.shared), always the last entry, whose bytes from
+        # _start on are this connection's
+        self._out: _Entry | list[_Entry] | None = None
+        # the bytes queued, the open block's excluded
         self._out_bytes = 0
+        self._block: SharedFrames | None = None
+        self._start = 0
 
     @property
     def remote(self) -> str | None:
         return self.link.remote
+
+    @property
+    def shared_sink(self) -> SharedSink:
+        return self
 
     def data_received(self, data: bytes) -> None:
         self.link.feed(data)
@@ -519,6 +534,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.server.connections.discard(self)
         self._out = None
         self._out_bytes = 0
+        self._block = None
         self.transport = None
         self.link.lost()
 
@@ -530,6 +546,8 @@ class WebSocketProtocol(asyncio.Protocol):
         # one syscall, instead of one per frame. The first frame of a tick is
         # kept as is, so a connection that gets one frame per tick allocates
         # nothing for this.
+        if self._block is not None:
+            self.end_shared()
         out = self._out
         if out is None:
             transport = self.transport
@@ -540,19 +558,59 @@ class WebSocketProtocol(asyncio.Protocol):
                 return
             self._out = data
             self._out_bytes = len(data)
+            self._dirty()
+            return
+        if type(out) is list:
+            out.append(data)
+        else:
+            self._out = [out, data]  # type: ignore[list-item]  # one entry, not a list
+        self._out_bytes += len(data)
+        if self._out_bytes >= FLUSH_AT:
+            self.flush()
+
+    def _dirty(self) -> None:
+        server = self.server
+        dirty = server._dirty
+        if not dirty:
+            server.loop.call_soon(server._flush_writes)
+        dirty.append(self)
+
+    # -- SharedSink ------------------------------------------------------------------
+
+    def write_shared(self, block: SharedFrames, start: int) -> None:
+        if self.transport is None or self.link.closing:
+            return
+        if self._block is not None:
+            self.end_shared()
+        self._block = block
+        self._start = start
+        out = self._out
+        if out is None:
+            self._out = block
             server = self.server
             dirty = server._dirty
             if not dirty:
                 server.loop.call_soon(server._flush_writes)
             dirty.append(self)
-            return
-        if isinstance(out, bytes):
-            self._out = [out, data]
+        elif type(out) is list:
+            out.append(block)
         else:
-            out.append(data)
-        self._out_bytes += len(data)
-        if self._out_bytes >= FLUSH_AT:
-            self.flush()
+            self._out = [out, block]  # type: ignore[list-item]  # one entry, not a list
+
+    def end_shared(self) -> None:
+        block = self._block
+        if block is None:
+            return
+        self._block = None
+        # the block is the last entry: its part so far takes its place
+        part = block.buf[self._start :]
+        self._out_bytes += len(part)
+        out = self._out
+        if type(out) is list:
+            out[-1] = part
+        else:
+            self._out = part
+        block.detached.append(self)
 
     def flush(self) -> None:
         """Write what this tick queued, in order, in one transport.write."""
@@ -561,9 +619,26 @@ class WebSocketProtocol(asyncio.Protocol):
             return
         self._out = None
         self._out_bytes = 0
+        block = self._block
+        if block is not None:
+            # writing it out retires the block: every member cuts its part
+            # from the same bytes
+            self._block = None
+            frozen = block.frozen
+            if frozen is None:
+                frozen = block.freeze()
+            tail = frozen[self._start :] if self._start else frozen
+            if type(out) is list:
+                out[-1] = tail
+            else:
+                out = tail
         transport = self.transport
-        if transport is not None:
-            transport.write(out if isinstance(out, bytes) else b"".join(out))
+        if transport is None:
+            return
+        if type(out) is list:
+            transport.write(b"".join(out))  # type: ignore[arg-type]  # no block left in it
+        else:
+            transport.write(out)  # type: ignore[arg-type]  # a frame or a block's part
 
     def close(self, graceful: bool) -> None:
         transport = self.transport
@@ -581,7 +656,9 @@ class WebSocketProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return 0
-        return self._out_bytes + transport.get_write_buffer_size()
+        block = self._block
+        shared = len(block.buf) - self._start if block is not None else 0
+        return self._out_bytes + shared + transport.get_write_buffer_size()
 
     # -- flow control: a client that does not read is not read from ------------------
 

@@ -15,13 +15,14 @@ import logging
 import socket as stdlib_socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import gevent
 import gevent.event
 
 from hubbub.runtime.contract import Endpoint, TimedSession, TimerHost
 from hubbub.socketio.handlers import is_coroutine_handler
+from hubbub.websocket.shared import SharedFrames, SharedSink
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -110,6 +111,7 @@ class SocketLinkIO:
     """
 
     __slots__ = (
+        "_block",
         "_closing",
         "_flushing",
         "_link",
@@ -117,6 +119,7 @@ class SocketLinkIO:
         "_pending",
         "_queued",
         "_reader",
+        "_start",
         "_timer",
         "_watcher",
         "close_timeout",
@@ -129,10 +132,15 @@ class SocketLinkIO:
         self.sock = sock
         self.close_timeout = close_timeout
         self.hub = hub or gevent.get_hub()
-        self._out: list[bytes] = []
-        self._queued = 0
+        # frames, and the shared block this connection takes part in
+        # (websocket.shared), always the last entry, whose bytes from _start
+        # on are this connection's
+        self._out: list[bytes | bytearray | SharedFrames] = []
+        self._queued = 0  # the open block's bytes excluded
+        self._block: SharedFrames | None = None
+        self._start = 0
         # the part of the last chunk the kernel has not taken yet
-        self._pending: bytes | memoryview = b""
+        self._pending: bytes | bytearray | memoryview = b""
         self._closing: bool | None = None  # None: open; else graceful or not
         self.dead = False
         self._flushing: Any = None  # the loop callback of this turn
@@ -141,13 +149,39 @@ class SocketLinkIO:
         self._reader: Any = None  # the read watcher, while reading
         self._link: Any = None  # the link fed, until the stream ends
 
+    @property
+    def shared_sink(self) -> SharedSink:
+        return self
+
     def write(self, data: bytes) -> None:
         if self.dead or self._closing is not None:
             return
+        if self._block is not None:
+            self.end_shared()
         self._out.append(data)
         self._queued += len(data)
         if self._flushing is None and self._watcher is None:
             self._flushing = self.hub.loop.run_callback(self._flush)
+
+    def write_shared(self, block: SharedFrames, start: int) -> None:
+        if self.dead or self._closing is not None:
+            return
+        if self._block is not None:
+            self.end_shared()
+        self._block = block
+        self._start = start
+        self._out.append(block)
+        if self._flushing is None and self._watcher is None:
+            self._flushing = self.hub.loop.run_callback(self._flush)
+
+    def end_shared(self) -> None:
+        block = self._block
+        if block is not None:
+            self._block = None
+            # the block is the last entry: its part so far takes its place
+            part = self._out[-1] = block.buf[self._start :]
+            self._queued += len(part)
+            block.detached.append(self)
 
     def close(self, graceful: bool) -> None:
         if self.dead:
@@ -164,7 +198,9 @@ class SocketLinkIO:
             self._flushing = self.hub.loop.run_callback(self._flush)
 
     def buffered_bytes(self) -> int:
-        return self._queued + len(self._pending)
+        block = self._block
+        shared = len(block.buf) - self._start if block is not None else 0
+        return self._queued + shared + len(self._pending)
 
     # -- reading --------------------------------------------------------------------
 
@@ -241,7 +277,16 @@ class SocketLinkIO:
                     out = self._out
                     if not out:
                         break
-                    pending = b"".join(out) if len(out) > 1 else out[0]
+                    block = self._block
+                    if block is not None:
+                        # written out: the block is retired, and every
+                        # member cuts its part from the same bytes
+                        self._block = None
+                        frozen = block.freeze()
+                        out[-1] = frozen[self._start :] if self._start else frozen
+                    # no block is left in it: only frames and parts of blocks
+                    frames = cast("list[bytes | bytearray]", out)
+                    pending = b"".join(frames) if len(frames) > 1 else frames[0]
                     self._out = []
                     self._queued = 0
                 sent = sock.send(pending)
@@ -278,6 +323,7 @@ class SocketLinkIO:
         self._watcher = self._timer = None
         self._out = []
         self._queued = 0
+        self._block = None
         self._pending = b""
         with contextlib.suppress(OSError):  # already gone
             self.sock.shutdown(stdlib_socket.SHUT_RDWR)
