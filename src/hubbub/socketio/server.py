@@ -356,6 +356,15 @@ class Server(Broadcasting):
         :meth:`ServerNamespace.on_server_side_emit`."""
         return self.of(namespace).on_server_side_emit(event, handler)
 
+    def use_adapter(self, adapter: AdapterFactory) -> None:
+        """Give every namespace an adapter from ``adapter``, before serving
+        (a runtime that makes a cluster of worker processes calls it)."""
+        self.adapter_factory = adapter
+        for nsp in [*self._nsps.values(), *self._parents]:
+            nsp.adapter.close()
+            nsp.adapter = adapter(nsp)
+            nsp.adapter.init()
+
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
         self.closed = True
