@@ -206,12 +206,13 @@ class ClientError(AssertionError):
 
 
 class Clients:
-    """socket.io-client 4 sockets in one Node process (tests/js/cluster_clients.mjs)."""
+    """socket.io-client 4 sockets in one Node process (tests/js/cluster_clients.mjs),
+    or the clients of another script that answers the same commands."""
 
-    def __init__(self) -> None:
+    def __init__(self, script: str = "cluster_clients.mjs") -> None:
         assert NODE is not None
         self.proc = subprocess.Popen(
-            [NODE, str(JS_DIR / "cluster_clients.mjs")],
+            [NODE, str(JS_DIR / script)],
             cwd=JS_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

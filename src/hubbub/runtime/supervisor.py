@@ -12,8 +12,8 @@ The supervisor never reads a request. It:
 * on SIGTERM or SIGINT, asks every worker to drain (SIGTERM), waits
   ``grace`` seconds, then kills what is left;
 * on SIGHUP, replaces the workers one at a time: the others keep accepting,
-  so no connection is refused, and the clients of the worker being replaced
-  reconnect to the others;
+  so no connection is refused, and the worker being replaced cuts its
+  clients off (``LEAVE_SIGNAL``), so they reconnect to the others;
 * logs what it does on the "hubbub.supervisor" logger.
 
 Each worker also holds the read end of a pipe the supervisor keeps open:
@@ -38,6 +38,9 @@ from types import FrameType
 log = logging.getLogger("hubbub.supervisor")
 
 WORKER_ENV = "HUBBUB_WORKER"
+# asks a worker to leave its clients to the others: it stops at once and its
+# clients, cut off, reconnect to them (SIGTERM drains: they are told goodbye)
+LEAVE_SIGNAL = signal.SIGUSR1
 MAX_WORKERS = 64  # the worker tags of hubbub.sessionids
 _TICK = 0.05
 _FIRST_DELAY = 0.1
@@ -229,12 +232,12 @@ class Supervisor:
                 probe.close()
         return False
 
-    def _stop(self, worker: _Worker) -> None:
+    def _stop(self, worker: _Worker, signum: int) -> None:
         proc, worker.proc = worker.proc, None
         if proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+            proc.send_signal(signum)
         try:
             proc.wait(self.grace)
         except subprocess.TimeoutExpired:
@@ -248,7 +251,7 @@ class Supervisor:
         for worker in self.workers:
             if self._stopping:
                 return
-            self._stop(worker)
+            self._stop(worker, LEAVE_SIGNAL)
             self._start(worker)
             if not self._wait_ready(worker, 30.0):
                 log.warning("worker %d did not come up; going on", worker.index)

@@ -736,6 +736,20 @@ class EmbeddedServer:
         for task in list(self.tasks):
             task.cancel()
 
+    async def abandon(self) -> None:
+        """Stop accepting and cut every connection at once, then close the
+        sessions: their clients, cut off rather than told goodbye, reconnect
+        (to the other workers of a cluster, where this one is replaced)."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        await asyncio.sleep(0)  # the connections see their loss first
+        self.endpoint.close_all("server shutting down")
+        for task in list(self.tasks):
+            task.cancel()
+
     async def serve_forever(self, host: str = "127.0.0.1", port: int = 8000) -> None:
         await self.start(host, port)
         stop = asyncio.Event()

@@ -49,7 +49,7 @@ from hubbub.runtime.asyncio.core import AsyncioHost
 from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol
 from hubbub.runtime.contract import PollHold, StreamHold
 from hubbub.runtime.limits import ServerLimits
-from hubbub.runtime.supervisor import WorkerSpec
+from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
 
 log = logging.getLogger("hubbub.workers")
 
@@ -60,50 +60,39 @@ _MAX_FDS = 64  # file descriptors read with one recvmsg
 _READ_SIZE = 256 * 1024
 
 
-class _Outgoing:
-    """This worker's connection to another one: what it sends there."""
+class _Link:
+    """A Unix stream connection between two workers: frames both ways,
+    file descriptors along with some. Writes are queued and sent once per
+    loop tick."""
 
-    def __init__(self, mesh: WorkerMesh, worker: int) -> None:
+    def __init__(self, mesh: WorkerMesh) -> None:
         self.mesh = mesh
-        self.worker = worker
         self.loop = mesh.loop
         self.sock: socket.socket | None = None
-        self.ready = False
+        self.worker: int | None = None  # the worker at the other end
         self._queue: deque[tuple[bytes, int | None]] = deque()
         self._scheduled = False
         self._writing = False
-        self._retry = _RETRY_MIN
-        self._timer: asyncio.TimerHandle | None = None
+        self.decoder = FrameDecoder()
+        self.fds: deque[int] = deque()  # received, for the frames that take them
 
-    def connect(self) -> None:
-        self._timer = None
-        if self.mesh.closed:
-            return
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            sock.connect(self.mesh.spec.socket_path(self.worker))
-        except OSError:
-            sock.close()
-            self._timer = self.loop.call_later(self._retry, self.connect)
-            self._retry = min(self._retry * 2, _RETRY_MAX)
-            return
+    @property
+    def ready(self) -> bool:
+        return self.sock is not None
+
+    def attach(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.ready = True
-        self._retry = _RETRY_MIN
+        self.decoder = FrameDecoder()
         self.loop.add_reader(sock.fileno(), self._on_readable)
-        self.write(encode_frame({"k": "hello", "w": self.mesh.index}))
-        log.info("worker %d: linked to worker %d", self.mesh.index, self.worker)
 
     def write(self, frame: bytes, fd: int | None = None) -> None:
         """Queue a frame (with a file descriptor this link then owns)."""
-        if not self.ready:
+        if self.sock is None:
             if fd is not None:
                 os.close(fd)
             return
         self._queue.append((frame, fd))
         if not self._scheduled and not self._writing:
-            # one write per tick for every frame of the tick
             self._scheduled = True
             self.loop.call_soon(self._flush)
 
@@ -115,8 +104,7 @@ class _Outgoing:
             data, fd = queue[0]
             if fd is None and len(queue) > 1 and queue[1][1] is None:
                 # frames without descriptors go in one send
-                parts = [data]
-                queue.popleft()
+                parts = [queue.popleft()[0]]
                 while queue and queue[0][1] is None:
                     parts.append(queue.popleft()[0])
                 data = b"".join(parts)
@@ -134,7 +122,7 @@ class _Outgoing:
                 self.lost(exc)
                 return
             if fd is not None:
-                os.close(fd)  # the receiver has its own copy now
+                os.close(fd)  # the other worker has its own copy now
             if sent < len(data):
                 queue[0] = (data[sent:], None)
             else:
@@ -143,32 +131,46 @@ class _Outgoing:
             return
         if queue and not self._writing:
             self._writing = True
-            self.loop.add_writer(sock.fileno(), self._on_writable)
+            self.loop.add_writer(sock.fileno(), self._flush)
         elif not queue and self._writing:
             self._writing = False
             self.loop.remove_writer(sock.fileno())
 
-    def _on_writable(self) -> None:
-        self._flush()
-
     def _on_readable(self) -> None:
-        # the other worker never writes on this connection: readable means gone
         sock = self.sock
         if sock is None:
             return
         try:
-            data = sock.recv(4096)
+            data, ancdata, _flags, _addr = sock.recvmsg(
+                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize)
+            )
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self.lost(exc)
             return
+        for level, kind, cdata in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(cdata[: len(cdata) - (len(cdata) % fds.itemsize)])
+                self.fds.extend(fds)
         if not data:
             self.lost(None)
+            return
+        try:
+            frames = self.decoder.feed(data)
+        except IpcDecodeError as exc:
+            log.warning("worker %d: closing a link: %s", self.mesh.index, exc)
+            self.lost(exc)
+            return
+        for frame in frames:
+            try:
+                self.mesh.on_frame(self, frame)
+            except IpcDecodeError as exc:
+                log.warning("worker %d: ignored a frame: %s", self.mesh.index, exc)
 
-    def lost(self, exc: BaseException | None) -> None:
+    def _drop(self) -> None:
         sock, self.sock = self.sock, None
-        was_ready, self.ready = self.ready, False
         if sock is not None:
             self.loop.remove_reader(sock.fileno())
             if self._writing:
@@ -179,6 +181,51 @@ class _Outgoing:
             _, fd = self._queue.popleft()
             if fd is not None:
                 os.close(fd)
+        while self.fds:
+            os.close(self.fds.popleft())
+
+    def lost(self, exc: BaseException | None) -> None:
+        self._drop()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self._flush()
+        self._drop()
+
+
+class _Outgoing(_Link):
+    """The link this worker opens to another one: it sends adapter messages,
+    forwarded requests and hand-overs on it, and gets the answers back."""
+
+    def __init__(self, mesh: WorkerMesh, worker: int) -> None:
+        super().__init__(mesh)
+        self.worker = worker
+        self._retry = _RETRY_MIN
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connect(self) -> None:
+        self._timer = None
+        if self.mesh.closed:
+            return
+        assert self.worker is not None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(self.mesh.spec.socket_path(self.worker))
+        except OSError:
+            sock.close()
+            self._timer = self.loop.call_later(self._retry, self.connect)
+            self._retry = min(self._retry * 2, _RETRY_MAX)
+            return
+        self._retry = _RETRY_MIN
+        self.attach(sock)
+        self.write(encode_frame({"k": "hello", "w": self.mesh.index}))
+        log.info("worker %d: linked to worker %d", self.mesh.index, self.worker)
+
+    def lost(self, exc: BaseException | None) -> None:
+        was_ready = self.ready
+        self._drop()
+        assert self.worker is not None
         if was_ready:
             log.info(
                 "worker %d: worker %d is gone (%s)", self.mesh.index, self.worker, exc or "closed"
@@ -191,68 +238,19 @@ class _Outgoing:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.sock is not None:
-            self._flush()
-            sock, self.sock = self.sock, None
-            self.ready = False
-            self.loop.remove_reader(sock.fileno())
-            if self._writing:
-                self.loop.remove_writer(sock.fileno())
-            sock.close()
+        super().close()
 
 
-class _Incoming:
-    """Another worker's connection to this one: what it sends here."""
+class _Incoming(_Link):
+    """A link another worker opened to this one: requests come in on it and
+    their answers go back on it."""
 
     def __init__(self, mesh: WorkerMesh, sock: socket.socket) -> None:
-        self.mesh = mesh
-        self.sock: socket.socket | None = sock
-        self.worker: int | None = None
-        self.decoder = FrameDecoder()
-        self.fds: deque[int] = deque()
-        mesh.loop.add_reader(sock.fileno(), self._on_readable)
+        super().__init__(mesh)
+        self.attach(sock)
 
-    def _on_readable(self) -> None:
-        sock = self.sock
-        if sock is None:
-            return
-        try:
-            data, ancdata, _flags, _addr = sock.recvmsg(
-                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize)
-            )
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self.close()
-            return
-        for level, kind, cdata in ancdata:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds = array.array("i")
-                fds.frombytes(cdata[: len(cdata) - (len(cdata) % fds.itemsize)])
-                self.fds.extend(fds)
-        if not data:
-            self.close()
-            return
-        try:
-            frames = self.decoder.feed(data)
-        except IpcDecodeError as exc:
-            log.warning("worker %d: closing a link: %s", self.mesh.index, exc)
-            self.close()
-            return
-        for frame in frames:
-            try:
-                self.mesh.on_frame(self, frame)
-            except IpcDecodeError as exc:
-                log.warning("worker %d: ignored a frame: %s", self.mesh.index, exc)
-
-    def close(self) -> None:
-        sock, self.sock = self.sock, None
-        if sock is None:
-            return
-        self.mesh.loop.remove_reader(sock.fileno())
-        sock.close()
-        while self.fds:
-            os.close(self.fds.popleft())
+    def lost(self, exc: BaseException | None) -> None:
+        self._drop()
         self.mesh.incoming_lost(self)
 
 
@@ -268,10 +266,13 @@ class _Forward:
 class _RemoteHold:
     """A poll this worker holds for a request another worker read."""
 
-    __slots__ = ("fid", "hold", "mesh", "origin")
+    __slots__ = ("fid", "hold", "link", "mesh", "origin")
 
-    def __init__(self, mesh: WorkerMesh, origin: int, fid: int, hold: PollHold) -> None:
+    def __init__(
+        self, mesh: WorkerMesh, link: _Incoming, origin: int, fid: int, hold: PollHold
+    ) -> None:
         self.mesh = mesh
+        self.link = link
         self.origin = origin
         self.fid = fid
         self.hold = hold
@@ -283,7 +284,7 @@ class _RemoteHold:
         if self.mesh.held.pop((self.origin, self.fid), None) is not self:
             return
         response = self.hold.finish(self.mesh.loop.time())
-        self.mesh.reply(self.origin, self.fid, response)
+        self.mesh.reply(self.link, self.fid, response)
 
     def abort(self) -> None:
         host = self.hold.session.host
@@ -429,7 +430,7 @@ class WorkerMesh:
 
     # -- frames from the other workers ------------------------------------------------------
 
-    def on_frame(self, link: _Incoming, frame: dict[str, Any]) -> None:
+    def on_frame(self, link: _Link, frame: dict[str, Any]) -> None:
         kind = frame["k"]
         if kind == "a":
             message = frame.get("m")
@@ -438,8 +439,8 @@ class WorkerMesh:
                 if adapter is not None:
                     adapter.receive(message)
         elif kind == "q":
-            if link.worker is not None:
-                self._serve(link.worker, _id(frame), request_from_wire(frame.get("req")))
+            if isinstance(link, _Incoming) and link.worker is not None:
+                self._serve(link, link.worker, _id(frame), request_from_wire(frame.get("req")))
         elif kind == "r":
             entry = self._forwards.pop(_id(frame), None)
             if entry is not None:
@@ -469,29 +470,26 @@ class WorkerMesh:
 
     def incoming_lost(self, link: _Incoming) -> None:
         self._incoming.discard(link)
-        if link.worker is None:
-            return
-        for key in [k for k in self.held if k[0] == link.worker]:
+        for key in [k for k, held in self.held.items() if held.link is link]:
             self.held.pop(key).abort()
 
-    def _serve(self, origin: int, fid: int, req: HttpRequest) -> None:
+    def _serve(self, link: _Incoming, origin: int, fid: int, req: HttpRequest) -> None:
         result = self.server.endpoint.handle_request(req, self.loop.time())
         if isinstance(result, HttpResponse):
-            self.reply(origin, fid, result)
+            self.reply(link, fid, result)
         elif isinstance(result, PollHold):
-            self.held[(origin, fid)] = _RemoteHold(self, origin, fid, result)
+            self.held[(origin, fid)] = _RemoteHold(self, link, origin, fid, result)
         else:
             # a stream (0.9 htmlfile, 0.6 htmlfile and xhr-multipart) is
             # served only by the worker the client reached first
             log.warning("worker %d: a streaming transport reached another worker", self.index)
             if isinstance(result, StreamHold):
                 result.aborted(self.loop.time())
-            self.reply(origin, fid, HttpResponse(503, [], b"Service Unavailable"))
+            self.reply(link, fid, HttpResponse(503, [], b"Service Unavailable"))
 
-    def reply(self, origin: int, fid: int, response: HttpResponse) -> None:
-        out = self._out.get(origin)
-        if out is not None and out.ready:
-            out.write(encode_frame({"k": "r", "id": fid, **response_to_wire(response)}))
+    def reply(self, link: _Link, fid: int, response: HttpResponse) -> None:
+        """Answer a forwarded request on the link it came by."""
+        link.write(encode_frame({"k": "r", "id": fid, **response_to_wire(response)}))
 
     def _adopt(self, fd: int, req: HttpRequest, rest: bytes) -> None:
         sock = socket.socket(fileno=fd)
@@ -559,13 +557,27 @@ async def _serve(
     server.router = mesh
     mesh.start()
     stop = asyncio.Event()
+    leave = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+    def on_leave() -> None:
+        leave.set()
+        stop.set()
+
+    loop.add_signal_handler(LEAVE_SIGNAL, on_leave)
     # the pipe never carries a byte: it closes when the supervisor is gone
     loop.add_reader(spec.alive_fd, stop.set)
     log.info("worker %d (pid %d) serving", spec.index, os.getpid())
     await stop.wait()
+    loop.remove_reader(spec.alive_fd)
+    if leave.is_set():
+        # being replaced: the other workers take the clients over
+        log.info("worker %d leaving its clients to the others", spec.index)
+        mesh.close()
+        await server.abandon()
+        return
     log.info("worker %d draining", spec.index)
     await server.shutdown()
     mesh.close()
