@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         default="1",
-        help="worker processes on the one port ('auto': one per core); asyncio runtime",
+        help="worker processes on the one port ('auto': one per core)",
     )
     run.add_argument(
         "--adapter",
@@ -146,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         ) from None
     spec = WorkerSpec.from_env()
     if spec is None and workers > 1:
-        if args.runtime != "asyncio":
-            raise SystemExit("hubbub: --workers runs on the asyncio runtime")
         logging.basicConfig(
             level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
@@ -166,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(target, ASGIApp):
             raise SystemExit("hubbub: an ASGIApp runs on asyncio; drop --runtime gevent")
+        if spec is not None:
+            from hubbub.runtime.gevent.workers import serve_worker as serve_gevent_worker
+
+            serve_gevent_worker(target, spec, adapter=args.adapter)
+            return 0
         if args.adapter:
             use_adapter_url(target, args.adapter)
         serve(target, args.host, args.port)

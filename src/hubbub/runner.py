@@ -30,7 +30,7 @@ def run(
     block on the standard library (``from gevent import monkey;
     monkey.patch_all()``, or ``hubbub run --runtime gevent --monkey-patch``).
 
-    ``workers=N`` (asyncio; ``"auto"``: one per core) serves from N worker
+    ``workers=N`` (``"auto"``: one per core) serves from N worker
     processes on the one port (docs/scaling.md): each runs this program
     again, up to this call, so build the app the same way every time and
     keep the call under ``if __name__ == "__main__":``. The workers share
@@ -40,8 +40,11 @@ def run(
 
     spec = WorkerSpec.from_env()
     if spec is not None:
-        if runtime != "asyncio":
-            raise ValueError("workers run on the asyncio runtime")
+        if runtime == "gevent":
+            from hubbub.runtime.gevent.workers import serve_worker as serve_gevent_worker
+
+            serve_gevent_worker(app, spec, adapter=adapter, wsgi_app=wsgi_app, limits=limits)
+            return
         from hubbub.runtime.asyncio.workers import serve_worker
 
         serve_worker(
@@ -50,8 +53,6 @@ def run(
         return
     count = worker_count(workers)
     if count > 1:
-        if runtime != "asyncio":
-            raise ValueError("workers run on the asyncio runtime")
         command = [sys.executable, *sys.orig_argv[1:]]
         Supervisor(command, host, port, count).run()
         return

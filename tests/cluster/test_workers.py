@@ -1,6 +1,6 @@
-"""``hubbub run --workers 4`` on the embedded asyncio server: one port, four
-worker processes, real clients of every generation (tests/js/workers_clients.js)
-and no proxy.
+"""``hubbub run --workers 4`` on the embedded asyncio server and on gevent:
+one port, four worker processes, real clients of every generation
+(tests/js/workers_clients.js) and no proxy.
 
 Forty clients: socket.io-client 4 over polling only, over websocket only and
 with the upgrade; socket.io-client 2.x (Engine.IO 3, with the upgrade);
@@ -46,10 +46,10 @@ NAMES = [f"{prefix}-{i}" for prefix, _, _ in KINDS for i in range(PER_KIND[prefi
 assert len(NAMES) == 40
 
 
-def start_workers(log_dir: Path, name: str) -> Process:
+def start_workers(log_dir: Path, name: str, runtime: str) -> Process:
     port = free_port()
     args = [sys.executable, str(APP), "--port", str(port), "--name", name]
-    args += ["--workers", str(WORKERS)]
+    args += ["--workers", str(WORKERS), "--runtime", runtime]
     proc = Process(name, args, port, log_dir / f"{name}.log")
     proc.wait_ready()
     wait_linked(proc, WORKERS * (WORKERS - 1))
@@ -138,11 +138,13 @@ class Cluster:
         self.servers = servers
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    log_dir = tmp_path_factory.mktemp("workers")
-    proc = start_workers(log_dir, "w4")
-    clients = Clients("workers_clients.js")
+@pytest.fixture(scope="module", params=["asyncio", "gevent"])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    log_dir = tmp_path_factory.mktemp(f"workers-{request.param}")
+    proc = start_workers(log_dir, "w4", request.param)
+    clients = Clients("workers_clients.js", log_dir / "clients.log")
     try:
         servers = connect_all(clients, proc.url)
         join_all(clients, "all")
@@ -249,10 +251,10 @@ def test_interleaved_sessions_on_one_keepalive_connection(cluster: Cluster) -> N
 # -- lifecycle ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Cluster]:
-    proc = start_workers(tmp_path, "life")
-    clients = Clients("workers_clients.js")
+@pytest.fixture(params=["asyncio", "gevent"])
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    proc = start_workers(tmp_path, "life", request.param)
+    clients = Clients("workers_clients.js", tmp_path / "clients.log")
     try:
         servers = connect_all(clients, proc.url)
         join_all(clients, "all")

@@ -100,6 +100,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.runtime.blocking.*",
             "hubbub.runtime.inprocess",
             "hubbub.runtime.supervisor",
+            "hubbub.runtime.mesh",
         ],
     ),
     (
@@ -131,6 +132,7 @@ IO_ALLOWED = (
     "hubbub.runtime.blocking",
     "hubbub.runtime.inprocess",
     "hubbub.runtime.supervisor",
+    "hubbub.runtime.mesh",
 )
 
 

@@ -8,9 +8,11 @@ app (then in views mode: its views call ``socketio_manage``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import signal
+import socket as stdlib_socket
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +62,20 @@ class SocketHandoff:
     status: Any
     _orig_status: Any
     _head_timer: Any = None
+
+    def handle(self) -> None:
+        # the server's live_sockets (when it keeps them) holds every client
+        # connection being served, websockets included: cut_connections()
+        live = getattr(self.server, "live_sockets", None)
+        sock = self.socket
+        if live is None:
+            super().handle()  # type: ignore[misc]
+            return
+        live.add(sock)
+        try:
+            super().handle()  # type: ignore[misc]
+        finally:
+            live.discard(sock)
 
     def _limits(self) -> ServerLimits:
         limits = getattr(self.server, "limits", None)
@@ -154,20 +170,23 @@ def make_server(
     *,
     log_requests: bool = False,
     limits: ServerLimits | None = None,
+    listener: Any = None,
     **options: Any,
 ) -> pywsgi.WSGIServer:
-    """A pywsgi server for ``app`` with hubbub's handler (not yet started)."""
+    """A pywsgi server for ``app`` with hubbub's handler (not yet started),
+    on ``(host, port)`` or on the listening socket ``listener``."""
     limits = limits or ServerLimits()
     wsgi = as_wsgi_app(app, **options)
     wsgi.body_timeout = limits.body_timeout
     server = pywsgi.WSGIServer(
-        (host, port),
+        listener if listener is not None else (host, port),
         wsgi,
         handler_class=HubbubHandler,
         log=_PywsgiLog() if log_requests else None,
         error_log=_PywsgiLog(logging.ERROR),
     )
     server.limits = limits
+    server.live_sockets = set()
     return server
 
 
@@ -209,6 +228,17 @@ def serve(
         on_stop()
     gevent.sleep(0.2)  # let the close packets go out
     server.stop(timeout=1)
+
+
+def cut_connections(server: pywsgi.WSGIServer) -> None:
+    """Stop accepting and cut every client connection (a shutdown, no
+    goodbye): the clients reconnect, to the other workers of a cluster."""
+    server.close()
+    live = list(getattr(server, "live_sockets", ()))
+    log.info("cutting %d connections", len(live))
+    for sock in live:
+        with contextlib.suppress(OSError):
+            sock.shutdown(stdlib_socket.SHUT_RDWR)
 
 
 class _PywsgiLog:

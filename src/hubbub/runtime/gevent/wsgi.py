@@ -30,6 +30,7 @@ import gevent.event
 from hubbub.http import REASONS, HttpRequest, HttpResponse
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
 from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
+from hubbub.runtime.mesh import WorkerMesh
 from hubbub.socketio.views import ENVIRON_KEY, ViewBinding
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import accept_websocket
@@ -157,6 +158,8 @@ class WSGIApp:
         # attach now: handlers registered so far are checked (async def is
         # refused), and the ones registered later are checked as they come
         self.runtime: GeventRuntime = runtime_for(self.endpoint)
+        # set in a worker of several: requests for other workers' sessions
+        self.router: WorkerMesh | None = None
         if self.socketio_views:
             sio.client_hook = self._bind_view
 
@@ -193,6 +196,11 @@ class WSGIApp:
                 sock.sendall(_TIMEOUT_RESPONSE)
                 sock.shutdown(stdlib_socket.SHUT_RDWR)
             return []
+        router = self.router
+        if router is not None:
+            owner = self.endpoint.session_owner(req)
+            if owner is not None and owner != router.index and router.reachable(owner):
+                return self._route(router, owner, environ, req, start_response)
         result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:
@@ -206,6 +214,47 @@ class WSGIApp:
             start_response(_status_line(head.status), head.headers)
             return self._stream(result)
         return self._websocket(environ, req, result, start_response)
+
+    def _route(
+        self, router: WorkerMesh, owner: int, environ: Environ, req: HttpRequest,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """A request for worker ``owner``'s session: an upgrade is handed over
+        with its connection, any other request forwarded and its answer awaited."""
+        take = environ.get(TAKE_SOCKET)
+        if req.is_websocket_upgrade and take is not None:
+            sock = take()
+            if not router.hand_over(owner, req, b"", sock.fileno()):
+                sock.close()
+            return []  # pywsgi closes its copy of the connection (no shutdown)
+        answer: gevent.event.AsyncResult[HttpResponse] = gevent.event.AsyncResult()
+        forward = router.forward(owner, req, answer.set)
+        if forward is None:
+            response = self.endpoint.handle_request(req, self.runtime.clock())
+            if not isinstance(response, HttpResponse):
+                response = HttpResponse(400, [], b"Bad Request")
+            return _respond(start_response, response)
+        try:
+            response = answer.get()
+        except BaseException:
+            router.abandon(forward)
+            raise
+        return _respond(start_response, response)
+
+    def adopt_websocket(self, sock: stdlib_socket.socket, req: HttpRequest) -> None:
+        """Answer a websocket upgrade another worker handed over with its
+        connection (in a greenlet of its own)."""
+        result = self.endpoint.handle_request(req, self.runtime.clock())
+        if isinstance(result, WebSocketAccept):
+            self._serve_websocket(sock, req, result)
+            return
+        response = result if isinstance(result, HttpResponse) else HttpResponse(400, [], b"")
+        head = (f"HTTP/1.1 {_status_line(response.status)}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in response.headers)
+                + f"Content-Length: {len(response.body)}\r\nConnection: close\r\n\r\n")
+        with contextlib.suppress(OSError):
+            sock.sendall(head.encode("latin-1") + response.body)
+        sock.close()
 
     def _stream(self, hold: StreamHold) -> Iterator[bytes]:
         """A 0.9 htmlfile GET: pywsgi sends the body chunked, a chunk per
@@ -244,8 +293,13 @@ class WSGIApp:
                      "(serve with hubbub's gevent server, gunicorn worker or paste server)")
             return _respond(start_response, HttpResponse(400, [("Content-Type", "text/plain")],
                                                          b"websocket not available here"))
+        self._serve_websocket(take(), req, accept)
+        return []
+
+    def _serve_websocket(
+        self, sock: stdlib_socket.socket, req: HttpRequest, accept: WebSocketAccept
+    ) -> None:
         clock = self.runtime.clock
-        sock: stdlib_socket.socket = take()
         link_io = SocketLinkIO(sock, self.websocket_close_timeout, self.runtime.hub)
         try:
             handshake = accept_websocket(self.endpoint, req, accept, link_io, clock,
@@ -257,14 +311,13 @@ class WSGIApp:
                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
             link_io.write(head + body)
             link_io.close(graceful=False)
-            return []
+            return
         link = handshake.link
         link_io.write(handshake.response)
         if link.open():
             self._read_frames(sock, link_io, link)
         link.lost()
         link_io.finish()
-        return []
 
     @staticmethod
     def _read_frames(sock: stdlib_socket.socket, link_io: SocketLinkIO, link: Any) -> None:
