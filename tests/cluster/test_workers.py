@@ -12,6 +12,7 @@ to it, and the workers' IPC adapter makes one cluster of them.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -206,11 +207,12 @@ def _eio_session(port: int) -> str:
 def test_interleaved_sessions_on_one_keepalive_connection(cluster: Cluster) -> None:
     port = cluster.proc.port
     sids: dict[int | None, str] = {}
-    for _ in range(60):
+    for _ in range(200):  # until the kernel gave connections to two workers
         sid = _eio_session(port)
         sids.setdefault(sessionids.owner(sid), sid)
         if len(sids) >= 2:
             break
+        time.sleep(0.01)
     assert len(sids) >= 2, "every handshake landed on one worker"
     a, b = list(sids.values())[:2]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -313,3 +315,58 @@ def test_sighup_replaces_every_worker_and_loses_no_client(fresh: Cluster) -> Non
     for name in NAMES:
         fresh.clients.events(name, clear=True)
     broadcast_once(fresh.clients, "up2-0", "after")
+
+
+# -- the command line, and SIGTERM ------------------------------------------------------------
+
+
+def _request(port: int, method: str, url: str, body: bytes = b"") -> bytes:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, url, body=body or None)
+        response = conn.getresponse()
+        data = response.read()
+        assert response.status == 200, (method, url, response.status, data)
+        return data
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_hubbub_run_workers_routes_and_drains_on_sigterm(runtime: str, tmp_path: Path) -> None:
+    """``hubbub run --workers 2`` with a plain Engine.IO echo server: sessions
+    of both workers echo through fresh connections (so through either
+    worker), and SIGTERM closes every session with its goodbye and exits 0."""
+    port = free_port()
+    args = [sys.executable, "-m", "hubbub", "run", "examples.engineio_echo:eio"]
+    args += ["--port", str(port), "--workers", "2", "--runtime", runtime]
+    proc = Process("cli", args, port, tmp_path / "cli.log")
+    try:
+        proc.wait_ready()
+        wait_linked(proc, 2)
+        path = "/engine.io/?EIO=4&transport=polling"
+        sids: dict[int | None, str] = {}
+        for _ in range(200):  # until the kernel gave a connection to each worker
+            sid = json.loads(_request(port, "GET", path)[1:])["sid"]
+            sids.setdefault(sessionids.owner(sid), sid)
+            if len(sids) == 2:
+                break
+            time.sleep(0.01)
+        assert sorted(sids, key=str) == [0, 1]
+        for round_ in range(4):
+            for sid in sids.values():
+                _request(port, "POST", f"{path}&sid={sid}", f"4echo {round_}".encode())
+            for sid in sids.values():
+                assert _request(port, "GET", f"{path}&sid={sid}") == f"4echo {round_}".encode()
+        proc.proc.send_signal(signal.SIGTERM)
+        # each worker drains: a held poll gets the close packet
+        for sid in sids.values():
+            with contextlib.suppress(ConnectionError, AssertionError):
+                assert _request(port, "GET", f"{path}&sid={sid}") in (b"1", b"6")
+        assert proc.proc.wait(20) == 0
+        log = proc.log()
+        assert "stopping: draining 2 workers" in log
+        assert log.count("draining") >= 3  # the supervisor's line and each worker's
+        assert "hubbub supervisor stopped" in log
+    finally:
+        proc.stop()
