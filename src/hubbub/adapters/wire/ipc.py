@@ -23,7 +23,9 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from hubbub.adapters.wire.notepack import pack, unpack
+import msgpack  # type: ignore[import-untyped, unused-ignore]
+
+from hubbub.adapters.wire.notepack import pack
 from hubbub.http import HttpRequest, HttpResponse
 
 __all__ = [
@@ -72,8 +74,12 @@ class FrameDecoder:
             if len(buffer) < end:
                 break
             try:
-                message = unpack(bytes(buffer[start + _LENGTH.size : end]))
-            except ValueError as exc:
+                # only hubbub writes these frames: plain MessagePack, read
+                # without the Node compatibility of notepack.unpack
+                message = msgpack.unpackb(
+                    buffer[start + _LENGTH.size : end], raw=False, timestamp=3
+                )
+            except (ValueError, TypeError) as exc:
                 raise IpcDecodeError(f"undecodable frame: {exc}") from exc
             if not isinstance(message, dict) or not isinstance(message.get("k"), str):
                 raise IpcDecodeError("a frame is not a map with a kind")
