@@ -47,10 +47,12 @@ NAMES = [f"{prefix}-{i}" for prefix, _, _ in KINDS for i in range(PER_KIND[prefi
 assert len(NAMES) == 40
 
 
-def start_workers(log_dir: Path, name: str, runtime: str) -> Process:
+def start_workers(log_dir: Path, name: str, runtime: str, recovery: bool = False) -> Process:
     port = free_port()
     args = [sys.executable, str(APP), "--port", str(port), "--name", name]
     args += ["--workers", str(WORKERS), "--runtime", runtime]
+    if recovery:
+        args.append("--recovery")
     proc = Process(name, args, port, log_dir / f"{name}.log")
     proc.wait_ready()
     wait_linked(proc, WORKERS * (WORKERS - 1))
@@ -369,4 +371,41 @@ def test_hubbub_run_workers_routes_and_drains_on_sigterm(runtime: str, tmp_path:
         assert log.count("draining") >= 3  # the supervisor's line and each worker's
         assert "hubbub supervisor stopped" in log
     finally:
+        proc.stop()
+
+
+# -- connection state recovery across the workers -----------------------------------------------
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_recovery_across_workers_misses_nothing(runtime: str, tmp_path: Path) -> None:
+    """Clients cut off during a broadcast stream reconnect, most of them to
+    another worker, recover their sessions, and get every tick exactly once."""
+    proc = start_workers(tmp_path, "rec", runtime, recovery=True)
+    clients = Clients("workers_clients.js", tmp_path / "clients.log")
+    names = [f"r{i}" for i in range(8)]
+    try:
+        first = {}
+        for name in names:
+            welcome = clients.request("connect", name=name, url=proc.url, kind="v4")
+            first[name] = welcome["server"]
+            assert "rec" in clients.emit(name, "join", "rec")
+        ticks = 150
+        assert clients.emit(names[0], "ticker", "rec", ticks, 0.03) is True
+        moved = 0
+        for name in names[1:]:
+            time.sleep(0.2)
+            welcome = clients.request("cut", name=name, timeout=10000)
+            assert welcome["recovered"] is True, welcome
+            assert welcome["socketRecovered"] is True, welcome
+            moved += welcome["server"] != first[name]
+        assert moved >= 1  # the kernel put some reconnections on other workers
+        for name in names:
+            clients.request("wait", name=name, event="tick", count=ticks, timeout=20000)
+        time.sleep(0.3)
+        for name in names:
+            got = [e[1] for e in clients.events(name) if e[0] == "tick"]
+            assert sorted(got) == list(range(ticks)), (name, got)
+    finally:
+        clients.close()
         proc.stop()

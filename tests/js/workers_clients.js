@@ -9,6 +9,9 @@
 //   events  {name, clear?}                 -> [[event, ...args], ...] received so far
 //   wait    {name, event, count, timeout?} -> the first `count` such events' args
 //   state   {name}                         -> {connected, welcomes}
+//   cut     {name}                         -> (socket.io-client 4) closes the transport, as a
+//                                             network cut does, and returns the next welcome
+//                                             with {socketRecovered}
 //   close   {name}
 // Every client answers 'poll'(room) acks with {client: name}, reconnects on
 // its own, and records the events in EVENTS (and '$welcome' on each welcome).
@@ -142,6 +145,25 @@ async function run(cmd) {
       const s = c.socket;
       const connected = s.socket ? Boolean(s.socket.connected) : Boolean(s.connected);
       return { connected, welcomes: c.welcomes };
+    }
+    case "cut": {
+      const before = c.welcomes;
+      c.socket.io.engine.close();
+      await withTimeout(
+        new Promise((resolve) => {
+          const check = () => {
+            if (c.welcomes > before) {
+              c.waiters.delete(check);
+              resolve();
+            }
+          };
+          c.waiters.add(check);
+        }),
+        timeout,
+        `welcome after the cut of ${cmd.name}`,
+      );
+      const last = c.events.filter((e) => e[0] === "$welcome").pop();
+      return { ...last[1], socketRecovered: c.socket.recovered };
     }
     case "close":
       if (c.socket.disconnect) c.socket.disconnect();
