@@ -336,12 +336,15 @@ def _request(port: int, method: str, url: str, body: bytes = b"") -> bytes:
 
 @pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
 def test_hubbub_run_workers_routes_and_drains_on_sigterm(runtime: str, tmp_path: Path) -> None:
-    """``hubbub run --workers 2`` with a plain Engine.IO echo server: sessions
-    of both workers echo through fresh connections (so through either
-    worker), and SIGTERM closes every session with its goodbye and exits 0."""
+    """``hubbub run --workers 2`` with a plain Engine.IO echo server (gevent:
+    monkey-patched): sessions of both workers echo through fresh connections
+    (so through either worker), and SIGTERM closes every session with its
+    goodbye and exits 0."""
     port = free_port()
     args = [sys.executable, "-m", "hubbub", "run", "examples.engineio_echo:eio"]
     args += ["--port", str(port), "--workers", "2", "--runtime", runtime]
+    if runtime == "gevent":
+        args.append("--monkey-patch")  # the links' sockets are gevent's then
     proc = Process("cli", args, port, tmp_path / "cli.log")
     try:
         proc.wait_ready()

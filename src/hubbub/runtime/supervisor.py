@@ -74,11 +74,17 @@ class WorkerSpec:
 
     @classmethod
     def from_env(cls) -> WorkerSpec | None:
-        value = os.environ.get(WORKER_ENV)
+        """This process's spec when a supervisor started it as a worker. It is
+        taken out of the environment, and its descriptors out of what child
+        processes inherit, so the worker's own children are no workers."""
+        value = os.environ.pop(WORKER_ENV, None)
         if not value:
             return None
         index, count, fd, alive, directory = value.split(",", 4)
-        return cls(int(index), int(count), int(fd), directory, int(alive))
+        spec = cls(int(index), int(count), int(fd), directory, int(alive))
+        for inherited in (spec.fd, spec.alive_fd):
+            os.set_inheritable(inherited, False)
+        return spec
 
     def to_env(self) -> str:
         return f"{self.index},{self.count},{self.fd},{self.alive_fd},{self.directory}"
