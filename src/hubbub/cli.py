@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on the one port ('auto': one per core)",
     )
     run.add_argument(
+        "--ipc-dir",
+        default=None,
+        help="with --workers: the directory of the workers' sockets, where "
+        "hubbub.IpcEmitter reaches them (default: a fresh temporary one)",
+    )
+    run.add_argument(
         "--adapter",
         default=None,
         help="adapter URL (redis://host:port/db, redis+sharded://..., redis+streams://...); "
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         command = [sys.executable, "-m", "hubbub", *argv]
-        return Supervisor(command, args.host, args.port, workers).run()
+        return Supervisor(command, args.host, args.port, workers, ipc_dir=args.ipc_dir).run()
     if args.monkey_patch:
         if args.runtime != "gevent":
             raise SystemExit("hubbub: --monkey-patch is for --runtime gevent")

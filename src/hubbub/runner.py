@@ -20,6 +20,7 @@ def run(
     limits: Any = None,
     workers: int | str = 1,
     adapter: str | None = None,
+    ipc_dir: str | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 
@@ -34,7 +35,8 @@ def run(
     processes on the one port (docs/scaling.md): each runs this program
     again, up to this call, so build the app the same way every time and
     keep the call under ``if __name__ == "__main__":``. The workers share
-    the IPC adapter, or the adapter ``adapter`` names (``redis://...``).
+    the IPC adapter, or the adapter ``adapter`` names (``redis://...``);
+    ``ipc_dir`` is where ``hubbub.IpcEmitter`` reaches them.
     """
     from hubbub.runtime.supervisor import Supervisor, WorkerSpec, worker_count
 
@@ -54,7 +56,7 @@ def run(
     count = worker_count(workers)
     if count > 1:
         command = [sys.executable, *sys.orig_argv[1:]]
-        Supervisor(command, host, port, count).run()
+        Supervisor(command, host, port, count, ipc_dir=ipc_dir).run()
         return
     if adapter:
         from hubbub.adapters.url import adapter_from_url

@@ -1,7 +1,7 @@
 """The hubbub server of the cluster tests (its twin is tests/js/cluster_node_server.mjs).
 
     python tests/cluster/cluster_app.py --port N --adapter redis://127.0.0.1:6379/0
-        [--name hub1] [--runtime asyncio|gevent] [--recovery] [--workers N]
+        [--name hub1] [--runtime asyncio|gevent] [--recovery] [--workers N] [--ipc-dir D]
 
 Every handler is a plain function that answers with its return value or,
 for operations that wait for the cluster, with a 'result'(token, value)
@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--runtime", choices=["asyncio", "gevent"], default="asyncio")
     parser.add_argument("--recovery", action="store_true")
     parser.add_argument("--workers", default="1")
+    parser.add_argument("--ipc-dir", default=None)
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -196,7 +197,9 @@ def main() -> None:
     logging.getLogger("hubbub.engine").setLevel(logging.WARNING)
     sio = build(args.name, args.adapter, args.recovery)
     workers = args.workers if args.workers == "auto" else int(args.workers)
-    hubbub.run(sio, args.host, args.port, runtime=args.runtime, workers=workers)
+    hubbub.run(
+        sio, args.host, args.port, runtime=args.runtime, workers=workers, ipc_dir=args.ipc_dir
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from cluster_fixtures import APP, Clients, Process, wait_until
 
+import hubbub
 from conftest import free_port
 from hubbub import sessionids
 
@@ -412,3 +413,46 @@ def test_recovery_across_workers_misses_nothing(runtime: str, tmp_path: Path) ->
     finally:
         clients.close()
         proc.stop()
+
+
+# -- hubbub.IpcEmitter ------------------------------------------------------------------------
+
+
+def test_ipc_emitter_reaches_every_worker(tmp_path: Path) -> None:
+    ipc_dir = tmp_path / "ipc"
+    port = free_port()
+    args = [sys.executable, str(APP), "--port", str(port), "--name", "em"]
+    args += ["--workers", str(WORKERS), "--ipc-dir", str(ipc_dir)]
+    proc = Process("em", args, port, tmp_path / "em.log")
+    clients = Clients("workers_clients.js", tmp_path / "clients.log")
+    names = [f"e{i}" for i in range(12)]
+    try:
+        proc.wait_ready()
+        wait_linked(proc, WORKERS * (WORKERS - 1))
+        for i, name in enumerate(names):
+            kind = "v09" if i % 3 == 2 else "v4"
+            transports = ["xhr-polling"] if kind == "v09" else ["polling", "websocket"]
+            clients.request("connect", name=name, url=proc.url, kind=kind, transports=transports)
+            if i % 2 == 0:
+                assert "news" in clients.emit(name, "join", "news")
+        emitter = hubbub.IpcEmitter(str(ipc_dir))
+        assert emitter.to("news").emit("mark", "to the room") == WORKERS
+        assert emitter.emit("mark", "to everyone") == WORKERS
+        for i, name in enumerate(names):
+            want = (["to the room"] if i % 2 == 0 else []) + ["to everyone"]
+            got = clients.request("wait", name=name, event="mark", count=len(want))
+            assert [g[0] for g in got] == want, (name, got)
+        # the selected sockets of every worker join a room
+        assert emitter.in_("news").sockets_join("late") == WORKERS
+        assert emitter.to("late").emit("mark", "late") == WORKERS
+        for i, name in enumerate(names[:4]):
+            if i % 2 == 0:
+                clients.request("wait", name=name, event="mark", count=3)
+        time.sleep(0.3)
+        for i, name in enumerate(names):
+            marks = [e[1] for e in clients.events(name) if e[0] == "mark"]
+            assert marks.count("late") == (1 if i % 2 == 0 else 0), (name, marks)
+    finally:
+        clients.close()
+        proc.stop()
+    assert not list(ipc_dir.glob("*.sock"))  # the supervisor leaves no socket behind

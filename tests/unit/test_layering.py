@@ -101,6 +101,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.runtime.inprocess",
             "hubbub.runtime.supervisor",
             "hubbub.runtime.mesh",
+            "hubbub.runtime.ipc_emitter",
         ],
     ),
     (
@@ -133,6 +134,7 @@ IO_ALLOWED = (
     "hubbub.runtime.inprocess",
     "hubbub.runtime.supervisor",
     "hubbub.runtime.mesh",
+    "hubbub.runtime.ipc_emitter",
 )
 
 

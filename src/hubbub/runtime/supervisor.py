@@ -114,6 +114,7 @@ class Supervisor:
         *,
         grace: float = 10.0,
         sock: socket.socket | None = None,
+        ipc_dir: str | None = None,
     ) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be in 1..{MAX_WORKERS}")
@@ -123,6 +124,9 @@ class Supervisor:
         self.count = workers
         self.grace = grace
         self.sock = sock
+        # where the workers' link sockets are: a fresh directory, or the one
+        # given (hubbub.IpcEmitter reaches the workers there)
+        self.ipc_dir = ipc_dir
         self.directory = ""
         self.workers = [_Worker(i) for i in range(workers)]
         self._stopping = False
@@ -146,7 +150,11 @@ class Supervisor:
             self.sock = socket.create_server((self.host, self.port), family=family, backlog=2048)
         self.sock.set_inheritable(True)
         self.port = self.sock.getsockname()[1]
-        self.directory = tempfile.mkdtemp(prefix="hubbub-workers-")
+        if self.ipc_dir:
+            os.makedirs(self.ipc_dir, mode=0o700, exist_ok=True)
+            self.directory = self.ipc_dir
+        else:
+            self.directory = tempfile.mkdtemp(prefix="hubbub-workers-")
         self._alive_r, self._alive_w = os.pipe()
         os.set_inheritable(self._alive_r, True)
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -172,7 +180,12 @@ class Supervisor:
             self.sock.close()
             os.close(self._alive_r)
             os.close(self._alive_w)
-            shutil.rmtree(self.directory, ignore_errors=True)
+            if self.ipc_dir:
+                for worker in self.workers:  # a killed worker leaves its socket file
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(self.directory, f"{worker.index}.sock"))
+            else:
+                shutil.rmtree(self.directory, ignore_errors=True)
         log.info("hubbub supervisor stopped")
         return 0
 
