@@ -21,6 +21,7 @@ import secrets
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -456,3 +457,34 @@ def test_ipc_emitter_reaches_every_worker(tmp_path: Path) -> None:
         clients.close()
         proc.stop()
     assert not list(ipc_dir.glob("*.sock"))  # the supervisor leaves no socket behind
+
+
+def test_v06_sessions_of_two_workers_on_one_keepalive_connection(cluster: Cluster) -> None:
+    """Socket.IO 0.6 ids name their worker too: messages posted to two 0.6
+    sessions of different workers over one connection all reach them (an
+    unknown session would get 404)."""
+    port = cluster.proc.port
+    sids: dict[int | None, str] = {}
+    for _ in range(200):  # until the kernel gave connections to two workers
+        body = _request(port, "GET", f"/socket.io/xhr-polling//{int(time.time() * 1000)}")
+        found = re.match(rb"~m~\d+~m~(\d+)", body)
+        assert found is not None, body
+        sid = found.group(1).decode()
+        sids.setdefault(sessionids.owner_digits(sid), sid)
+        if len(sids) >= 2:
+            break
+        time.sleep(0.01)
+    assert len(sids) >= 2, "every 0.6 session landed on one worker"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.connect()
+    sock = conn.sock
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for round_ in range(4):
+        for sid in list(sids.values())[:2]:
+            payload = f"~m~7~m~hello {round_}"
+            body = "data=" + urllib.parse.quote(payload)
+            conn.request("POST", f"/socket.io/xhr-polling/{sid}/send", body=body, headers=headers)
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"ok"), sid
+    assert conn.sock is sock
+    conn.close()
