@@ -29,6 +29,10 @@ class Generation(Protocol):
         """The worker holding the session a claimed request names, if any."""
         ...
 
+    def streams(self, req: HttpRequest) -> bool:
+        """Whether a claimed request's answer is a stream holding its connection."""
+        ...
+
     def handle_request(self, req: HttpRequest, now: float) -> Answer: ...
     def close_all(self, reason: str) -> None: ...
 
@@ -74,6 +78,12 @@ class Router:
             if generation.claims(req):
                 return generation.session_owner(req)
         return self.main.session_owner(req)
+
+    def streams(self, req: HttpRequest) -> bool:
+        for generation in self.generations:
+            if generation.claims(req):
+                return generation.streams(req)
+        return self.main.streams(req)
 
     def handle_request(self, req: HttpRequest, now: float) -> Answer:
         for generation in self.generations:

@@ -488,3 +488,39 @@ def test_v06_sessions_of_two_workers_on_one_keepalive_connection(cluster: Cluste
             assert (response.status, response.read()) == (200, b"ok"), sid
     assert conn.sock is sock
     conn.close()
+
+
+def test_v09_htmlfile_stream_reaches_its_worker(cluster: Cluster) -> None:
+    """A 0.9 htmlfile GET (a stream that keeps its connection) for another
+    worker's session, on a keep-alive connection another worker accepted,
+    is handed over with the connection: the stream opens with the session's
+    connect packet."""
+    port = cluster.proc.port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/socket.io/1/?t=1")
+    response = conn.getresponse()
+    mine = response.read().decode().split(":")[0]  # a session of the accepting worker
+    assert response.status == 200, mine
+    accepting = sessionids.owner(mine)
+    other = None
+    for _ in range(200):  # a session of another worker, from a fresh connection
+        sid = _request(port, "GET", "/socket.io/1/?t=2").decode().split(":")[0]
+        if sessionids.owner(sid) != accepting:
+            other = sid
+            break
+        time.sleep(0.01)
+    assert other is not None, "every handshake landed on one worker"
+    conn.request("GET", f"/socket.io/1/htmlfile/{other}?t=3")
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    seen = b""
+    deadline = time.monotonic() + 10
+    while b"1::" not in seen and time.monotonic() < deadline:
+        line = response.fp.readline()  # a chunk's size line, then the chunk
+        if not line:
+            break
+        size = int(line.strip() or b"0", 16)
+        seen += response.fp.read(size + 2)
+    assert b"1::" in seen, seen
+    conn.close()

@@ -150,6 +150,9 @@ class EngineIOServer:
         Engine.IO version names it in ``EIO=``."""
         return "EIO" in req.query
 
+    def streams(self, req: HttpRequest) -> bool:
+        return False
+
     def session_owner(self, req: HttpRequest) -> int | None:
         """The worker that holds the session the request names (``sid=``)."""
         sid = req.query.get("sid")

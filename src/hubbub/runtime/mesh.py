@@ -12,7 +12,8 @@ every other, frames of ``adapters.wire.ipc`` go both ways on it):
   connection may carry requests of several sessions;
 * a websocket upgrade for another worker's session is handed over whole: the
   connection's file descriptor goes to the owner (SCM_RIGHTS), which
-  answers the upgrade, so websocket traffic never crosses two processes;
+  answers the upgrade, so websocket traffic never crosses two processes (a
+  0.9 htmlfile GET, a stream that keeps its connection, goes the same way);
 * the cluster adapter's messages (``adapters.ipc.IpcAdapter``).
 
 A worker that is not reachable (gone, being replaced) holds no session: a
@@ -512,8 +513,8 @@ class WorkerMesh:
         elif isinstance(result, PollHold):
             self.held[(origin, fid)] = _RemoteHold(self, link, origin, fid, result)
         else:
-            # a stream (0.9 htmlfile, 0.6 htmlfile and xhr-multipart) is
-            # served only by the worker the client reached first
+            # a stream is handed over with its connection, never forwarded:
+            # one here came from a worker that could not hand it over
             log.warning("worker %d: a streaming transport reached another worker", self.index)
             if isinstance(result, StreamHold):
                 result.aborted(self.clock())

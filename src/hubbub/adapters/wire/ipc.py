@@ -10,9 +10,10 @@ and sends frames: a 4-byte big-endian length, then a MessagePack map whose
 * ``q`` ``{id, req}``: an HTTP request for a session the receiver holds;
 * ``r`` ``{id, st, h, b}``: the answer to request ``id``;
 * ``x`` ``{id}``: the client of request ``id`` went away;
-* ``ws`` ``{req, rest}``: a websocket upgrade for a session the receiver
-  holds; the client's connection itself rides along as a file descriptor
-  (SCM_RIGHTS) on the frame's first byte.
+* ``ws`` ``{req, rest}``: a websocket upgrade (or a stream's GET, 0.9's
+  htmlfile) for a session the receiver holds; the client's connection
+  itself rides along as a file descriptor (SCM_RIGHTS) on the frame's
+  first byte.
 
 No pickle: a frame holds plain values only, and a malformed one raises
 :class:`IpcDecodeError`.

@@ -113,6 +113,10 @@ class V06Endpoint:
         first = path[len(self._prefix) :].split("/", 1)[0]
         return first in KNOWN_TRANSPORTS
 
+    def streams(self, req: HttpRequest) -> bool:
+        # a 0.6 stream's GET creates its session: it is always the reader's
+        return False
+
     def session_owner(self, req: HttpRequest) -> int | None:
         """The worker that holds the session the request names
         (``/<transport>/<sid>/...``), None for a first request."""

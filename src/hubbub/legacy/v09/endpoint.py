@@ -96,6 +96,11 @@ class LegacyEndpoint:
         first = path[len(self._prefix) :].split("/", 1)[0]
         return first.isascii() and first.isdigit()
 
+    def streams(self, req: HttpRequest) -> bool:
+        """An htmlfile GET of a session (``/1/htmlfile/<sid>``)."""
+        parts = req.path[len(self._prefix) :].split("/")
+        return req.method == "GET" and len(parts) > 2 and parts[1] == "htmlfile" and bool(parts[2])
+
     def session_owner(self, req: HttpRequest) -> int | None:
         """The worker that holds the session the request names
         (``/1/<transport>/<sid>``), None for a handshake."""

@@ -333,6 +333,14 @@ class HttpProtocol(asyncio.Protocol):
             if router is not None:
                 owner = server.endpoint.session_owner(req)
                 if owner is not None and owner != router.index:
+                    transport = self.transport
+                    if (
+                        server.endpoint.streams(req)
+                        and not self._queue
+                        and transport is not None
+                        and router.hand_over(owner, req, b"", transport)
+                    ):
+                        return  # the stream keeps the connection: it goes whole
                     forward = router.forward(owner, req, self)
                     if forward is not None:
                         self._busy = True
@@ -472,6 +480,15 @@ class HttpProtocol(asyncio.Protocol):
             ):
                 return
         self.upgrade(req, rest)
+
+    def adopted(self, req: HttpRequest, rest: bytes) -> None:
+        """Answer a request another worker handed over with this connection:
+        a websocket upgrade, or a GET answered by a stream."""
+        if req.is_websocket_upgrade:
+            self.upgrade(req, rest)
+            return
+        self._keepalive = False
+        self._dispatch(req)
 
     def upgrade(self, req: HttpRequest, rest: bytes) -> None:
         """Answer a websocket upgrade (``rest``: what the client sent after it)."""

@@ -61,7 +61,7 @@ def _adopter(server: EmbeddedServer) -> Any:
                 sock.close()
                 return
             assert isinstance(protocol, HttpProtocol)
-            protocol.upgrade(req, rest)
+            protocol.adopted(req, rest)
 
         task = server.loop.create_task(serve())
         server.tasks.add(task)

@@ -107,7 +107,7 @@ def serve_worker(
     def serve_adopted(sock: Any, req: HttpRequest) -> None:
         live.add(sock)
         try:
-            wsgi.adopt_websocket(sock, req)
+            wsgi.adopt_connection(sock, req)
         finally:
             live.discard(sock)
 

@@ -219,10 +219,11 @@ class WSGIApp:
         self, router: WorkerMesh, owner: int, environ: Environ, req: HttpRequest,
         start_response: StartResponse,
     ) -> Iterable[bytes]:
-        """A request for worker ``owner``'s session: an upgrade is handed over
-        with its connection, any other request forwarded and its answer awaited."""
+        """A request for worker ``owner``'s session: an upgrade or a stream's
+        GET is handed over with its connection, any other request forwarded
+        and its answer awaited."""
         take = environ.get(TAKE_SOCKET)
-        if req.is_websocket_upgrade and take is not None:
+        if (req.is_websocket_upgrade or self.endpoint.streams(req)) and take is not None:
             sock = take()
             if not router.hand_over(owner, req, b"", sock.fileno()):
                 sock.close()
@@ -241,12 +242,15 @@ class WSGIApp:
             raise
         return _respond(start_response, response)
 
-    def adopt_websocket(self, sock: stdlib_socket.socket, req: HttpRequest) -> None:
-        """Answer a websocket upgrade another worker handed over with its
-        connection (in a greenlet of its own)."""
+    def adopt_connection(self, sock: stdlib_socket.socket, req: HttpRequest) -> None:
+        """Answer a request another worker handed over with its connection (a
+        websocket upgrade or a stream's GET), in a greenlet of its own."""
         result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, WebSocketAccept):
             self._serve_websocket(sock, req, result)
+            return
+        if isinstance(result, StreamHold):
+            self._stream_on(sock, result)
             return
         response = result if isinstance(result, HttpResponse) else HttpResponse(400, [], b"")
         head = (f"HTTP/1.1 {_status_line(response.status)}\r\n"
@@ -255,6 +259,23 @@ class WSGIApp:
         with contextlib.suppress(OSError):
             sock.sendall(head.encode("latin-1") + response.body)
         sock.close()
+
+    def _stream_on(self, sock: stdlib_socket.socket, hold: StreamHold) -> None:
+        """A stream written on a raw connection, chunked, then closed."""
+        head = hold.head
+        lines = "".join(f"{k}: {v}\r\n" for k, v in head.headers)
+        start = (f"HTTP/1.1 {_status_line(head.status)}\r\n{lines}"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        try:
+            sock.sendall(start.encode("latin-1"))
+            for chunk in self._stream(hold):
+                if chunk:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client went away: the generator told the session
+        finally:
+            sock.close()
 
     def _stream(self, hold: StreamHold) -> Iterator[bytes]:
         """A 0.9 htmlfile GET: pywsgi sends the body chunked, a chunk per
