@@ -81,15 +81,18 @@ class IpcEmitterOperator:
     opts: BroadcastOptions = field(default_factory=BroadcastOptions)
 
     def to(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
+        """Also select the sockets in any of ``rooms``."""
         return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | _names(rooms)))
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
+        """Leave out the sockets in any of ``rooms``."""
         return replace(self, opts=replace(self.opts, except_=self.opts.except_ | _names(rooms)))
 
     @property
     def volatile(self) -> IpcEmitterOperator:
+        """Emits that clients not ready for them may miss."""
         return replace(self, opts=replace(self.opts, flags=replace(self.opts.flags, volatile=True)))
 
     def _publish(self, mtype: MessageType, data: dict[str, Any]) -> int:
@@ -112,6 +115,7 @@ class IpcEmitterOperator:
         )
 
     def sockets_leave(self, *rooms: str) -> int:
+        """The selected sockets (of every worker) leave ``rooms``."""
         return self._publish(
             MessageType.SOCKETS_LEAVE, {"opts": opts_to_wire(self.opts), "rooms": list(rooms)}
         )
@@ -133,30 +137,40 @@ class IpcEmitter:
         self._op = IpcEmitterOperator(directory, self.nsp)
 
     def of(self, nsp: str) -> IpcEmitter:
+        """An emitter for the namespace ``nsp``, into the same workers."""
         return IpcEmitter(self.directory, nsp=nsp)
 
     def emit(self, event: str, *args: Any) -> int:
+        """Emit to every socket of the namespace; how many workers took it."""
         return self._op.emit(event, *args)
 
     def to(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
+        """Select the sockets in any of ``rooms``."""
         return self._op.to(*rooms)
 
-    in_ = to
+    def in_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
+        """Select the sockets in any of ``rooms`` (as :meth:`to`)."""
+        return self._op.to(*rooms)
 
     def except_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
+        """Leave out the sockets in any of ``rooms``."""
         return self._op.except_(*rooms)
 
     @property
     def volatile(self) -> IpcEmitterOperator:
+        """Emits that clients not ready for them may miss."""
         return self._op.volatile
 
     def sockets_join(self, *rooms: str) -> int:
+        """Every socket of the namespace (of every worker) joins ``rooms``."""
         return self._op.sockets_join(*rooms)
 
     def sockets_leave(self, *rooms: str) -> int:
+        """Every socket of the namespace (of every worker) leaves ``rooms``."""
         return self._op.sockets_leave(*rooms)
 
     def disconnect_sockets(self, close: bool = False) -> int:
+        """Disconnect every socket of the namespace; ``close`` closes their connections."""
         return self._op.disconnect_sockets(close)
 
     def server_side_emit(self, event: str, *args: Any) -> int:
