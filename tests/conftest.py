@@ -139,8 +139,10 @@ class ServerThread:
         limits: Any = None,
         uvicorn: bool = False,
         gevent: bool = False,
+        uvicorn_ws: str = "auto",
     ) -> None:
         self.app = app
+        self.uvicorn_ws = uvicorn_ws
         self.asgi_app = asgi_app
         self.limits = limits
         self.uvicorn = uvicorn
@@ -182,6 +184,7 @@ class ServerThread:
                 port=self.port,
                 log_level="warning",
                 lifespan="off",
+                ws=self.uvicorn_ws,
             )
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())

@@ -56,10 +56,12 @@ class HttpRequest:
 
     @property
     def url(self) -> str:
+        """The path and query string, as the client sent them."""
         return self.path + ("?" + self.query_string if self.query_string else "")
 
     @property
     def is_websocket_upgrade(self) -> bool:
+        """Whether the request asks for a websocket (``Upgrade: websocket``)."""
         upgrade = self.headers.get("upgrade", "")
         return "websocket" in upgrade.lower()
 

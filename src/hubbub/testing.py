@@ -123,15 +123,19 @@ class TestClient(ClientBase):
 
     @property
     def sid(self) -> str | None:
+        """The client's socket id in its namespace, once connected (else None)."""
         state = self._nsps.get(self.namespace)
         return state.sid if state is not None else None
 
     @property
     def recovered(self) -> bool:
+        """Whether the last connect was recovered (connection state recovery)."""
         return self.is_recovered(self.namespace)
 
     @property
     def pid(self) -> str | None:
+        """The session id that connection state recovery restores (from the
+        server's CONNECT), sent back on the next connect."""
         state = self._nsps.get(self.namespace)
         return state.pid if state is not None else None
 
@@ -141,6 +145,8 @@ class TestClient(ClientBase):
 
     @property
     def offset(self) -> str | None:
+        """The offset of the last event received, sent back on the next connect
+        so that the server replays only what came after it."""
         state = self._nsps.get(self.namespace)
         return state.offset if state is not None else None
 

@@ -31,15 +31,7 @@ APP = Path(__file__).with_name("sio_app.py")
 CLIENT4 = JS_DIR / "sio_client4.mjs"
 CLIENT2 = JS_DIR / "sio_client2.js"
 
-pytestmark = [
-    pytest.mark.skipif(NODE is None, reason="node is not installed"),
-    pytest.mark.skipif(
-        not (JS_DIR / "node_modules" / "socket.io-client-v2").is_dir()
-        or not (JS_DIR / "node_modules" / "socket.io-msgpack-parser").is_dir(),
-        reason="no Node clients: run `npm install` in tests/js",
-    ),
-    pytest.mark.timeout(20),
-]
+pytestmark = [pytest.mark.timeout(20)]
 
 # the three kinds of namespaces sio_app serves: decorators on "/", a
 # Namespace class on "/chat", a regex-matched dynamic namespace

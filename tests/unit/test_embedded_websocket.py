@@ -121,7 +121,8 @@ def test_upgrade_hands_the_transport_over(can_hand_over: bool) -> None:
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_real_websocket_after_the_hand_over(loop: str) -> None:
     if loop == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
+        import uvloop
+
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     async def test(server: EmbeddedServer, sio: hubbub.Server) -> None:

@@ -6,13 +6,10 @@ peer that does not read, the graceful and the immediate close, finish().
 
 from __future__ import annotations
 
-import pytest
+import gevent
+from gevent import socket as gsocket
 
-gevent = pytest.importorskip("gevent")
-
-from gevent import socket as gsocket  # noqa: E402
-
-from hubbub.runtime.gevent.core import SocketLinkIO  # noqa: E402
+from hubbub.runtime.gevent.core import SocketLinkIO
 
 
 def _pair() -> tuple[object, object]:

@@ -10,14 +10,13 @@ import contextlib
 import datetime
 from typing import Any
 
+import msgpack
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-msgpack = pytest.importorskip("msgpack")
-
-from hubbub.socketio import msgpack as msgpack_parser  # noqa: E402
-from hubbub.socketio.codec import (  # noqa: E402
+from hubbub.socketio import msgpack as msgpack_parser
+from hubbub.socketio.codec import (
     MAX_ACK_ID,
     RESERVED_EVENTS,
     Decoder,
@@ -26,7 +25,7 @@ from hubbub.socketio.codec import (  # noqa: E402
     Parser,
     SocketIODecodeError,
 )
-from hubbub.socketio.msgpack import MsgpackDecoder, MsgpackParser  # noqa: E402
+from hubbub.socketio.msgpack import MsgpackDecoder, MsgpackParser
 
 CONNECT = PacketType.CONNECT
 DISCONNECT = PacketType.DISCONNECT

@@ -9,6 +9,9 @@ import struct
 import zlib
 
 import pytest
+import websockets.client
+import websockets.extensions.permessage_deflate
+import websockets.uri
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -674,10 +677,8 @@ def test_per_message_deflate_rejects_bad_settings() -> None:
 def _websockets_handshake(
     extension_factories: list[object],
 ) -> tuple[object, PerMessageDeflate | None]:
-    websockets_client = pytest.importorskip("websockets.client")
-    uri_module = pytest.importorskip("websockets.uri")
-    protocol = websockets_client.ClientProtocol(
-        uri_module.parse_uri("ws://example.com/socket.io/"), extensions=extension_factories
+    protocol = websockets.client.ClientProtocol(
+        websockets.uri.parse_uri("ws://example.com/socket.io/"), extensions=extension_factories
     )
     protocol.send_request(protocol.connect())
     request = b"".join(protocol.data_to_send()).decode("latin-1")
@@ -705,9 +706,8 @@ def _websockets_handshake(
 def test_interop_with_websockets_client(deflate: bool) -> None:
     factories: list[object] = []
     if deflate:
-        pmd_module = pytest.importorskip("websockets.extensions.permessage_deflate")
         factories.append(
-            pmd_module.ClientPerMessageDeflateFactory(
+            websockets.extensions.permessage_deflate.ClientPerMessageDeflateFactory(
                 server_max_window_bits=10, client_max_window_bits=9
             )
         )

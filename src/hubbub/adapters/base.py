@@ -33,27 +33,47 @@ class AdapterSocket(Protocol):
     """A local socket, as an adapter may use it."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The socket's id."""
+        ...
+
     @property
-    def rooms(self) -> set[str]: ...
+    def rooms(self) -> set[str]:
+        """The rooms the socket is in, its own included."""
+        ...
+
     @property
-    def data(self) -> Any: ...
+    def data(self) -> Any:
+        """The app's data for the socket (Node's ``socket.data``)."""
+        ...
+
     @property
     def handshake(self) -> Any:
         """Node's ``socket.handshake``: headers, query, auth, address, time,
         issued, secure, xdomain, url."""
         ...
 
-    def join(self, *rooms: str) -> None: ...
-    def leave(self, room: str) -> None: ...
-    def disconnect(self, close: bool = False) -> None: ...
+    def join(self, *rooms: str) -> None:
+        """Join ``rooms``."""
+        ...
+
+    def leave(self, room: str) -> None:
+        """Leave ``room``."""
+        ...
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect from the namespace; ``close`` closes the connection."""
+        ...
 
 
 class AdapterNamespace(Protocol):
     """The server namespace an adapter serves: all an adapter may use of it."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The namespace's name (``"/"``, ``"/chat"``)."""
+        ...
+
     @property
     def scheduler(self) -> Scheduler:
         """The runtime: waiters, timers, handing work over from other threads."""
@@ -131,6 +151,7 @@ class Adapter:
         """Called when the server closes."""
 
     def server_count(self) -> int:
+        """How many servers share this namespace (1 without a cluster)."""
         return 1
 
     # -- membership ---------------------------------------------------------
@@ -172,6 +193,7 @@ class Adapter:
         return members
 
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        """Socket ``sid`` joins ``rooms`` (firing create-room and join-room)."""
         sids = self._sids
         stored = self._rooms
         mine = sids.get(sid)
@@ -209,6 +231,7 @@ class Adapter:
             sids[sid] = set()
 
     def delete(self, sid: str, room: str) -> None:
+        """Socket ``sid`` leaves ``room`` (firing leave-room, delete-room)."""
         mine = self._sids.get(sid)
         if mine is _Own.ONLY:
             if room != sid:
@@ -227,6 +250,7 @@ class Adapter:
         self._del_member(room, sid)
 
     def del_all(self, sid: str) -> None:
+        """Socket ``sid`` leaves every room (it is disconnecting)."""
         mine = self._sids.pop(sid, None)
         if mine is None:
             return
@@ -256,18 +280,23 @@ class Adapter:
 
     # hooks for the server's room events (create-room, join-room, ...)
     def on_create_room(self, room: str) -> None:
+        """A local room got its first member."""
         self.nsp.room_event("create-room", room)
 
     def on_delete_room(self, room: str) -> None:
+        """A local room lost its last member."""
         self.nsp.room_event("delete-room", room)
 
     def on_join_room(self, room: str, sid: str) -> None:
+        """Socket ``sid`` joined ``room``."""
         self.nsp.room_event("join-room", room, sid)
 
     def on_leave_room(self, room: str, sid: str) -> None:
+        """Socket ``sid`` left ``room``."""
         self.nsp.room_event("leave-room", room, sid)
 
     def socket_rooms(self, sid: str) -> set[str] | None:
+        """The rooms of local socket ``sid``; None for an unknown socket."""
         mine = self._sids.get(sid)
         return {sid} if mine is _Own.ONLY else mine
 
@@ -298,6 +327,7 @@ class Adapter:
         return [sid for sid in self._sids if sid not in except_ids]
 
     def local_sockets(self, opts: BroadcastOptions) -> list[AdapterSocket]:
+        """The local sockets ``opts`` selects."""
         sockets = self.nsp.sockets
         recovering = self.nsp.recovering
         out = []
@@ -333,15 +363,18 @@ class Adapter:
         done(list(self.local_sockets(opts)))
 
     def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        """The sockets ``opts`` selects join ``rooms`` (``sockets_join``)."""
         for socket in self.local_sockets(opts):
             socket.join(*rooms)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        """The sockets ``opts`` selects leave ``rooms`` (``sockets_leave``)."""
         for socket in self.local_sockets(opts):
             for room in rooms:
                 socket.leave(room)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """The sockets ``opts`` selects disconnect (``close``: their connections)."""
         for socket in self.local_sockets(opts):
             socket.disconnect(close)
 
@@ -353,11 +386,14 @@ class Adapter:
     # -- connection state recovery ---------------------------------------------------
 
     def persist_session(self, session: PersistedSession) -> None:
-        pass
+        """Keep a disconnected socket's session for connection state recovery
+        (this base keeps nothing)."""
 
     def restore_session(
         self, pid: str, offset: str, done: Callable[[PersistedSession | None], None]
     ) -> None:
+        """Look up the session ``pid`` persisted, with the packets sent after
+        ``offset``; ``done(session)`` gets it, or None when it cannot be restored."""
         done(None)
 
     def record_packet(self, packet: Packet, opts: BroadcastOptions) -> None:

@@ -33,6 +33,9 @@ def included(rooms: list[str], opts: BroadcastOptions) -> bool:
 
 
 class InMemoryAdapter(Adapter):
+    """The default adapter: one process's rooms, in memory. With connection
+    state recovery on, it keeps the sessions of disconnected sockets and the
+    packets broadcast since, for ``max_disconnection_duration`` seconds."""
     def __init__(self, nsp: AdapterNamespace) -> None:
         super().__init__(nsp)
         recovery = nsp.recovery
@@ -59,6 +62,8 @@ class InMemoryAdapter(Adapter):
             self._base += 1
 
     def record_packet(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Keep a broadcast event (with connection state recovery on) so that a
+        socket that reconnects in time gets it; tags it with its offset."""
         if not self.recovery or packet.type is not PacketType.EVENT or packet.id is not None:
             return
         if opts.flags.volatile:
@@ -77,6 +82,8 @@ class InMemoryAdapter(Adapter):
             self._prune(now)
 
     def persist_session(self, session: PersistedSession) -> None:
+        """Keep a disconnected socket's session until ``max_disconnection_duration``
+        passes (with connection state recovery on)."""
         if not self.recovery:
             return
         now = self._now()

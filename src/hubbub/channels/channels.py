@@ -33,6 +33,7 @@ class SocketIOChannelProxy:
 
     @property
     def session_id(self) -> Any:
+        """The connection's session id (gevent-socketio 0.2's ``session.session_id``)."""
         return self.socket.session.session_id
 
     def subscribe(self, channel: str) -> bool:

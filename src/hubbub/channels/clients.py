@@ -18,6 +18,8 @@ _ENDING: set[Any] = set()
 
 
 def client_start(request: Any, socket: SocketIOChannelProxy, context: dict[str, Any]) -> None:
+    """The connection started: remember it (``request``, the socket, the
+    handlers' shared ``context``) until ``client_end``."""
     CLIENTS[socket.session_id] = (request, socket, context)
 
 

@@ -195,6 +195,8 @@ class ClientBase:
 
     @property
     def driver(self) -> ClientDriver:
+        """The runtime driver that does this client's I/O (made when first needed,
+        and anew for a connect from another thread or loop)."""
         driver = self._driver
         if driver is None or (self._link is None and not driver.current()):
             driver = self._driver = self._make_driver()
@@ -238,13 +240,17 @@ class ClientBase:
 
     @property
     def connected(self) -> bool:
+        """Whether some namespace is connected."""
         return any(n.connected for n in self._nsps.values())
 
     @property
     def sid(self) -> str | None:
+        """The socket id in the main namespace ``/`` while connected, else None."""
         return self.get_sid("/")
 
     def get_sid(self, namespace: str | None = None) -> str | None:
+        """The socket id in ``namespace`` (``/`` by default) while connected there,
+        else None."""
         state = self._nsps.get(namespace or "/")
         return state.sid if state is not None and state.connected else None
 
@@ -354,6 +360,8 @@ class ClientBase:
     # -- what the session reports (LinkListener) -----------------------------------------
 
     def link_open(self, sid: str) -> None:
+        """Session listener: the Engine.IO (or 0.9) session opened; asks to
+        connect each namespace."""
         for state in self._nsps.values():
             self._send_connect(state)
         if self._connect_timer is None and self._connecting is not None:
@@ -381,6 +389,7 @@ class ClientBase:
         link.send(Packet(PacketType.CONNECT, state.name, auth))
 
     def link_packet(self, packet: Packet) -> None:
+        """Session listener: a Socket.IO packet arrived."""
         nsp = packet.nsp.partition("?")[0]
         state = self._nsps.get(nsp)
         if state is None:
@@ -500,6 +509,8 @@ class ClientBase:
         self._finish()
 
     def link_failed(self, error: ConnectFailed) -> None:
+        """Session listener: the session could not be opened; 'connect_error'
+        handlers hear it, and reconnection goes on when it is on."""
         self._link = None
         self.driver.forget()
         for state in self._nsps.values():
@@ -516,6 +527,8 @@ class ClientBase:
             self._fail_connect(ClientConnectionError(message, data))
 
     def link_closed(self, reason: str) -> None:
+        """Session listener: the session closed for ``reason``; 'disconnect'
+        handlers hear it, and reconnection starts when it is on."""
         self._link = None
         # the kept-alive connections go with the session: they lead to the
         # server that ended it, which may be shutting down
@@ -762,9 +775,13 @@ class ClientBase:
         return self.driver.wait(finished, None)
 
     def sleep(self, seconds: float) -> Any:
+        """Sleep on the client's runtime (``await`` it with ``AsyncClient``), as
+        python-socketio's ``sio.sleep``."""
         return self.driver.sleep(seconds)
 
     def start_background_task(self, target: Handler, *args: Any) -> None:
+        """Run ``target(*args)`` on the client's runtime (a task, a thread or a
+        greenlet), as python-socketio's ``sio.start_background_task``."""
         self.driver.runtime.spawn(target, *args)
 
 

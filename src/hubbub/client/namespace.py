@@ -15,6 +15,17 @@ __all__ = ["ClientNamespace"]
 
 
 class ClientNamespace:
+    """A client namespace as a class, as python-socketio's ``ClientNamespace``:
+    methods ``on_<event>`` handle the server's events, and the sending
+    methods act on this namespace.
+
+    ```python
+    class Chat(hubbub.ClientNamespace):
+        def on_connect(self): self.emit("join", "lobby")
+        def on_message(self, text): print(text)
+
+    client.register_namespace(Chat("/chat"))
+    ```"""
     def __init__(self, namespace: str = "/") -> None:
         self.namespace = namespace or "/"
         # the hubbub.AsyncClient or hubbub.Client it is registered with
@@ -30,13 +41,18 @@ class ClientNamespace:
         return getattr(self, "on_" + event, None) if event.isidentifier() else None
 
     def emit(self, event: str, *args: Any, callback: Any = None) -> Any:
+        """The client's ``emit`` on this namespace."""
         return self._client().emit(event, *args, namespace=self.namespace, callback=callback)
 
     def send(self, data: Any, callback: Any = None) -> Any:
+        """The client's ``send`` on this namespace."""
         return self._client().send(data, namespace=self.namespace, callback=callback)
 
     def call(self, event: str, *args: Any, timeout: float = 60) -> Any:
+        """The client's ``call`` on this namespace: emit and wait for the server's
+        ack (``await`` it with ``AsyncClient``)."""
         return self._client().call(event, *args, namespace=self.namespace, timeout=timeout)
 
     def disconnect(self) -> Any:
+        """Disconnect the client (every namespace)."""
         return self._client().disconnect()

@@ -14,4 +14,6 @@ __all__ = ["NoSocket", "broadcast", "broadcast_channel", "format_log", "send"]
 
 
 def format_log(request: Any, message_type: str, message: Any) -> str | None:
+    """A log line for a message, in ``SOCKETIO_MESSAGE_LOG_FORMAT`` (None when
+    that setting is None: no logging)."""
     return core.format_log(settings.MESSAGE_LOG_FORMAT, request.META, message_type, message)

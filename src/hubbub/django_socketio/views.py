@@ -16,6 +16,9 @@ __all__ = ["socketio"]
 
 @csrf_exempt
 def socketio(request: HttpRequest) -> HttpResponse:
+    """The view ``hubbub.django_socketio.urls`` routes the Socket.IO resource
+    to: serves the connection hubbub handed over until it closes (the app's
+    events run meanwhile); 404 for a request that is not one."""
     socket = for_environ(request.environ, request)
     if socket is None:
         return HttpResponseNotFound("not a Socket.IO connection")

@@ -129,11 +129,14 @@ class EngineIOServer:
         return True
 
     def disconnect(self, sid: str) -> None:
+        """Close the session ``sid`` (its handlers see "forced close"); nothing
+        happens if there is no such session."""
         session = self.sessions.get(sid)
         if session is not None:
             session.close(DisconnectReason.FORCED_CLOSE, self.scheduler.clock())
 
     def close_all(self, reason: str = DisconnectReason.SERVER_SHUTTING_DOWN) -> None:
+        """Close every session, for ``reason``."""
         now = self.scheduler.clock()
         for session in list(self.sessions.values()):
             session.close(reason, now)
@@ -162,26 +165,33 @@ class EngineIOServer:
 
     @property
     def path(self) -> str:
+        """The path Engine.IO clients connect to, with its trailing slash."""
         return self.options.path
 
     @property
     def max_message_size(self) -> int:
+        """The largest message accepted (``max_http_buffer_size``), in bytes."""
         return self.options.max_http_buffer_size
 
     @property
     def websocket_compression(self) -> bool:
+        """Whether websockets may negotiate permessage-deflate."""
         return self.options.websocket_compression
 
     @property
     def runtime(self) -> Runtime | None:
+        """The runtime driving this server once one attached, else None."""
         return self.scheduler.runtime
 
     def attach(self, runtime: Runtime) -> None:
+        """Called by a runtime when it starts serving this server."""
         self.scheduler.attach(runtime)
 
     # -- requests --------------------------------------------------------------
 
     def handle_request(self, req: HttpRequest, now: float) -> Answer:
+        """Answer one HTTP request of Engine.IO's (a handshake, a poll, a post or
+        a websocket upgrade); called by the runtime."""
         cors = self.cors.headers(req)
         if cors is None:
             log.info("refused request from origin %r", req.headers.get("origin"))
@@ -346,18 +356,22 @@ class EngineIOServer:
     # -- the listener of the sessions ------------------------------------------------
 
     def session_message(self, session: EngineSession, data: str | bytes) -> None:
+        """Session listener: a message arrived on ``session``."""
         self.listener.on_message(session, data)
 
     def session_closed(self, session: EngineSession, reason: str) -> None:
+        """Session listener: ``session`` closed for ``reason``."""
         self.listener.on_disconnect(session, reason)
 
     def session_gone(self, session: EngineSession) -> None:
+        """Session listener: ``session`` is over and may be forgotten."""
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
             self.admission.closed(session.sid)
         session.host.rearm(None)
 
     def session_upgraded(self, session: EngineSession) -> None:
+        """Session listener: ``session`` moved to websocket."""
         self.listener.on_upgrade(session)
 
     # -- cookies ---------------------------------------------------------------------

@@ -26,8 +26,10 @@ _encoder = _DecimalEncoder(separators=(",", ":"), sort_keys=True)
 
 
 def default_json_dumps(data: Any) -> str:
+    """gevent-socketio's JSON encoder: compact, sorted keys, ``Decimal`` as float."""
     return _encoder.encode(data)
 
 
 def default_json_loads(data: str | bytes) -> Any:
+    """gevent-socketio's JSON decoder: ``json.loads``."""
     return json.loads(data)

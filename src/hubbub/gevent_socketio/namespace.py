@@ -160,6 +160,8 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
     # -- ACLs -------------------------------------------------------------------------------
 
     def is_method_allowed(self, method_name: str) -> bool:
+        """Whether the ACL lets a client reach ``method_name`` (always, without
+        restrictions)."""
         if self.allowed_methods is None:
             return True
         return method_name in self.allowed_methods
@@ -175,6 +177,8 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
             self.allowed_methods = {*self.allowed_methods, method_name}
 
     def del_acl_method(self, method_name: str) -> None:
+        """Forbid ``method_name`` again; ValueError on a namespace without
+        restrictions."""
         if self.allowed_methods is None:
             raise ValueError(
                 "Trying to delete an ACL method, but none were"
@@ -184,6 +188,7 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
         self.allowed_methods.remove(method_name)
 
     def lift_acl_restrictions(self) -> None:
+        """Allow every method from now on."""
         self.allowed_methods = None
 
     def get_initial_acl(self) -> Iterable[str] | None:
@@ -192,6 +197,7 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
         return None
 
     def reset_acl(self) -> None:
+        """Back to the methods ``get_initial_acl`` allows."""
         initial = self.get_initial_acl()
         # a copy: add/del must not change a list or set the class shares
         if initial is None:
@@ -276,6 +282,8 @@ class BaseNamespace(Namespace, metaclass=_NamespaceType):
         return self.call_method_with_acl(method_name, packet, *args)
 
     def call_method_with_acl(self, method_name: str, packet: dict[str, Any], *args: Any) -> Any:
+        """Call ``method_name`` if the ACL allows it; otherwise send the client the
+        "method_access_denied" error."""
         if not self.is_method_allowed(method_name):
             self.error("method_access_denied", f'You do not have access to method "{method_name}"')
             return None

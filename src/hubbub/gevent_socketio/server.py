@@ -149,6 +149,7 @@ class SocketIOServer(WSGIServer):  # type: ignore[misc]
         return sockets_of(self.hubbub).get(sessid)
 
     def start_accepting(self) -> None:
+        """Start the flash policy server (when asked for), then accept connections."""
         policy = self.policy_server
         if policy is not None and not policy.started:
             try:
@@ -158,6 +159,7 @@ class SocketIOServer(WSGIServer):  # type: ignore[misc]
         super().start_accepting()
 
     def stop(self, timeout: float | None = None) -> None:
+        """Stop the flash policy server and the server."""
         if self.policy_server is not None:
             self.policy_server.stop()
         self.application.endpoint.close_all("server shutting down")

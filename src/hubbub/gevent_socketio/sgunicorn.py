@@ -47,12 +47,15 @@ class GeventSocketIOBaseWorker(GeventWorker):
         self._policy: FlashPolicyServer | None = None
 
     def load_wsgi(self) -> None:
+        """Load the app as gunicorn does, and serve it with hubbub (Socket.IO under
+        the worker's ``resource``)."""
         # gunicorn's loading, then hubbub's app with this class's options
         GeventPyWSGIWorker.load_wsgi(self)
         options = server_options({"transports": self.transports} if self.transports else {})
         self.wsgi = as_wsgi_app(self.wsgi, resource=self.resource, legacy=True, **options)
 
     def run(self) -> None:
+        """Start the flash policy server (when asked for), then serve."""
         if self.policy_server:
             host, port = "127.0.0.1", 80
             sockets = getattr(self, "sockets", None) or []

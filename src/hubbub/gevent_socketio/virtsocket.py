@@ -233,6 +233,7 @@ class Socket:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The server's configuration, as gevent-socketio's ``socket.config``."""
         if self._config is not None or self.client is None:
             return self._config or {}
         return _config_of(_server_of(self.client))
@@ -249,6 +250,7 @@ class Socket:
 
     @property
     def connected(self) -> bool:
+        """Whether the connection is still open."""
         if self.client is not None and self.client.closed:
             return False
         return self.state == self.STATE_CONNECTED

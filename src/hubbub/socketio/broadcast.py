@@ -68,6 +68,7 @@ class BroadcastOperator:
     in_ = to
 
     def except_(self, *rooms: Rooms) -> BroadcastOperator:
+        """Leave out the sockets in these rooms (a socket id is a room too). Chainable."""
         opts = self._opts
         return BroadcastOperator(
             self._nsp, replace(opts, except_=opts.except_ | _all_rooms(rooms))
@@ -101,6 +102,8 @@ class BroadcastOperator:
         return self._flag(volatile=True)
 
     def compress(self, value: bool = True) -> BroadcastOperator:
+        """Whether to compress the packets (with permessage-deflate, when the
+        client's websocket negotiated it). Chainable."""
         return self._flag(compress=value)
 
     def timeout(self, seconds: float) -> BroadcastOperator:
@@ -109,6 +112,8 @@ class BroadcastOperator:
 
     @property
     def options(self) -> BroadcastOptions:
+        """The selection and flags so far (rooms, exceptions, local, volatile,
+        timeout), as adapters get them."""
         return self._opts
 
     # -- emitting -------------------------------------------------------------------
@@ -125,6 +130,7 @@ class BroadcastOperator:
         self._emit_with_ack(packet, callback)
 
     def send(self, *args: Any, callback: BroadcastCallback | None = None) -> None:
+        """``emit("message", *args)``: the event 0.9 and 0.6 clients' ``send`` gets."""
         self.emit("message", *args, callback=callback)
 
     def call(self, event: str, *args: Any) -> Any:
@@ -188,12 +194,16 @@ class BroadcastOperator:
         return waiter.wait()
 
     def sockets_join(self, *rooms: str) -> None:
+        """Make the selected sockets (across the cluster) join ``rooms``."""
         self._nsp.adapter.add_sockets(self._opts, list(rooms))
 
     def sockets_leave(self, *rooms: str) -> None:
+        """Make the selected sockets (across the cluster) leave ``rooms``."""
         self._nsp.adapter.del_sockets(self._opts, list(rooms))
 
     def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect the selected sockets (across the cluster) from their
+        namespace; ``close=True`` closes their whole connections."""
         self._nsp.adapter.disconnect_sockets(self._opts, close)
 
 
@@ -208,26 +218,35 @@ class Broadcasting(Protocol):
         ...
 
     def to(self, *rooms: Rooms) -> BroadcastOperator:
+        """Target these rooms (a socket id is a room too): ``sio.to("lobby").emit(...)``."""
         return self._op().to(*rooms)
 
     def in_(self, *rooms: Rooms) -> BroadcastOperator:
+        """The same as ``to`` (Node's ``in``)."""
         return self._op().to(*rooms)
 
     def except_(self, *rooms: Rooms) -> BroadcastOperator:
+        """Every socket but those in these rooms (Node's ``except``)."""
         return self._op().except_(*rooms)
 
     @property
     def local(self) -> BroadcastOperator:
+        """Only this process's sockets, even with a cluster adapter."""
         return self._op().local
 
     @property
     def volatile(self) -> BroadcastOperator:
+        """May be dropped for clients that are not ready to receive."""
         return self._op().volatile
 
     def compress(self, value: bool = True) -> BroadcastOperator:
+        """Whether to compress the packets (with permessage-deflate, when the
+        client's websocket negotiated it)."""
         return self._op().compress(value)
 
     def timeout(self, seconds: float) -> BroadcastOperator:
+        """Collect every client's ack within ``seconds``: ``await
+        sio.timeout(5).call("x")`` or ``sio.timeout(5).emit("x", callback=cb)``."""
         return self._op().timeout(seconds)
 
     def emit(
@@ -249,13 +268,20 @@ class Broadcasting(Protocol):
         self.emit("message", *args, **options)
 
     def fetch_sockets(self) -> Any:
+        """Every socket of the namespace (remote ones too in a cluster): objects
+        with ``id``, ``handshake``, ``rooms``, ``data``, ``emit``, ``join``,
+        ``leave`` and ``disconnect``. ``await`` it on asyncio."""
         return self._op().fetch_sockets()
 
     def sockets_join(self, *rooms: str) -> None:
+        """Make every socket of the namespace (across the cluster) join ``rooms``."""
         self._op().sockets_join(*rooms)
 
     def sockets_leave(self, *rooms: str) -> None:
+        """Make every socket of the namespace (across the cluster) leave ``rooms``."""
         self._op().sockets_leave(*rooms)
 
     def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket of the namespace (across the cluster);
+        ``close=True`` closes their whole connections."""
         self._op().disconnect_sockets(close)

@@ -70,34 +70,44 @@ class Namespace:
 
     @property
     def sid(self) -> str:
+        """This client's socket id in this namespace (also ``self.id``)."""
         return self._socket.id
 
     id = sid
 
     @property
     def server(self) -> Server:
+        """The ``Server`` this namespace belongs to."""
         # a socket knows its server and namespace by what it needs of them;
         # a Namespace's are hubbub's own
         return cast(Server, self._socket.server)
 
     @property
     def namespace(self) -> ServerNamespace:
+        """The server's namespace object (``sio.of(name)``): broadcast to the
+        whole namespace through it."""
         return cast(ServerNamespace, self._socket.nsp)
 
     @property
     def handshake(self) -> Handshake:
+        """What the client sent when it connected: headers, query, auth, address."""
         return self._socket.handshake
 
     @property
     def data(self) -> Any:
+        """The app's own data for this client (Node's ``socket.data``), ``{}``
+        unless set; ``fetch_sockets`` shows it across the cluster."""
         return self._socket.data
 
     @property
     def rooms(self) -> set[str]:
+        """The rooms this client is in, its own room (its id) included."""
         return self._socket.rooms
 
     @property
     def recovered(self) -> bool:
+        """True when the connection was restored by connection state recovery
+        (same id, rooms and data; missed packets replayed)."""
         return self._socket.recovered
 
     @property
@@ -116,18 +126,26 @@ class Namespace:
     # -- acting -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send ``event`` to this client; ``callback(*args)`` gets its ack."""
         self._socket.emit(event, *args, callback=callback)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """``emit("message", *args)``, the event a 0.9 or 0.6 client's ``send`` gets."""
         self._socket.send(*args, callback=callback)
 
     def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Emit ``event`` and wait for the client's ack: its value (a tuple for
+        several, None for none). ``await`` it on asyncio; it blocks the handler's
+        greenlet under gevent. Raises ``AckTimeoutError`` after ``timeout``
+        seconds, ``DisconnectedError`` if the client leaves first."""
         return self._socket.call(event, *args, timeout=timeout)
 
     def join(self, *rooms: str | Iterable[str]) -> None:
+        """Join rooms: each argument is a room name or an iterable of names."""
         self._socket.join(*rooms)
 
     def leave(self, room: str) -> None:
+        """Leave ``room``."""
         self._socket.leave(room)
 
     def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
@@ -137,6 +155,7 @@ class Namespace:
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone in the namespace but me and the sockets in these rooms."""
         return self._socket.except_(*rooms)
 
     @property
@@ -145,4 +164,7 @@ class Namespace:
         return self._socket.broadcast
 
     def disconnect(self, close: bool = False) -> None:
+        """Disconnect this client from the namespace (``on_disconnect`` gets
+        "server namespace disconnect"); ``close=True`` closes the whole
+        connection, every namespace of it."""
         self._socket.disconnect(close)

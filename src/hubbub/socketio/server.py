@@ -65,6 +65,58 @@ def running_servers() -> list[Server]:
 
 
 class Server(Broadcasting):
+    """The Socket.IO server: namespaces, their handlers, rooms and broadcasts,
+    for every client generation at once.
+
+    ```python
+    sio = hubbub.Server(cors_allowed_origins=["https://example.com"])
+    sio.register("/chat", Chat)        # a Namespace class
+    sio.on("ping", lambda socket, data: data)
+    hubbub.run(sio, port=8000)         # or hubbub.ASGIApp(sio, app)
+    ```
+
+    Broadcasting methods (``emit``, ``send``, ``to``, ``in_``, ``except_``,
+    ``timeout``, ``fetch_sockets``, ``sockets_join`` ...) act on the main
+    namespace ``/``; ``sio.of(name)`` gives another. Option names are Node's
+    in snake_case, and times are in seconds.
+
+    :param path: where clients connect (socket.io-client's ``path``).
+    :param serializer: ``"default"`` (JSON) or ``"msgpack"`` (socket.io-msgpack-parser's
+        format, ``pip install hubbub[msgpack]``), or a parser object; for 3.x/4.x clients.
+    :param adapter: a factory ``adapter(namespace) -> Adapter`` for each namespace's
+        adapter: ``RedisAdapter.factory(url)``, ``adapter_from_url(url)``; the
+        in-memory adapter by default.
+    :param connect_timeout: how long a new connection may take to join a namespace
+        before it is closed.
+    :param attachment_timeout: how long a binary packet may wait for its attachments.
+    :param connection_state_recovery: ``True``, a ``RecoveryOptions`` or its fields as
+        a dict: a client that reconnects in time gets its id, rooms, data and the
+        packets it missed.
+    :param max_buffered_bytes: bytes queued for one client past which it is
+        disconnected as a slow consumer (0: no limit).
+    :param volatile_threshold: bytes queued for one client past which volatile
+        packets to it are dropped.
+    :param json: an object with ``dumps`` and ``loads`` used for every JSON payload
+        (``orjson`` is used when installed and this is not given).
+    :param legacy: serve Socket.IO 0.9 clients at ``<path>1/``.
+    :param legacy_transports: the transports offered to 0.9 clients; add
+        ``"flashsocket"`` to offer it.
+    :param close_timeout: how long a 0.9 session waits for its polling client to
+        come back.
+    :param polling_duration: how long a 0.9 long-poll is held open.
+    :param cleanup_empty_child_namespaces: free a dynamic namespace's child when
+        its last socket leaves.
+    :param max_child_namespaces: the most children all dynamic namespaces may have
+        at once; a client asking for one more is refused.
+    :param max_event_rate: events a second one socket may send (None: no limit);
+        past it, its events are refused.
+    :param v06: serve Socket.IO 0.6 clients (``False`` turns them off; a dict of
+        ``V06Options`` fields sets their timers and transports).
+    :param engine_options: the Engine.IO options of ``EngineOptions``:
+        ``cors_allowed_origins``, ``ping_interval``, ``ping_timeout``,
+        ``max_http_buffer_size``, ``transports``, ``allow_request``, ``cookie``,
+        ``eio_versions``, ``websocket_compression``, ``max_sessions_per_address`` ...
+    :raises TypeError: for an option that does not exist."""
     def __init__(
         self,
         *,
@@ -210,6 +262,8 @@ class Server(Broadcasting):
 
     @property
     def runtime(self) -> Runtime | None:
+        """The runtime that drives this server once one attached (a server is
+        attached when it is served), else None."""
         return self.scheduler.runtime
 
     @property
@@ -237,6 +291,8 @@ class Server(Broadcasting):
             yield from nsp.registered_handlers()
 
     def parser_for(self, protocol: int) -> Parser:
+        """The Socket.IO parser for clients of ``protocol`` (5: 3.x/4.x, 4: 2.x,
+        1: 0.9, 0: 0.6)."""
         return self._parsers[5 if protocol >= 5 else protocol]
 
     # -- namespaces -------------------------------------------------------------------
@@ -347,6 +403,9 @@ class Server(Broadcasting):
     def server_side_emit(
         self, event: str, *args: Any, callback: Callable[..., None] | None = None
     ) -> None:
+        """Send ``event`` to the other servers of the cluster (through the adapter),
+        where ``on_server_side_emit`` handlers receive it; ``callback(responses)``,
+        when given, gets their answers. Not to clients."""
         self.sockets.server_side_emit(event, *args, callback=callback)
 
     def on_server_side_emit(
@@ -375,6 +434,8 @@ class Server(Broadcasting):
     # -- the Engine.IO listener ------------------------------------------------------------
 
     def on_connect(self, session: EngineSession, request: HttpRequest) -> None:
+        """Engine.IO listener: a new Engine.IO session. Called by the server's
+        endpoint, not by applications (the ``"connection"`` event is theirs)."""
         self._start_client(Connection(self, session, request))
 
     def _start_client(self, client: Connection) -> None:
@@ -384,6 +445,7 @@ class Server(Broadcasting):
         client.start()
 
     def on_message(self, session: EngineSession, data: str | bytes) -> None:
+        """Engine.IO listener: a message arrived on ``session``."""
         client = self.clients.get(session.sid)
         if client is not None:
             client.on_data(data)
@@ -391,19 +453,23 @@ class Server(Broadcasting):
     def on_disconnect(
         self, session: EngineSession | LegacySession | V06Session, reason: str
     ) -> None:
+        """Engine.IO listener (and 0.9 and 0.6): ``session`` closed for ``reason``."""
         client = self.clients.pop(session.sid, None)
         if client is not None:
             client.session_closed(reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
+        """Engine.IO listener: ``session`` moved to websocket. Nothing to do here."""
         pass
 
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 
     def on_legacy_open(self, session: LegacySession, request: HttpRequest) -> None:
+        """Socket.IO 0.9 listener: a new 0.9 session."""
         self._start_client(LegacyConnection(self, session, request))
 
     def on_legacy_packet(self, session: LegacySession, packet: LegacyPacket) -> None:
+        """Socket.IO 0.9 listener: a packet arrived on ``session``."""
         client = self.clients.get(session.sid)
         if isinstance(client, LegacyConnection):
             client.on_packet(packet)
@@ -414,9 +480,11 @@ class Server(Broadcasting):
     # -- the Socket.IO 0.6 listener ------------------------------------------------------------
 
     def on_v06_open(self, session: V06Session, request: HttpRequest) -> None:
+        """Socket.IO 0.6 listener: a new 0.6 session."""
         self._start_client(V06Connection(self, session, request))
 
     def on_v06_message(self, session: V06Session, value: Any, kind: str) -> None:
+        """Socket.IO 0.6 listener: a message arrived on ``session``."""
         client = self.clients.get(session.sid)
         if isinstance(client, V06Connection):
             client.on_message(value, kind)

@@ -68,6 +68,14 @@ def _identity(value: Any) -> Any:
 
 
 class ServerNamespace(Broadcasting):
+    """A namespace of the server: ``sio.of("/chat")``, or the object a
+    ``Namespace`` instance reaches as ``self.namespace``.
+
+    Node's namespace API: ``on``, ``use``, ``register``, the broadcasting
+    methods (``emit``, ``to``, ``except_``, ``timeout``, ``fetch_sockets``,
+    ``sockets_join`` ...), ``server_side_emit``, and ``sockets``, this
+    process's sockets in it by id. Its adapter (``adapter``) knows who is in
+    which room."""
     def __init__(
         self, server: NamespaceServer, name: str, parent: ParentNamespace | None = None
     ) -> None:
@@ -95,10 +103,12 @@ class ServerNamespace(Broadcasting):
 
     @property
     def recovery(self) -> RecoveryOptions | None:
+        """The server's connection state recovery options (None when off)."""
         return self.server.recovery
 
     @property
     def namespace_class(self) -> NamespaceClass | None:
+        """The ``Namespace`` class registered here, if any."""
         return self.handlers.namespace_class
 
     # -- registration ------------------------------------------------------------
@@ -135,6 +145,8 @@ class ServerNamespace(Broadcasting):
         return middleware
 
     def registered_handlers(self) -> Iterator[Callable[..., Any]]:
+        """Every function registered on this namespace: handlers, middlewares,
+        server-side handlers."""
         yield from self.handlers.registered()
         for fns in self._server_side.values():
             yield from fns
@@ -172,6 +184,7 @@ class ServerNamespace(Broadcasting):
         self.adapter.broadcast(packet, opts)
 
     def next_ack_id(self) -> int:
+        """A fresh ack id for a packet sent in this namespace."""
         ack_id = self._ack_id
         self._ack_id = ack_id + 1
         return ack_id
@@ -181,12 +194,17 @@ class ServerNamespace(Broadcasting):
     def server_side_emit_received(
         self, args: list[Any], ack: Callable[[Any], None] | None
     ) -> None:
+        """Adapter callback: another server's ``server_side_emit`` arrived; runs
+        this namespace's ``on_server_side_emit`` handlers."""
         if not args or not isinstance(args[0], str):
             return
         for fn in self._server_side.get(args[0], ()):
             self.scheduler.spawn(run_server_side, fn, args[1:], ack)
 
     def room_event(self, event: str, *args: Any) -> None:
+        """Adapter callback: runs the handlers of a room event ('create-room',
+        'delete-room' with ``(room)``; 'join-room', 'leave-room' with
+        ``(room, sid)``)."""
         spawn = self.scheduler.spawn
         for h in self.handlers.handlers(event):
             spawn(h.fn, *args)
@@ -309,12 +327,15 @@ class ServerNamespace(Broadcasting):
                 log.exception("disconnecting handler raised")
 
     def socket_left(self, socket: Socket) -> None:
+        """Socket callback: ``socket`` is no longer in this namespace."""
         if self.sockets.get(socket.id) is socket:
             del self.sockets[socket.id]
             if self.parent is not None and not self.sockets and not self.recovering:
                 self.server.child_emptied(self)
 
     def socket_disconnected(self, socket: Socket, reason: str) -> None:
+        """Socket callback: ``socket`` disconnected for ``reason``; runs the
+        'disconnect' handlers and the Namespace instance's ``on_disconnect``."""
         spawn = self.scheduler.spawn
         instance = socket.instance
         if instance is not None:

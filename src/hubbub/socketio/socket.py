@@ -154,6 +154,13 @@ _NO_DATA: Any = object()
 
 
 class Socket:
+    """One client in one namespace: what a function handler gets first
+    (``handler(socket, *args)``), and what a ``Namespace`` instance wraps.
+
+    Node's ``socket`` in Python: ``socket.id``, ``handshake``, ``data``,
+    ``rooms``, ``emit``, ``call`` (``emitWithAck``), ``join``, ``leave``,
+    ``to(room)``, ``broadcast``, ``disconnect()``, ``use``, ``on_any`` ...
+    Sending never blocks: it queues the packet for the client."""
     # the max_event_rate bucket, when that limit is on (an instance's own)
     _bucket: list[float] | None = None
 
@@ -241,6 +248,8 @@ class Socket:
 
     @property
     def sid(self) -> str:
+        """The socket's id (``socket.id``; python-socketio calls it ``sid``). A
+        client connected to several namespaces has one id in each."""
         return self.id
 
     # ``data`` and ``acks`` are dicts made when first asked for: most sockets
@@ -269,6 +278,7 @@ class Socket:
 
     @property
     def namespace(self) -> str:
+        """The name of this socket's namespace (``"/"``, ``"/chat"``)."""
         return self.nsp.name
 
     @property
@@ -278,21 +288,25 @@ class Socket:
 
     @property
     def rooms(self) -> set[str]:
+        """The rooms this socket is in, its own room (its id) included."""
         return set(self.nsp.adapter.socket_rooms(self.id) or ())
 
     @property
     def disconnected(self) -> bool:
+        """True once the socket left its namespace."""
         return not self.connected
 
     # -- rooms ------------------------------------------------------------------------
 
     def join(self, *rooms: str | Iterable[str]) -> None:
+        """Join rooms: each argument is a room name or an iterable of names."""
         names: list[str] = []
         for r in rooms:
             names.extend([r] if isinstance(r, str) else r)
         self.nsp.adapter.add_all(self.id, names)
 
     def leave(self, room: str) -> None:
+        """Leave ``room`` (nothing happens when the socket is not in it)."""
         self.nsp.adapter.delete(self.id, room)
 
     # -- sending ----------------------------------------------------------------------
@@ -306,6 +320,8 @@ class Socket:
         self._send_event(Packet(PacketType.EVENT, self.nsp.name, [event, *args]))
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """``emit("message", *args)``: the event a 0.9 or 0.6 client's ``send``
+        receives."""
         self.emit("message", *args, callback=callback)
 
     def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
@@ -406,11 +422,13 @@ class Socket:
         return BroadcastOperator(self.nsp, BroadcastOptions(except_=frozenset((self.id,))))
 
     def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone in these rooms but this socket: ``socket.to("lobby").emit(...)``."""
         return self._operator().to(*rooms)
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone in the namespace but this socket and the sockets in these rooms."""
         return self._operator().except_(*rooms)
 
     @property
@@ -420,10 +438,14 @@ class Socket:
 
     @property
     def local(self) -> BroadcastOperator:
+        """Every socket of the namespace but this one, on this server only (not
+        across the cluster)."""
         return self._operator().local
 
     @property
     def volatile(self) -> _VolatileSocket:
+        """``socket.volatile.emit(...)``: dropped rather than queued when the client
+        is not ready to receive it (a slow or reconnecting client)."""
         return _VolatileSocket(self)
 
     # -- listeners ----------------------------------------------------------------------

@@ -34,6 +34,9 @@ log = logging.getLogger("hubbub.tgext_socketio")
 
 
 def server_factory(global_conf: dict[str, Any], **options: Any) -> Callable[[Any], None]:
+    """PasteDeploy's server factory behind ``use = egg:hubbub#tgext``: patches
+    gevent before TurboGears loads, and returns the function that serves the
+    app with tgext.socketio's options from ``[server:main]``."""
     if "tg" in sys.modules:
         log.warning("TurboGears was imported before the server loaded: its request locals "
                     "will be shared by every connection")

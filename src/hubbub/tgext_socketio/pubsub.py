@@ -137,9 +137,13 @@ class PubSub:
         self._emitter: Emitter | None = None
 
     def publish(self, channel: str, message: str) -> None:
+        """anypubsub's ``publish``: ``message`` (JSON text) to every subscriber of
+        ``channel``, on every server."""
         self.deliver(channel, json.loads(message))
 
     def deliver(self, channel: str, value: Any) -> None:
+        """Send ``value`` to the subscribers of ``channel``: through this process's
+        servers, or through Redis when none runs here."""
         room = channel_room(channel)
         names = sorted(_namespaces)
         servers = {*_servers, *running_servers()}
@@ -184,6 +188,10 @@ class PubSubTGNamespace(SocketIOTGNamespace):
         return found
 
     def on_subscribe(self, packet: dict[str, Any]) -> bool:
+        """A client subscribes to a channel (the packet's first argument): the
+        namespace's ``subscribe_<channel>`` method decides (False refuses, a
+        str names the channel to subscribe to instead); a channel without
+        such a method is refused with an error."""
         args = list(packet.get("args") or ())
         if not args:
             self.error("channel_not_specified",

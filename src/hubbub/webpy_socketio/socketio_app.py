@@ -18,7 +18,11 @@ socketio_urls = ("/socket\\.io/.*", "socketio")
 
 
 class socketio:  # the name socketio_urls routes to (web.py looks it up by name)
+    """The web.py view ``socketio_urls`` routes the Socket.IO resource to."""
+
     def GET(self, *args: Any) -> str:
+        """Serve the connection hubbub handed over until it closes (the
+        app's events run meanwhile); 404 for a request that is not one."""
         import web
 
         environ = web.ctx.env

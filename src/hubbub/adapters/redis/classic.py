@@ -70,6 +70,20 @@ class RedisAdapterFactory:
 
 
 class RedisAdapter(Adapter):
+    """A cluster over Redis pub/sub, wire-compatible with Node's
+    ``@socket.io/redis-adapter`` (``createAdapter``) and
+    ``@socket.io/redis-emitter``: hubbub and Node servers share one cluster.
+
+    ```python
+    sio = hubbub.Server(adapter=RedisAdapter.factory("redis://localhost:6379/0"))
+    ```
+
+    ``factory`` options: ``key`` (the channel prefix, ``"socket.io"`` as in
+    Node), ``requests_timeout`` (seconds a cluster request such as
+    ``fetch_sockets`` waits for the other servers), and
+    ``publish_on_specific_response_channel``. Keeps nothing for connection
+    state recovery: use ``RedisStreamsAdapter`` for that. Needs ``pip install
+    hubbub[redis]``."""
     def __init__(
         self,
         nsp: AdapterNamespace,
@@ -109,6 +123,8 @@ class RedisAdapter(Adapter):
             self.link.unsubscribe(channel)
 
     def server_count(self) -> int:
+        """The servers subscribed to this namespace's request channel (at least 1),
+        as last counted (the count is refreshed every second)."""
         # the count the link refreshes every second: the sync API cannot wait
         return max(1, self.link.cached_count(self.channels.request))
 

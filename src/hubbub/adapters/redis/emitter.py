@@ -102,7 +102,20 @@ class EmitterOperator:
 
 
 class Emitter:
-    """Emits into the namespace ``nsp`` ("/" by default) of a Redis cluster."""
+    """Emits into the namespace ``nsp`` ("/" by default) of a Redis cluster,
+    from any process: a job, a web view, a script. No server runs here.
+
+    ```python
+    emitter = hubbub.Emitter("redis://localhost:6379/0")
+    emitter.to("room").emit("news", 1)
+    emitter.of("/admin").emit("alert", "disk full")
+    ```
+
+    ``redis_client`` is a URL or a ``redis.Redis``; ``key`` is the servers'
+    channel prefix (``RedisAdapter``'s ``key``). Speaks
+    ``@socket.io/redis-emitter``'s format, so Node servers of the cluster
+    hear it too. Needs ``pip install hubbub[redis]``.
+    """
 
     def __init__(
         self,
@@ -124,30 +137,39 @@ class Emitter:
         return Emitter(self.client, key=self.key, nsp=nsp)
 
     def emit(self, event: str, *args: Any) -> None:
+        """Emit ``event`` to every client of the namespace, on every server."""
         self._op.emit(event, *args)
 
     def to(self, *rooms: str | Iterable[str]) -> EmitterOperator:
+        """Only the clients in these rooms (a socket id is a room too). Chainable."""
         return self._op.to(*rooms)
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> EmitterOperator:
+        """Leave out the clients in these rooms. Chainable."""
         return self._op.except_(*rooms)
 
     @property
     def volatile(self) -> EmitterOperator:
+        """May be dropped for clients that are not ready to receive."""
         return self._op.volatile
 
     def compress(self, value: bool = True) -> EmitterOperator:
+        """Whether the servers compress the packets."""
         return self._op.compress(value)
 
     def sockets_join(self, *rooms: str) -> None:
+        """Every socket of the namespace, on every server, joins ``rooms``."""
         self._op.sockets_join(*rooms)
 
     def sockets_leave(self, *rooms: str) -> None:
+        """Every socket of the namespace, on every server, leaves ``rooms``."""
         self._op.sockets_leave(*rooms)
 
     def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket of the namespace, on every server; ``close``
+        closes their whole connections."""
         self._op.disconnect_sockets(close)
 
     def server_side_emit(self, event: str, *args: Any) -> None:
@@ -159,4 +181,5 @@ class Emitter:
         )
 
     def close(self) -> None:
+        """Close the Redis connection."""
         self.client.close()

@@ -35,6 +35,19 @@ MODES = ("static", "dynamic", "dynamic-private")
 
 
 class ShardedRedisAdapter(ClusterAdapter):
+    """The cluster over Redis 7 sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``),
+    as ``@socket.io/redis-adapter``'s ``createShardedAdapter``: for a Redis
+    Cluster, where each channel lives on one shard.
+
+    ```python
+    sio = hubbub.Server(adapter=ShardedRedisAdapter.factory("redis://localhost:6379/0"))
+    ```
+
+    ``factory`` options: ``channel_prefix`` (``"socket.io"``),
+    ``subscription_mode`` (``"dynamic"``, the default: a channel per public
+    room, so a broadcast to one room reaches only the servers that have it;
+    ``"static"``: one channel per namespace; ``"dynamic-private"``: a channel
+    for sockets' own rooms too), ``requests_timeout`` (seconds)."""
     def __init__(
         self,
         nsp: AdapterNamespace,
@@ -57,6 +70,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     @classmethod
     def factory(cls, url: str = "redis://localhost:6379/0", **options: Any) -> RedisAdapterFactory:
+        """``hubbub.Server(adapter=ShardedRedisAdapter.factory(url, subscription_mode=...))``."""
         return RedisAdapterFactory(RedisLink(url, sharded=True, name="sharded"), cls, options)
 
     def init(self) -> None:
@@ -72,6 +86,8 @@ class ShardedRedisAdapter(ClusterAdapter):
                 self.link.unsubscribe(self._dynamic(room))
 
     def server_count(self) -> int:
+        """The servers subscribed to this namespace's channel (at least 1), as last
+        counted."""
         return max(1, self.link.cached_count(self.channel))
 
     def _fresh_server_count(self, then: Callable[[int], None]) -> None:
@@ -88,11 +104,15 @@ class ShardedRedisAdapter(ClusterAdapter):
         return self.mode == "dynamic" and room not in self._sids  # not a socket's own room
 
     def on_create_room(self, room: str) -> None:
+        """Subscribes to the room's own channel (in a dynamic mode), then fires
+        'create-room'."""
         if self._separate_channel(room):
             self.link.subscribe(self._dynamic(room), self._on_raw)
         super().on_create_room(room)
 
     def on_delete_room(self, room: str) -> None:
+        """Unsubscribes from the room's own channel (in a dynamic mode), then fires
+        'delete-room'."""
         if self._separate_channel(room):
             self.link.unsubscribe(self._dynamic(room))
         super().on_delete_room(room)

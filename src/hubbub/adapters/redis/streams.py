@@ -105,6 +105,21 @@ class RedisStreamsAdapterFactory:
 
 
 class RedisStreamsAdapter(ClusterAdapter):
+    """The cluster over a Redis stream, wire-compatible with Node's
+    ``@socket.io/redis-streams-adapter``: broadcasts go through a Redis
+    stream, so connection state recovery works across servers (a client
+    that comes back, even to another server, gets the events it missed).
+
+    ```python
+    sio = hubbub.Server(
+        adapter=RedisStreamsAdapter.factory("redis://localhost:6379/0"),
+        connection_state_recovery=True,
+    )
+    ```
+
+    ``factory`` options: ``stream_name`` (``"socket.io"``), ``channel_prefix``,
+    ``max_len`` (the stream's approximate length cap), ``session_key_prefix``
+    (where persisted sessions are kept), ``requests_timeout`` (seconds)."""
     def __init__(
         self,
         nsp: AdapterNamespace,
@@ -143,6 +158,8 @@ class RedisStreamsAdapter(ClusterAdapter):
         stream_name: str = "socket.io",
         **options: Any,
     ) -> RedisStreamsAdapterFactory:
+        """``Server(adapter=RedisStreamsAdapter.factory(url, stream_name=..., max_len=...))``;
+        every namespace of the process shares one reader of the stream."""
         return RedisStreamsAdapterFactory(RedisLink(url, name="streams"), stream_name, options)
 
     def init(self) -> None:
@@ -155,6 +172,8 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.link.unsubscribe(self.private_channel)
 
     def server_count(self) -> int:
+        """The servers subscribed to this namespace's public channel (at least 1),
+        as last counted."""
         return max(1, self.link.cached_count(self.public_channel))
 
     def _fresh_server_count(self, then: Callable[[int], None]) -> None:
@@ -244,6 +263,8 @@ class RedisStreamsAdapter(ClusterAdapter):
         """Offsets come from the stream (see :meth:`broadcast`), not from here."""
 
     def persist_session(self, session: PersistedSession) -> None:
+        """Keep a disconnected socket's session in Redis (expiring after
+        ``max_disconnection_duration``), so any server can restore it."""
         if not self.recovery:
             return
         key = self.session_prefix + session.pid
@@ -267,6 +288,9 @@ class RedisStreamsAdapter(ClusterAdapter):
     def restore_session(
         self, pid: str, offset: str, done: Callable[[PersistedSession | None], None]
     ) -> None:
+        """Read the persisted session ``pid`` from Redis and the stream entries
+        after ``offset`` that were meant for it; ``done`` gets the session, or
+        None when it expired or the offset is too old."""
         if not self.recovery or not _OFFSET.match(offset):
             done(None)
             return

@@ -1,0 +1,1 @@
+"""``manage.py runserver_socketio``: the site and Socket.IO on hubbub's gevent server."""

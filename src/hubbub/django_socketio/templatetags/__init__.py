@@ -1,0 +1,1 @@
+"""The ``{% socketio %}`` template tag (``{% load socketio_tags %}``)."""

@@ -670,7 +670,20 @@ class WebSocketProtocol(asyncio.Protocol):
 
 
 class EmbeddedServer:
-    """Listens on a socket and serves an Engine.IO (or Socket.IO) server."""
+    """Listens on a socket and serves an Engine.IO (or Socket.IO) server:
+    the embedded server ``hubbub.run`` starts, for an event loop of your own.
+
+    ```python
+    server = hubbub.EmbeddedServer(sio, asgi_app=api)   # api: optional
+    await server.start("127.0.0.1", 0)                 # 0: any free port
+    print(server.port)
+    ...
+    await server.shutdown()
+    ```
+
+    ``asgi_app`` gets the requests that are not Socket.IO's; ``limits`` are
+    the per-connection limits (``ServerLimits``).
+    """
 
     def __init__(
         self,
@@ -698,6 +711,9 @@ class EmbeddedServer:
     async def start(
         self, host: str = "127.0.0.1", port: int = 8000, *, sock: socket.socket | None = None
     ) -> None:
+        """Start listening on ``host``:``port`` (or on the bound socket ``sock``)
+        in the running event loop, and return; the server runs until
+        ``shutdown()``."""
         self.attach_loop()
         if sock is not None:
             self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock)
@@ -729,10 +745,12 @@ class EmbeddedServer:
 
     @property
     def sockets(self) -> list[socket.socket]:
+        """The listening sockets (empty before ``start``)."""
         return list(self._server.sockets) if self._server is not None else []
 
     @property
     def port(self) -> int:
+        """The port listened on: the one chosen when ``start`` was given port 0."""
         return int(self.sockets[0].getsockname()[1])
 
     async def shutdown(self, grace: float = 2.0) -> None:
@@ -768,6 +786,7 @@ class EmbeddedServer:
             task.cancel()
 
     async def serve_forever(self, host: str = "127.0.0.1", port: int = 8000) -> None:
+        """Start, then serve until SIGINT or SIGTERM, then shut down cleanly."""
         await self.start(host, port)
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

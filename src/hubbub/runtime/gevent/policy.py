@@ -44,6 +44,8 @@ class FlashPolicyServer(StreamServer):  # type: ignore[misc]
         self.policy = policy if policy is not None else policy_for(ports)
 
     def handle(self, sock: Any, address: Any) -> None:
+        """Answer one connection: the policy for a ``<policy-file-request/>``,
+        then close."""
         sock.settimeout(3)
         try:
             request = b""

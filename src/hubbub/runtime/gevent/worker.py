@@ -26,17 +26,26 @@ class HubbubGunicornHandler(SocketHandoff, PyWSGIHandler):  # type: ignore[misc]
 
 
 class GeventWorker(GeventPyWSGIWorker):  # type: ignore[misc]
+    """gunicorn's gevent worker serving a hubbub app, websockets included:
+    ``gunicorn -k hubbub.runtime.gevent.worker.GeventWorker myapp:app``.
+    The app may be a ``Server`` (served alone), a ``WSGIApp``, or a plain
+    WSGI app (served in views mode, for ``socketio_manage``)."""
     wsgi_handler = HubbubGunicornHandler
 
     def load_wsgi(self) -> None:
+        """Load the app as gunicorn does, then wrap it for hubbub."""
         super().load_wsgi()
         self.wsgi: WSGIApp = as_wsgi_app(self.wsgi)
 
     def handle_quit(self, sig: int, frame: Any) -> None:
+        """SIGQUIT/SIGINT: close every session cleanly (clients reconnect
+        elsewhere), then quit as gunicorn does."""
         self._close_sessions()
         super().handle_quit(sig, frame)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: close every session cleanly (clients reconnect elsewhere), then
+        exit as gunicorn does."""
         self._close_sessions()
         super().handle_exit(sig, frame)
 
