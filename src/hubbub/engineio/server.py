@@ -154,6 +154,8 @@ class EngineIOServer:
         return "EIO" in req.query
 
     def streams(self, req: HttpRequest) -> bool:
+        """Whether the answer is a stream that keeps its connection: never
+        for Engine.IO (see ``runtime.contract.Endpoint.streams``)."""
         return False
 
     def session_owner(self, req: HttpRequest) -> int | None:
