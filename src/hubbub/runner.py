@@ -55,6 +55,11 @@ def run(
         return
     count = worker_count(workers)
     if count > 1:
+        # this process only supervises: the app's adapters (a Redis
+        # subscription) must not count as one more server of the cluster
+        close = getattr(app, "close", None)
+        if callable(close):
+            close()
         command = [sys.executable, *sys.orig_argv[1:]]
         Supervisor(command, host, port, count, ipc_dir=ipc_dir).run()
         return

@@ -26,11 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_fixtures import APP, Clients, Process, wait_until
+from cluster_fixtures import APP, Clients, Process, RedisServer, redis_server, wait_until
 
 import hubbub
 from conftest import free_port
 from hubbub import sessionids
+
+__all__ = ["redis_server"]  # a fixture of cluster_fixtures
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -524,3 +526,48 @@ def test_v09_htmlfile_stream_reaches_its_worker(cluster: Cluster) -> None:
         seen += response.fp.read(size + 2)
     assert b"1::" in seen, seen
     conn.close()
+
+
+# -- the workers on a Redis adapter -----------------------------------------------------------
+
+
+def test_workers_on_a_redis_adapter(redis_server: RedisServer, tmp_path: Path) -> None:
+    """``--adapter redis://...``: the workers join a Redis cluster instead of
+    the IPC adapter; requests are routed between them the same way."""
+    port = free_port()
+    args = [sys.executable, str(APP), "--port", str(port), "--name", "rd"]
+    args += ["--workers", str(WORKERS), "--adapter", redis_server.url]
+    proc = Process("rd", args, port, tmp_path / "rd.log")
+    clients = Clients("workers_clients.js", tmp_path / "clients.log")
+    names = [f"d{i}" for i in range(8)]
+    try:
+        proc.wait_ready()
+        wait_linked(proc, WORKERS * (WORKERS - 1))
+        for i, name in enumerate(names):
+            kind, transports = (("v09", ["xhr-polling"]) if i % 4 == 3
+                                else ("v4", ["polling", "websocket"]))
+            clients.request("connect", name=name, url=proc.url, kind=kind, transports=transports)
+            assert "red" in clients.emit(name, "join", "red")
+        counts: list[int] = []
+
+        def subscribed() -> bool:
+            counts[:] = [clients.emit(n, "server_count") for n in names]
+            return all(c == WORKERS for c in counts)
+
+        try:
+            wait_until(subscribed, 15, "every worker subscribed")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {counts}") from None
+        token = secrets.token_hex(4)
+        assert clients.emit(names[0], "emit_to", ["red"], [], "hey", token) is True
+        for name in names:
+            clients.request("wait", name=name, event="hey", count=1)
+        time.sleep(0.3)
+        for name in names:
+            got = [e for e in clients.events(name) if e[0] == "hey" and e[1] == token]
+            assert len(got) == 1, (name, got)
+        sockets = clients.request("call", name=names[1], event="fetch", args=["red"])
+        assert len(sockets) == len(names)
+    finally:
+        clients.close()
+        proc.stop()
