@@ -39,6 +39,7 @@ from hubbub.types import BroadcastOptions, DisconnectReason, RecoveryOptions
 if TYPE_CHECKING:
     from hubbub.adapters.redis.emitter import Emitter
     from hubbub.runtime.gevent.wsgi import WSGIApp
+    from hubbub.runtime.ipc_emitter import IpcEmitter
 
 
 def __getattr__(name: str) -> object:
@@ -52,6 +53,10 @@ def __getattr__(name: str) -> object:
         from hubbub.adapters.redis.emitter import Emitter
 
         return Emitter
+    if name == "IpcEmitter":
+        from hubbub.runtime.ipc_emitter import IpcEmitter
+
+        return IpcEmitter
     raise AttributeError(f"module 'hubbub' has no attribute {name!r}")
 
 
@@ -80,6 +85,7 @@ __all__ = [
     "HttpRequest",
     "HubbubError",
     "InMemoryAdapter",
+    "IpcEmitter",
     "Namespace",
     "RecoveryOptions",
     "Server",

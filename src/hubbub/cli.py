@@ -116,14 +116,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="gevent: monkey-patch the standard library before the app is imported",
     )
     run.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio loop")
+    run.add_argument(
+        "--workers",
+        default="1",
+        help="worker processes on the one port ('auto': one per core)",
+    )
+    run.add_argument(
+        "--ipc-dir",
+        default=None,
+        help="with --workers: the directory of the workers' sockets, where "
+        "hubbub.IpcEmitter reaches them (default: a fresh temporary one)",
+    )
+    run.add_argument(
+        "--adapter",
+        default=None,
+        help="adapter URL (redis://host:port/db, redis+sharded://..., redis+streams://...); "
+        "several workers share the IPC adapter unless one is given",
+    )
     run.add_argument("--log-level", default="info")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.command != "run":
         return 2
+    from hubbub.runtime.supervisor import Supervisor, WorkerSpec, worker_count
+
+    try:
+        workers = worker_count(args.workers)
+    except ValueError:
+        raise SystemExit(
+            f"hubbub: --workers takes a number or 'auto', not {args.workers!r}"
+        ) from None
+    spec = WorkerSpec.from_env()
+    if spec is None and workers > 1:
+        logging.basicConfig(
+            level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        command = [sys.executable, "-m", "hubbub", *argv]
+        return Supervisor(command, args.host, args.port, workers, ipc_dir=args.ipc_dir).run()
     if args.monkey_patch:
         if args.runtime != "gevent":
             raise SystemExit("hubbub: --monkey-patch is for --runtime gevent")
@@ -137,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(target, ASGIApp):
             raise SystemExit("hubbub: an ASGIApp runs on asyncio; drop --runtime gevent")
+        if spec is not None:
+            from hubbub.runtime.gevent.workers import serve_worker as serve_gevent_worker
+
+            serve_gevent_worker(target, spec, adapter=args.adapter)
+            return 0
+        if args.adapter:
+            use_adapter_url(target, args.adapter)
         serve(target, args.host, args.port)
         return 0
     from hubbub.runtime.asyncio.server import run
@@ -149,6 +189,28 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "hubbub: this looks like a WSGI app; serve it with --runtime gevent"
         )
+    if spec is not None:
+        from hubbub.runtime.asyncio.workers import serve_worker
+
+        serve_worker(
+            target,
+            spec,
+            adapter=args.adapter,
+            asgi_app=asgi_app,
+            use_uvloop=not args.no_uvloop,
+        )
+        return 0
+    if args.adapter:
+        use_adapter_url(target, args.adapter)
     run(target, args.host, args.port, asgi_app=asgi_app, use_uvloop=not args.no_uvloop)
     return 0
+
+
+def use_adapter_url(target: Any, url: str) -> None:
+    from hubbub.adapters.url import adapter_from_url
+
+    use = getattr(target, "use_adapter", None)
+    if use is None:
+        raise SystemExit("hubbub: --adapter needs a Socket.IO server")
+    use(adapter_from_url(url))
 

@@ -25,6 +25,14 @@ class Generation(Protocol):
         """Whether the request is one of this generation's (by its URL)."""
         ...
 
+    def session_owner(self, req: HttpRequest) -> int | None:
+        """The worker holding the session a claimed request names, if any."""
+        ...
+
+    def streams(self, req: HttpRequest) -> bool:
+        """Whether a claimed request's answer is a stream holding its connection."""
+        ...
+
     def handle_request(self, req: HttpRequest, now: float) -> Answer: ...
     def close_all(self, reason: str) -> None: ...
 
@@ -64,6 +72,18 @@ class Router:
     def attach(self, runtime: Runtime) -> None:
         # the generations share the main endpoint's scheduler
         self.main.attach(runtime)
+
+    def session_owner(self, req: HttpRequest) -> int | None:
+        for generation in self.generations:
+            if generation.claims(req):
+                return generation.session_owner(req)
+        return self.main.session_owner(req)
+
+    def streams(self, req: HttpRequest) -> bool:
+        for generation in self.generations:
+            if generation.claims(req):
+                return generation.streams(req)
+        return self.main.streams(req)
 
     def handle_request(self, req: HttpRequest, now: float) -> Answer:
         for generation in self.generations:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 RuntimeName = Literal["asyncio", "gevent"]
@@ -17,6 +18,9 @@ def run(
     wsgi_app: Any = None,
     use_uvloop: bool = True,
     limits: Any = None,
+    workers: int | str = 1,
+    adapter: str | None = None,
+    ipc_dir: str | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 
@@ -26,7 +30,43 @@ def run(
     request. Under gevent, monkey-patch before your imports if your handlers
     block on the standard library (``from gevent import monkey;
     monkey.patch_all()``, or ``hubbub run --runtime gevent --monkey-patch``).
+
+    ``workers=N`` (``"auto"``: one per core) serves from N worker
+    processes on the one port (docs/scaling.md): each runs this program
+    again, up to this call, so build the app the same way every time and
+    keep the call under ``if __name__ == "__main__":``. The workers share
+    the IPC adapter, or the adapter ``adapter`` names (``redis://...``);
+    ``ipc_dir`` is where ``hubbub.IpcEmitter`` reaches them.
     """
+    from hubbub.runtime.supervisor import Supervisor, WorkerSpec, worker_count
+
+    spec = WorkerSpec.from_env()
+    if spec is not None:
+        if runtime == "gevent":
+            from hubbub.runtime.gevent.workers import serve_worker as serve_gevent_worker
+
+            serve_gevent_worker(app, spec, adapter=adapter, wsgi_app=wsgi_app, limits=limits)
+            return
+        from hubbub.runtime.asyncio.workers import serve_worker
+
+        serve_worker(
+            app, spec, adapter=adapter, asgi_app=asgi_app, use_uvloop=use_uvloop, limits=limits
+        )
+        return
+    count = worker_count(workers)
+    if count > 1:
+        # this process only supervises: the app's adapters (a Redis
+        # subscription) must not count as one more server of the cluster
+        close = getattr(app, "close", None)
+        if callable(close):
+            close()
+        command = [sys.executable, *sys.orig_argv[1:]]
+        Supervisor(command, host, port, count, ipc_dir=ipc_dir).run()
+        return
+    if adapter:
+        from hubbub.adapters.url import adapter_from_url
+
+        app.use_adapter(adapter_from_url(adapter))
     if runtime == "gevent":
         if asgi_app is not None:
             raise TypeError("asgi_app is for the asyncio runtime; under gevent pass wsgi_app")

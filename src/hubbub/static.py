@@ -66,6 +66,12 @@ class ClientFiles:
             and "EIO=" not in req.query_string
         )
 
+    def session_owner(self, req: HttpRequest) -> int | None:
+        return None
+
+    def streams(self, req: HttpRequest) -> bool:
+        return False
+
     def handle_request(self, req: HttpRequest, now: float) -> Answer:
         entry = self._files[req.path[len(self._prefix) :]]
         if entry.body is None:

@@ -1,13 +1,15 @@
 """The hubbub server of the cluster tests (its twin is tests/js/cluster_node_server.mjs).
 
     python tests/cluster/cluster_app.py --port N --adapter redis://127.0.0.1:6379/0
-        [--name hub1] [--runtime asyncio|gevent|uvicorn] [--recovery]
+        [--name hub1] [--runtime asyncio|gevent|uvicorn] [--recovery] [--workers N]
+        [--ipc-dir D]
 
 Every handler is a plain function that answers with its return value or,
 for operations that wait for the cluster, with a 'result'(token, value)
 event, so the same code runs on asyncio and on gevent. Events:
 
-* on connect: 'welcome'({sid, server}); ``socket.data`` is {"server": name};
+* on connect: 'welcome'({sid, server}); ``socket.data`` is {"server": name}
+  (``name/<index>`` in worker ``index`` of ``--workers N``);
 * ``join(room)`` / ``leave(room)``: ack the socket's rooms;
 * ``emit_to(rooms, except, event, payload)``: the namespace broadcasts
   ``event(payload, server)`` to ``rooms`` (all when empty) except ``except``;
@@ -33,6 +35,7 @@ import logging
 from typing import Any
 
 import hubbub
+from hubbub import sessionids
 
 
 def _then(value: Any, fn: Any) -> None:
@@ -66,8 +69,12 @@ def build(name: str, adapter: str, recovery: bool) -> hubbub.Server:
 
     @sio.on("connect")
     def connect(socket: hubbub.Socket, auth: Any) -> None:
-        socket.data = {"server": name}
-        socket.emit("welcome", {"sid": socket.id, "server": name, "recovered": socket.recovered})
+        worker = sessionids.worker()
+        server = name if worker is None else f"{name}/{worker}"
+        socket.data = {"server": server}
+        socket.emit(
+            "welcome", {"sid": socket.id, "server": server, "recovered": socket.recovered}
+        )
 
     @sio.on("join")
     def join(socket: hubbub.Socket, room: str) -> list[str]:
@@ -182,6 +189,8 @@ def main() -> None:
     parser.add_argument("--name", default="hub")
     parser.add_argument("--runtime", choices=["asyncio", "gevent", "uvicorn"], default="asyncio")
     parser.add_argument("--recovery", action="store_true")
+    parser.add_argument("--workers", default="1")
+    parser.add_argument("--ipc-dir", default=None)
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -193,7 +202,10 @@ def main() -> None:
 
         uvicorn.run(hubbub.ASGIApp(sio), host=args.host, port=args.port, log_level="warning")
         return
-    hubbub.run(sio, args.host, args.port, runtime=args.runtime)
+    workers = args.workers if args.workers == "auto" else int(args.workers)
+    hubbub.run(
+        sio, args.host, args.port, runtime=args.runtime, workers=workers, ipc_dir=args.ipc_dir
+    )
 
 
 if __name__ == "__main__":

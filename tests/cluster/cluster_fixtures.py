@@ -206,18 +206,21 @@ class ClientError(AssertionError):
 
 
 class Clients:
-    """socket.io-client 4 sockets in one Node process (tests/js/cluster_clients.mjs)."""
+    """socket.io-client 4 sockets in one Node process (tests/js/cluster_clients.mjs),
+    or the clients of another script that answers the same commands."""
 
-    def __init__(self) -> None:
+    def __init__(self, script: str = "cluster_clients.mjs", log: Path | None = None) -> None:
         assert NODE is not None
-        self.proc = subprocess.Popen(
-            [NODE, str(JS_DIR / "cluster_clients.mjs")],
-            cwd=JS_DIR,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.log_path = log
+        with open(log or os.devnull, "wb") as err:
+            self.proc = subprocess.Popen(
+                [NODE, str(JS_DIR / script)],
+                cwd=JS_DIR,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
         self._ids = itertools.count()
         self._answers: dict[int, queue.SimpleQueue[dict[str, Any]]] = {}
         self._lock = threading.Lock()

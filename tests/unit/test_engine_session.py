@@ -293,7 +293,7 @@ def test_sids_are_random_and_unique() -> None:
 
 
 def test_sid_collision_draws_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    import hubbub.engineio.server as mod
+    import hubbub.sessionids as mod
 
     drawn = iter(["same", "same", "other"])
     monkeypatch.setattr(mod.secrets, "token_urlsafe", lambda n: next(drawn))

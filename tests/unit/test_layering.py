@@ -27,7 +27,10 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "hubbub"
 
 # The layers, bottom up: a module may import its own layer and the ones below.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["hubbub.errors", "hubbub.http", "hubbub.jsonmod", "hubbub.types"]),
+    (
+        "foundation",
+        ["hubbub.errors", "hubbub.http", "hubbub.jsonmod", "hubbub.sessionids", "hubbub.types"],
+    ),
     (
         "codecs",
         [
@@ -99,6 +102,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.runtime.blocking",
             "hubbub.runtime.blocking.*",
             "hubbub.runtime.inprocess",
+            "hubbub.runtime.supervisor",
+            "hubbub.runtime.mesh",
+            "hubbub.runtime.ipc_emitter",
         ],
     ),
     (
@@ -129,6 +135,9 @@ IO_ALLOWED = (
     "hubbub.runtime.gevent",
     "hubbub.runtime.blocking",
     "hubbub.runtime.inprocess",
+    "hubbub.runtime.supervisor",
+    "hubbub.runtime.mesh",
+    "hubbub.runtime.ipc_emitter",
 )
 
 

@@ -68,10 +68,14 @@ class InMemoryAdapter(Adapter):
             return
         if opts.flags.volatile:
             return
-        now = self._now()
         offset = secrets.token_urlsafe(9)
         data: list[Any] = packet.data
         data.append(offset)
+        self._store(offset, opts, data)
+
+    def _store(self, offset: str, opts: BroadcastOptions, data: list[Any]) -> None:
+        """Keep a recoverable packet's data (its offset last) for the window."""
+        now = self._now()
         self._index[offset] = self._base + len(self._packets)
         self._packets.append(_Stored(offset, opts, data, now))
         if len(self._packets) % 256 == 0:
@@ -98,6 +102,11 @@ class InMemoryAdapter(Adapter):
         session = self._sessions.pop(pid, None)
         if session is None:
             return None
+        return self._with_missed(session, offset)
+
+    def _with_missed(self, session: PersistedSession, offset: str) -> PersistedSession | None:
+        """The session with the packets after ``offset`` its rooms would have
+        received; None when it expired or the offset is not known (any more)."""
         now = self._now()
         if session.disconnected_at + self.max_disconnection < now:
             return None

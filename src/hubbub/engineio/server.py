@@ -11,11 +11,10 @@ the callback API below).
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, overload
 
-from hubbub import jsonmod
+from hubbub import jsonmod, sessionids
 from hubbub.engineio.admission import SessionCounter
 from hubbub.engineio.cors import CorsPolicy
 from hubbub.engineio.options import EngineOptions
@@ -153,6 +152,16 @@ class EngineIOServer:
         """Whether a request is an Engine.IO one: every client of every
         Engine.IO version names it in ``EIO=``."""
         return "EIO" in req.query
+
+    def streams(self, req: HttpRequest) -> bool:
+        """Whether the answer is a stream that keeps its connection: never
+        for Engine.IO (see ``runtime.contract.Endpoint.streams``)."""
+        return False
+
+    def session_owner(self, req: HttpRequest) -> int | None:
+        """The worker that holds the session the request names (``sid=``)."""
+        sid = req.query.get("sid")
+        return sessionids.owner(sid) if sid else None
 
     # -- the Endpoint a runtime drives -------------------------------------------
 
@@ -314,9 +323,9 @@ class EngineIOServer:
         return session
 
     def _fresh_sid(self) -> str:
-        sid = secrets.token_urlsafe(15)
-        while sid in self.sessions:  # pragma: no cover - 120 random bits
-            sid = secrets.token_urlsafe(15)
+        sid = sessionids.new_id()
+        while sid in self.sessions:  # pragma: no cover - 114 random bits
+            sid = sessionids.new_id()
         return sid
 
     def _new_session(

@@ -476,6 +476,15 @@ class Server(Broadcasting):
             server_stats_interval=server_stats_interval,
         )
 
+    def use_adapter(self, adapter: AdapterFactory) -> None:
+        """Give every namespace an adapter from ``adapter``, before serving
+        (a runtime that makes a cluster of worker processes calls it)."""
+        self.adapter_factory = adapter
+        for nsp in [*self._nsps.values(), *self._parents]:
+            nsp.adapter.close()
+            nsp.adapter = adapter(nsp)
+            nsp.adapter.init()
+
     def close(self) -> None:
         """Disconnect every client ("server shutting down") and close adapters."""
         self.closed = True

@@ -26,11 +26,10 @@ its sessions and reports to the :class:`V06Listener` above it.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hubbub import jsonmod
+from hubbub import jsonmod, sessionids
 from hubbub.engineio.admission import SessionCounter
 from hubbub.engineio.cors import CorsPolicy
 from hubbub.engineio.outgoing import V06_VERSION
@@ -70,7 +69,7 @@ class V06Listener(Protocol):
 
 
 def new_sid() -> str:
-    return str(secrets.randbelow(10**SID_DIGITS)).zfill(SID_DIGITS)
+    return sessionids.new_digits(SID_DIGITS)
 
 
 def _jsonp_index(parts: list[str]) -> str:
@@ -113,6 +112,17 @@ class V06Endpoint:
             return False
         first = path[len(self._prefix) :].split("/", 1)[0]
         return first in KNOWN_TRANSPORTS
+
+    def streams(self, req: HttpRequest) -> bool:
+        # a 0.6 stream's GET creates its session: it is always the reader's
+        return False
+
+    def session_owner(self, req: HttpRequest) -> int | None:
+        """The worker that holds the session the request names
+        (``/<transport>/<sid>/...``), None for a first request."""
+        parts = req.path[len(self._prefix) :].split("/")
+        sid = parts[1] if len(parts) > 1 else ""
+        return sessionids.owner_digits(sid) if sid.isdigit() else None
 
     # -- requests ---------------------------------------------------------------
 

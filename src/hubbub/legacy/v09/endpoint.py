@@ -19,11 +19,10 @@ reports to the :class:`LegacyListener` above it (the Socket.IO server).
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hubbub import jsonmod
+from hubbub import jsonmod, sessionids
 from hubbub.engineio.admission import SessionCounter
 from hubbub.engineio.codec import PacketType, js_string_literal
 from hubbub.engineio.cors import CorsPolicy
@@ -96,6 +95,18 @@ class LegacyEndpoint:
             return False
         first = path[len(self._prefix) :].split("/", 1)[0]
         return first.isascii() and first.isdigit()
+
+    def streams(self, req: HttpRequest) -> bool:
+        """An htmlfile GET of a session (``/1/htmlfile/<sid>``)."""
+        parts = req.path[len(self._prefix) :].split("/")
+        return req.method == "GET" and len(parts) > 2 and parts[1] == "htmlfile" and bool(parts[2])
+
+    def session_owner(self, req: HttpRequest) -> int | None:
+        """The worker that holds the session the request names
+        (``/1/<transport>/<sid>``), None for a handshake."""
+        parts = req.path[len(self._prefix) :].split("/")
+        sid = parts[2] if len(parts) > 2 else ""
+        return sessionids.owner(sid) if sid else None
 
     # -- requests ---------------------------------------------------------------
 
@@ -211,9 +222,9 @@ class LegacyEndpoint:
             log.warning("refused a 0.9 handshake: %s has max_sessions_per_address",
                         req.remote_addr)
             return refuse(403, "handshake unauthorized")
-        sid = secrets.token_urlsafe(15)
-        while sid in self.sessions:  # pragma: no cover - 120 random bits
-            sid = secrets.token_urlsafe(15)
+        sid = sessionids.new_id()
+        while sid in self.sessions:  # pragma: no cover - 114 random bits
+            sid = sessionids.new_id()
         self.admission.opened(sid, req.remote_addr)
         self._handshaken.add(sid)
         session = LegacySession(self, self.options, sid, req, now, self.loads)

@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httptools
 
@@ -58,6 +58,29 @@ _NO_QUEUE: list[tuple[HttpRequest, bool]] = []
 _TOKENS: dict[bytes, str] = {}
 # and the query strings of websocket connects, when they repeat
 _QUERIES: dict[bytes, str] = {}
+
+
+class SessionRouter(Protocol):
+    """How a worker of several sends a request to the worker holding its
+    session (``runtime.asyncio.workers.WorkerMesh``)."""
+
+    @property
+    def index(self) -> int: ...
+
+    def forward(self, owner: int, req: HttpRequest, conn: HttpProtocol) -> int | None:
+        """Ask worker ``owner`` to answer ``req``: the id under which its
+        answer comes to ``conn.forwarded``, or None when it cannot be asked."""
+        ...
+
+    def abandon(self, forward: int) -> None:
+        """The client of a forwarded request went away."""
+        ...
+
+    def hand_over(
+        self, owner: int, req: HttpRequest, rest: bytes, transport: asyncio.Transport
+    ) -> bool:
+        """Give a websocket upgrade, connection and all, to worker ``owner``."""
+        ...
 
 
 class _BadRequest(Exception):
@@ -105,6 +128,8 @@ class HttpProtocol(asyncio.Protocol):
         # set once a websocket took over the connection: it gets what arrives
         # here (when the transport could not be handed over to it)
         self.ws: WebSocketProtocol | None = None
+        # the id of a request another worker is answering (SessionRouter)
+        self._forward: int | None = None
 
     # -- connection lifecycle ------------------------------------------------
 
@@ -134,6 +159,9 @@ class HttpProtocol(asyncio.Protocol):
             stream.aborted(self.loop.time())
         if self.ws is not None:
             self.ws.connection_lost(exc)
+        forward, self._forward = self._forward, None
+        if forward is not None and self.server.router is not None:
+            self.server.router.abandon(forward)
 
     def _arm(self, delay: float) -> None:
         self._disarm()
@@ -312,6 +340,23 @@ class HttpProtocol(asyncio.Protocol):
             if req.body_too_large and req.method != "POST":
                 self._write_simple(413, b"Payload Too Large", close=True)
                 return
+            router = server.router
+            if router is not None:
+                owner = server.endpoint.session_owner(req)
+                if owner is not None and owner != router.index:
+                    transport = self.transport
+                    if (
+                        server.endpoint.streams(req)
+                        and not self._queue
+                        and transport is not None
+                        and router.hand_over(owner, req, b"", transport)
+                    ):
+                        return  # the stream keeps the connection: it goes whole
+                    forward = router.forward(owner, req, self)
+                    if forward is not None:
+                        self._busy = True
+                        self._forward = forward
+                        return
             result = server.endpoint.handle_request(req, self.loop.time())
             if isinstance(result, HttpResponse):
                 self.write_response(result)
@@ -334,6 +379,15 @@ class HttpProtocol(asyncio.Protocol):
             task.add_done_callback(server.tasks.discard)
             return
         self._write_simple(404, b"Not Found")
+
+    def forwarded(self, response: HttpResponse) -> None:
+        """The answer of the worker that holds the request's session."""
+        self._forward = None
+        if self.transport is None:
+            return
+        self._busy = False
+        self.write_response(response)
+        self._next()
 
     def _hold_poll(self, hold: PollHold) -> None:
         self._busy = True
@@ -427,6 +481,29 @@ class HttpProtocol(asyncio.Protocol):
             self._keepalive = False
             self._write_simple(404, b"Not Found", close=True)
             return
+        router = server.router
+        if router is not None and not self._busy and self.transport is not None:
+            owner = server.endpoint.session_owner(req)
+            if (
+                owner is not None
+                and owner != router.index
+                and router.hand_over(owner, req, rest, self.transport)
+            ):
+                return
+        self.upgrade(req, rest)
+
+    def adopted(self, req: HttpRequest, rest: bytes) -> None:
+        """Answer a request another worker handed over with this connection:
+        a websocket upgrade, or a GET answered by a stream."""
+        if req.is_websocket_upgrade:
+            self.upgrade(req, rest)
+            return
+        self._keepalive = False
+        self._dispatch(req)
+
+    def upgrade(self, req: HttpRequest, rest: bytes) -> None:
+        """Answer a websocket upgrade (``rest``: what the client sent after it)."""
+        server = self.server
         result = server.endpoint.handle_request(req, self.loop.time())
         if isinstance(result, HttpResponse):
             self._keepalive = False
@@ -706,6 +783,8 @@ class EmbeddedServer:
         self.connections: set[HttpProtocol | WebSocketProtocol] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.scope_extra: dict[str, Any] = {}
+        # set in a worker of several: requests for other workers' sessions
+        self.router: SessionRouter | None = None
         # connections with frames queued this tick, flushed by one callback
         self._dirty: list[WebSocketProtocol] = []
         self._server: asyncio.Server | None = None
@@ -773,6 +852,20 @@ class EmbeddedServer:
                 conn.transport.close()
         if self._server is not None:
             await self._server.wait_closed()
+        for task in list(self.tasks):
+            task.cancel()
+
+    async def abandon(self) -> None:
+        """Stop accepting and cut every connection at once, then close the
+        sessions: their clients, cut off rather than told goodbye, reconnect
+        (to the other workers of a cluster, where this one is replaced)."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        await asyncio.sleep(0)  # the connections see their loss first
+        self.endpoint.close_all("server shutting down")
         for task in list(self.tasks):
             task.cancel()
 

@@ -214,6 +214,11 @@ def serve_connection(
             remote_addr=remote,
             native=environ,
         )
+        if wsgi.router is not None and wsgi.owner_elsewhere(req) is not None:
+            # another worker's session: WSGIApp forwards the request or hands
+            # the connection over, on the pywsgi handler's socket
+            hand_over(buf)
+            return
         keep_alive = head.keep_alive
         buf = buf[body_end:]
         result = endpoint.handle_request(req, clock())

@@ -111,6 +111,7 @@ class SocketLinkIO:
     """
 
     __slots__ = (
+        "__weakref__",
         "_block",
         "_closing",
         "_flushing",

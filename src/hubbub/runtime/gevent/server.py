@@ -8,9 +8,11 @@ app (then in views mode: its views call ``socketio_manage``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import signal
+import socket as stdlib_socket
 from collections.abc import Callable
 from typing import Any
 
@@ -147,8 +149,19 @@ class HubbubServer(pywsgi.WSGIServer):  # type: ignore[misc]
     socketio_manage, with the whole WSGI environ) every request is pywsgi's."""
 
     limits: ServerLimits
+    # the client connections being served, until a websocket's goes to the
+    # hub (WSGIApp.websockets): what cut_connections cuts
+    live_sockets: set[Any]
 
     def handle(self, sock: Any, address: Any) -> None:
+        live = self.live_sockets
+        live.add(sock)
+        try:
+            self._serve(sock, address)
+        finally:
+            live.discard(sock)
+
+    def _serve(self, sock: Any, address: Any) -> None:
         wsgi = self.application
         if not isinstance(wsgi, WSGIApp) or wsgi.socketio_views:
             self.handler_class(sock, address, self).handle()
@@ -180,21 +193,26 @@ def make_server(
     *,
     log_requests: bool = False,
     limits: ServerLimits | None = None,
+    listener: Any = None,
     **options: Any,
 ) -> HubbubServer:
-    """hubbub's gevent server for ``app`` (not yet started)."""
+    """hubbub's gevent server for ``app`` (not yet started), on ``(host,
+    port)`` or on the listening socket ``listener``."""
     limits = limits or ServerLimits()
     wsgi = as_wsgi_app(app, **options)
     wsgi.body_timeout = limits.body_timeout
+    # gevent takes a backlog only for a socket it makes itself
+    backlog: dict[str, int] = {} if listener is not None else {"backlog": BACKLOG}
     server = HubbubServer(
-        (host, port),
+        listener if listener is not None else (host, port),
         wsgi,
-        backlog=BACKLOG,
+        **backlog,
         handler_class=HubbubHandler,
         log=_PywsgiLog() if log_requests else None,
         error_log=_PywsgiLog(logging.ERROR),
     )
     server.limits = limits
+    server.live_sockets = set()
     return server
 
 
@@ -241,6 +259,20 @@ def serve(
 def _replaying(received: bytes, sock: Any) -> Any:
     """The pywsgi handler's reader: the bytes the short path read, then the socket."""
     return io.BufferedReader(Replay(received, sock)) if received else None
+
+
+def cut_connections(server: HubbubServer) -> None:
+    """Stop accepting and cut every client connection, the websockets the
+    hub serves included (a shutdown, no goodbye): the clients reconnect, to
+    the other workers of a cluster."""
+    server.close()
+    wsgi: WSGIApp = server.application
+    socks = [*server.live_sockets, *(link_io.sock for link_io in list(wsgi.websockets))]
+    log.info("cutting %d connections", len(socks))
+    for sock in socks:
+        # a connection's socket already handed to the hub is detached: no error
+        with contextlib.suppress(OSError):
+            sock.shutdown(stdlib_socket.SHUT_RDWR)
 
 
 class _PywsgiLog:

@@ -20,6 +20,7 @@ import contextlib
 import io
 import logging
 import socket as stdlib_socket
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ import gevent.event
 from hubbub.http import REASONS, HttpRequest, HttpResponse, native_environ
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
 from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
+from hubbub.runtime.mesh import WorkerMesh
 from hubbub.socketio.views import ENVIRON_KEY, ViewBinding
 from hubbub.websocket.frames import WebSocketError
 from hubbub.websocket.link import accept_websocket
@@ -154,6 +156,11 @@ class WSGIApp:
         # attach now: handlers registered so far are checked (async def is
         # refused), and the ones registered later are checked as they come
         self.runtime: GeventRuntime = runtime_for(self.endpoint)
+        # set in a worker of several: requests for other workers' sessions
+        self.router: WorkerMesh | None = None
+        # the websockets served from the hub, which no server connection
+        # tracks any more: what cut_connections cuts besides its own
+        self.websockets: weakref.WeakSet[SocketLinkIO] = weakref.WeakSet()
         if self.socketio_views:
             sio.client_hook = self._bind_view
 
@@ -190,6 +197,11 @@ class WSGIApp:
                 sock.sendall(_TIMEOUT_RESPONSE)
                 sock.shutdown(stdlib_socket.SHUT_RDWR)
             return []
+        router = self.router
+        if router is not None:
+            owner = self.owner_elsewhere(req)
+            if owner is not None:
+                return self._route(router, owner, environ, req, start_response)
         result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:
@@ -203,6 +215,81 @@ class WSGIApp:
             start_response(_status_line(head.status), head.headers)
             return self._stream(result)
         return self._websocket(environ, req, result, start_response)
+
+    def owner_elsewhere(self, req: HttpRequest) -> int | None:
+        """The worker that owns ``req``'s session when it is another live
+        worker of this one's cluster, else None (this worker answers)."""
+        router = self.router
+        if router is None:
+            return None
+        owner = self.endpoint.session_owner(req)
+        if owner is None or owner == router.index or not router.reachable(owner):
+            return None
+        return owner
+
+    def _route(
+        self, router: WorkerMesh, owner: int, environ: Environ, req: HttpRequest,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """A request for worker ``owner``'s session: an upgrade or a stream's
+        GET is handed over with its connection, any other request forwarded
+        and its answer awaited."""
+        take = environ.get(TAKE_SOCKET)
+        if (req.is_websocket_upgrade or self.endpoint.streams(req)) and take is not None:
+            sock = take()
+            if not router.hand_over(owner, req, b"", sock.fileno()):
+                sock.close()
+            return []  # pywsgi closes its copy of the connection (no shutdown)
+        answer: gevent.event.AsyncResult[HttpResponse] = gevent.event.AsyncResult()
+        forward = router.forward(owner, req, answer.set)
+        if forward is None:
+            response = self.endpoint.handle_request(req, self.runtime.clock())
+            if not isinstance(response, HttpResponse):
+                response = HttpResponse(400, [], b"Bad Request")
+            return _respond(start_response, response)
+        try:
+            response = answer.get()
+        except BaseException:
+            router.abandon(forward)
+            raise
+        return _respond(start_response, response)
+
+    def adopt_connection(self, sock: Any, req: HttpRequest, received: bytes = b"") -> None:
+        """Answer a request another worker handed over with its connection (a
+        websocket upgrade or a stream's GET; ``sock`` a gevent socket,
+        ``received`` what the client sent after the request), in a greenlet
+        of its own."""
+        result = self.endpoint.handle_request(req, self.runtime.clock())
+        if isinstance(result, WebSocketAccept):
+            self.serve_websocket(sock, req, result, received)
+            return
+        if isinstance(result, StreamHold):
+            self._stream_on(sock, result)
+            return
+        response = result if isinstance(result, HttpResponse) else HttpResponse(400, [], b"")
+        head = (f"HTTP/1.1 {_status_line(response.status)}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in response.headers)
+                + f"Content-Length: {len(response.body)}\r\nConnection: close\r\n\r\n")
+        with contextlib.suppress(OSError):
+            sock.sendall(head.encode("latin-1") + response.body)
+        sock.close()
+
+    def _stream_on(self, sock: Any, hold: StreamHold) -> None:
+        """A stream written on a raw connection, chunked, then closed."""
+        head = hold.head
+        lines = "".join(f"{k}: {v}\r\n" for k, v in head.headers)
+        start = (f"HTTP/1.1 {_status_line(head.status)}\r\n{lines}"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        try:
+            sock.sendall(start.encode("latin-1"))
+            for chunk in self._stream(hold):
+                if chunk:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client went away: the generator told the session
+        finally:
+            sock.close()
 
     def _stream(self, hold: StreamHold) -> Iterator[bytes]:
         """A 0.9 htmlfile GET: pywsgi sends the body chunked, a chunk per
@@ -255,6 +342,7 @@ class WSGIApp:
         raw.setblocking(False)
         # the hub of the thread serving this connection, which owns the socket
         link_io = SocketLinkIO(raw, self.websocket_close_timeout, gevent.get_hub())
+        self.websockets.add(link_io)
         try:
             handshake = accept_websocket(self.endpoint, req, accept, link_io, clock,
                                          req.remote_addr)
