@@ -26,6 +26,7 @@ from typing import Any, Protocol, cast
 
 from hubbub.engineio.outgoing import OutPacket
 from hubbub.http import HttpRequest, HttpResponse
+from hubbub.instrumentation import Observer
 
 log = logging.getLogger("hubbub.runtime")
 
@@ -365,7 +366,7 @@ class Scheduler:
     (``Runtime.check_handler``) when a runtime attaches.
     """
 
-    __slots__ = ("_registered", "runtime", "spawn")
+    __slots__ = ("_registered", "observer", "runtime", "spawn")
 
     def __init__(
         self, registered: Callable[[], Iterable[Callable[..., Any]]] | None = None
@@ -375,6 +376,9 @@ class Scheduler:
         # the runtime's own spawn once one attaches: handlers are spawned
         # once per event, so no dispatch through this object in between
         self.spawn: Callable[..., None] = _spawn_inline
+        # what every layer of the server reports to (hubbub.instrumentation):
+        # None while nothing observes, so each report point costs one test
+        self.observer: Observer | None = None
 
     def attach(self, runtime: Runtime) -> None:
         current = self.runtime

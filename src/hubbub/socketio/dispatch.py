@@ -228,8 +228,9 @@ def _event_steps(
         log.info("%s: %s", socket, error)
         socket.send_error(error, event=event)
         return
+    observer = socket.server.scheduler.observer
     try:
-        result = fn(*args)
+        result = fn(*args) if observer is None else observer.call_handler(socket, event, fn, args)
         if _awaitable(result):
             result = yield result
     except Exception:

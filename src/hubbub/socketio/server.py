@@ -26,6 +26,7 @@ from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.server import EngineIOServer
 from hubbub.engineio.session import EngineSession
 from hubbub.http import HttpRequest
+from hubbub.instrumentation import PROTOCOL_NAMES, Observer, PacketLog, combine, log_step
 from hubbub.legacy.v06.connection import V06Connection, V06Parser
 from hubbub.legacy.v06.endpoint import V06Endpoint
 from hubbub.legacy.v06.options import V06Options
@@ -85,6 +86,7 @@ class Server(Broadcasting):
         max_child_namespaces: int = 10_000,
         max_event_rate: float | None = None,
         v06: bool | V06Options | dict[str, Any] = True,
+        log_packets: bool = False,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -204,7 +206,27 @@ class Server(Broadcasting):
         self.sockets = self.of("/")
         #: set by :meth:`close`
         self.closed = False
+        self._observers: list[Observer] = []
+        if log_packets:
+            self.add_observer(PacketLog())
         _SERVERS.add(self)
+
+    # -- observers ------------------------------------------------------------------------
+
+    @property
+    def observers(self) -> list[Observer]:
+        """The observers registered (hubbub.instrumentation)."""
+        return list(self._observers)
+
+    def add_observer(self, observer: Observer) -> Observer:
+        """Report this server's work to ``observer`` (metrics, traces, logs)."""
+        self._observers.append(observer)
+        self.scheduler.observer = combine(self._observers)
+        return observer
+
+    def remove_observer(self, observer: Observer) -> None:
+        self._observers.remove(observer)
+        self.scheduler.observer = combine(self._observers)
 
     # -- runtime ------------------------------------------------------------------
 
@@ -369,7 +391,16 @@ class Server(Broadcasting):
         self._start_client(Connection(self, session, request))
 
     def _start_client(self, client: Connection) -> None:
-        self.clients[client.session.sid] = client
+        session = client.session
+        self.clients[session.sid] = client
+        log_step(
+            "connection open", session.sid, transport=session.transport,
+            protocol=PROTOCOL_NAMES.get(client.protocol, client.protocol),
+            remote=client.request.remote_addr,
+        )
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.connection_opened(client)
         if self.client_hook is not None:
             self.client_hook(client)
         client.start()
@@ -385,9 +416,18 @@ class Server(Broadcasting):
         client = self.clients.pop(session.sid, None)
         if client is not None:
             client.session_closed(reason)
+            log_step("connection closed", session.sid, reason=reason)
+            observer = self.scheduler.observer
+            if observer is not None:
+                observer.connection_closed(client, reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
-        pass
+        client = self.clients.get(session.sid)
+        if client is not None:
+            log_step("connection upgraded", session.sid, transport=session.transport)
+            observer = self.scheduler.observer
+            if observer is not None:
+                observer.connection_upgraded(client, "polling")
 
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 
 from hubbub.adapters.base import Adapter, AdapterNamespace
 from hubbub.errors import ConnectionRefusedError
+from hubbub.instrumentation import log_step
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator
 from hubbub.socketio.codec import Packet, Parser
@@ -150,7 +151,21 @@ class ServerNamespace(Broadcasting):
         self, event: str, *args: Any, callback: Callable[..., None] | None = None
     ) -> None:
         """Emit to the other hubbub servers of the cluster ('serverSideEmit')."""
-        self.adapter.server_side_emit([event, *args], callback)
+        observer = self.scheduler.observer
+        request = observer.adapter_request(self.name, "server_side_emit") if observer else None
+        if request is None:
+            self.adapter.server_side_emit([event, *args], callback)
+        elif callback is None:
+            self.adapter.server_side_emit([event, *args])
+            request(None)
+        else:
+            answered = callback
+
+            def done(err: Any = None, *rest: Any) -> None:
+                request(err if isinstance(err, BaseException) else None)
+                answered(err, *rest)
+
+            self.adapter.server_side_emit([event, *args], done)
 
     def on_server_side_emit(
         self, event: str, handler: Callable[..., Any] | None = None
@@ -210,9 +225,11 @@ class ServerNamespace(Broadcasting):
         run: list[Connection] = []
         append = run.append
         parser: Parser = _NO_PARSER
+        delivered = len(sockets)
         # the adapter hands back the sockets this namespace gave it
         for socket in cast(list[Socket], sockets):
             if not socket.connected:
+                delivered -= 1
                 if socket.early is not None:
                     socket.early.append(encoded)
                 continue
@@ -223,13 +240,16 @@ class ServerNamespace(Broadcasting):
             client: Connection = socket.client  # type: ignore[assignment]  # made here
             if client.parser is not parser:
                 if run:
-                    write_parts(run, *encoded.parts_and_size(parser))
+                    write_parts(run, *encoded.parts_and_size(parser), packet)
                 run = []
                 append = run.append
                 parser = client.parser
             append(client)
         if run:
-            write_parts(run, *encoded.parts_and_size(parser))
+            write_parts(run, *encoded.parts_and_size(parser), packet)
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.broadcast_delivered(self.name, delivered)
 
     # -- connecting --------------------------------------------------------------------
 
@@ -273,7 +293,10 @@ class ServerNamespace(Broadcasting):
             # the exception's text may hold internals: the client gets a plain word
             message, data = "Internal server error", None
         client = socket.client
-        log.info("refused %s on %s: %s", client.session.sid, self.name, message)
+        log_step("namespace refused", client.session.sid, nsp=self.name, message=repr(message))
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.socket_refused(client, self.name, message)
         self._forget_recovering(socket)
         socket.instance = None
         client.connect_error(self.name, message, data)
@@ -293,6 +316,10 @@ class ServerNamespace(Broadcasting):
         client.socket_joined(socket)
         socket.opened()
         client.socket_ready(socket)
+        log_step("namespace connect", client.session.sid, nsp=self.name, socket=socket.id)
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.socket_connected(socket)
         spawn = self.scheduler.spawn
         for h in self.handlers.handlers("connection"):
             spawn(h.fn, socket)
@@ -315,6 +342,11 @@ class ServerNamespace(Broadcasting):
                 self.server.child_emptied(self)
 
     def socket_disconnected(self, socket: Socket, reason: str) -> None:
+        log_step("namespace disconnect", socket.client.session.sid, nsp=self.name,
+                 socket=socket.id, reason=reason)
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.socket_disconnected(socket, reason)
         spawn = self.scheduler.spawn
         instance = socket.instance
         if instance is not None:

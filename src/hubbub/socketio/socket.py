@@ -214,7 +214,8 @@ class Socket:
         self.early: list[EncodedPacket] | None = None
 
     def __repr__(self) -> str:
-        return f"<Socket {self.id} nsp={self.nsp.name}>"
+        # as log lines name a client: its session id first
+        return f"sid={self.client.session.sid} nsp={self.nsp.name} socket={self.id}"
 
     # -- properties --------------------------------------------------------------
 
@@ -369,6 +370,9 @@ class Socket:
                 def expire() -> None:
                     if self.acks.pop(ack_id, None) is not None and self._failures is not None:
                         self._failures.pop(ack_id, None)
+                        observer = self.server.scheduler.observer
+                        if observer is not None:
+                            observer.ack_timed_out(self.nsp.name)
                         fail(AckTimeoutError(timeout_message))
 
                 timer = self.server.scheduler.need().call_later(timeout, expire)
@@ -548,6 +552,9 @@ class Socket:
             if fn is None:
                 log.debug("%s: ack %s for nothing", self, packet.id)
                 return
+            observer = self.server.scheduler.observer
+            if observer is not None:
+                observer.ack_received(self)
             try:
                 fn(list(packet.data or ()))
             except Exception:
@@ -568,6 +575,9 @@ class Socket:
         its class asks for packets, else through the namespace's dispatch."""
         if self._bucket is not None and not self._within_rate(event):
             return
+        observer = self.server.scheduler.observer
+        if observer is not None:
+            observer.event_received(self, event)
         instance = self.instance
         if instance is not None and instance.receives_packets:
             if kind is None:
