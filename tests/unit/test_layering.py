@@ -107,6 +107,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.cli",
             "hubbub.runner",
             "hubbub.testing",
+            "hubbub.metrics",
+            "hubbub.tracing",
             "hubbub.gevent_socketio",
             "hubbub.gevent_socketio.*",
             "hubbub.tgext_socketio",
