@@ -22,38 +22,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 import hubbub
-from conftest import ROOT, ServerThread, free_port, wait_for_port
+from conftest import ROOT, ServerThread, free_port, sample, scrape, wait_for_port
 from hubbub.metrics import PrometheusMetrics, asgi_with_metrics, wsgi_with_metrics
 from hubbub.websocket.frames import OP_TEXT, encode_frame
 
 LIMIT = 256 * 1024
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(url: str) -> Samples:
-    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain")
-        text = response.read().decode()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def serving(sio: hubbub.Server, metrics: PrometheusMetrics, runtime: str) -> ServerThread:
     """The server with its metrics at /metrics on the same port."""
     if runtime == "gevent":
-        return ServerThread(hubbub.WSGIApp(sio, wsgi_with_metrics("/metrics", metrics)),
-                            gevent=True)
+        return ServerThread(sio, wsgi_app=wsgi_with_metrics("/metrics", metrics), gevent=True)
     return ServerThread(sio, asgi_app=asgi_with_metrics("/metrics", metrics))
 
 
@@ -165,31 +146,31 @@ def test_scripted_session_metrics(runtime: str) -> None:
             assert waited(seen_b, "news") == ("hello",)
 
             m = scrape(srv.url)
-            assert value(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 1
-            assert value(m, "hubbub_connected_clients", transport="polling", protocol="5") == 1
-            assert value(m, "hubbub_connects_total", transport="websocket", protocol="5") == 1
-            assert value(m, "hubbub_connects_total", transport="polling", protocol="5") == 1
-            assert value(m, "hubbub_namespace_connects_total", namespace="/",
+            assert sample(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 1
+            assert sample(m, "hubbub_connected_clients", transport="polling", protocol="5") == 1
+            assert sample(m, "hubbub_connects_total", transport="websocket", protocol="5") == 1
+            assert sample(m, "hubbub_connects_total", transport="polling", protocol="5") == 1
+            assert sample(m, "hubbub_namespace_connects_total", namespace="/",
                          outcome="accepted") == 2
             # echo, echo, ask, shout
-            assert value(m, "hubbub_events_received_total", namespace="/") == 4
+            assert sample(m, "hubbub_events_received_total", namespace="/") == 4
             # question, unanswered, answered, timed out, news (to both)
-            assert value(m, "hubbub_events_sent_total", namespace="/") == 6
+            assert sample(m, "hubbub_events_sent_total", namespace="/") == 6
             # echo, echo, shout (a handler's return answers the ack, None too)
-            assert value(m, "hubbub_acks_sent_total", namespace="/") == 3
-            assert value(m, "hubbub_acks_received_total", namespace="/") == 1
-            assert value(m, "hubbub_acks_timed_out_total", namespace="/") == 1
-            assert value(m, "hubbub_broadcast_recipients_count") == 1
-            assert value(m, "hubbub_broadcast_recipients_sum") == 2
-            assert value(m, "hubbub_handler_duration_seconds_count", namespace="/",
+            assert sample(m, "hubbub_acks_sent_total", namespace="/") == 3
+            assert sample(m, "hubbub_acks_received_total", namespace="/") == 1
+            assert sample(m, "hubbub_acks_timed_out_total", namespace="/") == 1
+            assert sample(m, "hubbub_broadcast_recipients_count") == 1
+            assert sample(m, "hubbub_broadcast_recipients_sum") == 2
+            assert sample(m, "hubbub_handler_duration_seconds_count", namespace="/",
                          event="echo") == 2
-            assert value(m, "hubbub_handler_duration_seconds_count", namespace="/",
+            assert sample(m, "hubbub_handler_duration_seconds_count", namespace="/",
                          event="ask") == 1
-            assert value(m, "hubbub_handler_duration_seconds_count", namespace="/",
+            assert sample(m, "hubbub_handler_duration_seconds_count", namespace="/",
                          event="shout") == 1
-            assert value(m, "hubbub_received_bytes_total") > 0
-            assert value(m, "hubbub_sent_bytes_total") > 0
-            assert value(m, "hubbub_slow_consumer_drops_total", action="disconnected") == 0
+            assert sample(m, "hubbub_received_bytes_total") > 0
+            assert sample(m, "hubbub_sent_bytes_total") > 0
+            assert sample(m, "hubbub_slow_consumer_drops_total", action="disconnected") == 0
 
             # the slow consumer: a raw websocket that stops reading
             slow = raw_websocket(srv.port, rcvbuf=4096)
@@ -198,29 +179,29 @@ def test_scripted_session_metrics(runtime: str) -> None:
             finally:
                 slow.close()
             m = scrape(srv.url)
-            assert value(m, "hubbub_slow_consumer_drops_total", action="disconnected") == 1
-            assert value(m, "hubbub_slow_consumer_drops_total", action="volatile_dropped") >= 1
-            assert value(m, "hubbub_disconnects_total", reason="slow consumer") == 1
-            assert value(m, "hubbub_connects_total", transport="websocket", protocol="5") == 2
-            assert value(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 1
+            assert sample(m, "hubbub_slow_consumer_drops_total", action="disconnected") == 1
+            assert sample(m, "hubbub_slow_consumer_drops_total", action="volatile_dropped") >= 1
+            assert sample(m, "hubbub_disconnects_total", reason="slow consumer") == 1
+            assert sample(m, "hubbub_connects_total", transport="websocket", protocol="5") == 2
+            assert sample(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 1
         finally:
             a.disconnect()
             b.disconnect()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             m = scrape(srv.url)
-            if value(m, "hubbub_connected_clients", transport="polling", protocol="5") == 0 and \
-                    value(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 0:
+            if sample(m, "hubbub_connected_clients", transport="polling", protocol="5") == 0 and \
+                    sample(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 0:
                 break
             time.sleep(0.05)
-        assert value(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 0
-        assert value(m, "hubbub_connected_clients", transport="polling", protocol="5") == 0
+        assert sample(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 0
+        assert sample(m, "hubbub_connected_clients", transport="polling", protocol="5") == 0
         # the clients said goodbye: each connection ended for that reason
         # the clients closed their connections; in "/" they said goodbye first
-        assert value(m, "hubbub_disconnects_total", reason="transport close") == 2
-        assert value(m, "hubbub_namespace_disconnects_total", namespace="/",
+        assert sample(m, "hubbub_disconnects_total", reason="transport close") == 2
+        assert sample(m, "hubbub_namespace_disconnects_total", namespace="/",
                      reason="client namespace disconnect") == 2
-        assert value(m, "hubbub_namespace_disconnects_total", namespace="/",
+        assert sample(m, "hubbub_namespace_disconnects_total", namespace="/",
                      reason="slow consumer") == 1
         assert sum(v for (name, _), v in m.items() if name == "hubbub_disconnects_total") == 3
 
@@ -273,10 +254,10 @@ def test_bytes_in_and_out_are_the_packets_bytes(runtime: str) -> None:
         finally:
             sock.close()
     # Socket.IO packets only, as UTF-8: no Engine.IO open packet, no framing
-    assert value(m, "hubbub_received_bytes_total") == len(b"0") + len(
+    assert sample(m, "hubbub_received_bytes_total") == len(b"0") + len(
         '21["echo","h\u00e9"]'.encode()
     )
-    assert value(m, "hubbub_sent_bytes_total") == len(connect[1:]) + len(ack[1:].encode())
+    assert sample(m, "hubbub_sent_bytes_total") == len(connect[1:]) + len(ack[1:].encode())
 
 
 @pytest.fixture
@@ -309,8 +290,8 @@ def test_run_serves_metrics_on_a_path(metrics_app: str) -> None:
     try:
         assert a.call("echo", "hi", timeout=5) == "hi"
         m = scrape(metrics_app)
-        assert value(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 1
-        assert value(m, "hubbub_events_received_total", namespace="/") == 1
+        assert sample(m, "hubbub_connected_clients", transport="websocket", protocol="5") == 1
+        assert sample(m, "hubbub_events_received_total", namespace="/") == 1
         # the wrapped app still gets the other paths
         with urllib.request.urlopen(metrics_app + "/hello", timeout=5) as response:
             assert json.loads(response.read()) == {"hello": "world"}
