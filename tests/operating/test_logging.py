@@ -59,6 +59,10 @@ def test_one_client_can_be_followed(runtime: str, records: Records) -> None:
     sio = hubbub.Server(log_packets=True)
     sio.on("echo", lambda socket, value: value)
 
+    @sio.on("connect", namespace="/private")
+    def refuse(socket: hubbub.Socket, auth: Any) -> None:
+        raise hubbub.ConnectionRefusedError("not for you")
+
     with ServerThread(sio, gevent=runtime == "gevent") as srv:
         client = hubbub.Client()
         client.connect(srv.url, transports=["polling", "websocket"], wait_timeout=10)
@@ -68,6 +72,11 @@ def test_one_client_can_be_followed(runtime: str, records: Records) -> None:
             assert client.call("echo", "hi", timeout=5) == "hi"
         finally:
             client.disconnect()
+        other = hubbub.Client()
+        with pytest.raises(hubbub.ClientConnectionError, match="not for you"):
+            other.connect(srv.url, namespaces=["/private"], transports=["websocket"],
+                          wait_timeout=10)
+        other.disconnect()
         engine_sid = next(
             r.sid for r in list(records.records)  # type: ignore[attr-defined]
             if getattr(r, "step", None) == "namespace connect" and r.socket == sid  # type: ignore[attr-defined]
@@ -82,6 +91,11 @@ def test_one_client_can_be_followed(runtime: str, records: Records) -> None:
     assert steps[0] == "connection open"
     assert steps[-1] == "connection closed"
     assert "namespace connect" in steps and "namespace disconnect" in steps
+    (refusal,) = [r for r in records.records if getattr(r, "step", None) == "namespace refused"]
+    assert refusal.getMessage() == (
+        f"namespace refused sid={refusal.sid} nsp=/private error='not for you'"  # type: ignore[attr-defined]
+    )
+    assert refusal.sid != engine_sid  # type: ignore[attr-defined]
     assert all(r.levelno == logging.INFO for r in mine if r.name == "hubbub.connections")
     opened = mine[0]
     assert opened.getMessage() == (

@@ -293,7 +293,7 @@ class ServerNamespace(Broadcasting):
             # the exception's text may hold internals: the client gets a plain word
             message, data = "Internal server error", None
         client = socket.client
-        log_step("namespace refused", client.session.sid, nsp=self.name, message=repr(message))
+        log_step("namespace refused", client.session.sid, nsp=self.name, error=repr(message))
         observer = self.scheduler.observer
         if observer is not None:
             observer.socket_refused(client, self.name, message)
