@@ -28,6 +28,12 @@ from hubbub.http import HttpRequest
 log = logging.getLogger("hubbub.instrumentation")
 packet_log = logging.getLogger("hubbub.packets")
 
+# how many servers of this process have an observer: while none has, the
+# busiest report points (a packet in or out, an event, a handler call) test
+# this module-level count alone, cheaper than reaching their server's
+# ``scheduler.observer``
+observed_servers = 0
+
 # ``Connection.protocol`` numbers as the Socket.IO generation users know
 PROTOCOL_NAMES = {5: "5", 4: "4", 1: "0.9", 0: "0.6"}
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from hubbub import instrumentation
 from hubbub.engineio.codec import PacketType as EnginePacketType
 from hubbub.engineio.outgoing import OutPacket
 from hubbub.http import HttpRequest
@@ -139,7 +140,7 @@ class Connection:
         if view is not None and not view.settled:
             view.held.append(lambda: self.on_data(data))
             return
-        observer = self.server.scheduler.observer
+        observer = self.server.scheduler.observer if instrumentation.observed_servers else None
         if observer is not None:
             observer.message_received(self, data)
         try:
@@ -354,6 +355,7 @@ def write_parts(
             session = client.session
             for part in parts:
                 session.send_packet(part)
-    observer = server.scheduler.observer
-    if observer is not None:
-        observer.packet_sent(packet, clients, parts, skipped)
+    if instrumentation.observed_servers:
+        observer = server.scheduler.observer
+        if observer is not None:
+            observer.packet_sent(packet, clients, parts, skipped)

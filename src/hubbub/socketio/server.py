@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
-from hubbub import jsonmod
+from hubbub import instrumentation, jsonmod
 from hubbub.adapters.base import Adapter, AdapterNamespace
 from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.engineio.options import EngineOptions
@@ -220,12 +220,16 @@ class Server(Broadcasting):
 
     def add_observer(self, observer: Observer) -> Observer:
         """Report this server's work to ``observer`` (metrics, traces, logs)."""
+        if not self._observers:
+            instrumentation.observed_servers += 1
         self._observers.append(observer)
         self.scheduler.observer = combine(self._observers)
         return observer
 
     def remove_observer(self, observer: Observer) -> None:
         self._observers.remove(observer)
+        if not self._observers:
+            instrumentation.observed_servers -= 1
         self.scheduler.observer = combine(self._observers)
 
     # -- runtime ------------------------------------------------------------------

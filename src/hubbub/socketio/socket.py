@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, ClassVar, Protocol, overload
 
+from hubbub import instrumentation
 from hubbub.errors import AckTimeoutError, DisconnectedError
 from hubbub.http import HttpRequest
 from hubbub.runtime.contract import Scheduler
@@ -575,9 +576,10 @@ class Socket:
         its class asks for packets, else through the namespace's dispatch."""
         if self._bucket is not None and not self._within_rate(event):
             return
-        observer = self.server.scheduler.observer
-        if observer is not None:
-            observer.event_received(self, event)
+        if instrumentation.observed_servers:
+            observer = self.server.scheduler.observer
+            if observer is not None:
+                observer.event_received(self, event)
         instance = self.instance
         if instance is not None and instance.receives_packets:
             if kind is None:
