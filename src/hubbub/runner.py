@@ -17,6 +17,7 @@ def run(
     wsgi_app: Any = None,
     use_uvloop: bool = True,
     limits: Any = None,
+    metrics_path: str | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 
@@ -26,7 +27,19 @@ def run(
     request. Under gevent, monkey-patch before your imports if your handlers
     block on the standard library (``from gevent import monkey;
     monkey.patch_all()``, or ``hubbub run --runtime gevent --monkey-patch``).
+
+    ``metrics_path`` (say ``"/metrics"``): the server's Prometheus metrics
+    (``hubbub.metrics``, the ``hubbub[metrics]`` extra) answer there, on the
+    same port.
     """
+    if metrics_path is not None:
+        from hubbub.metrics import asgi_with_metrics, instrument, wsgi_with_metrics
+
+        metrics = instrument(_server_of(app))
+        if runtime == "gevent":
+            wsgi_app = wsgi_with_metrics(metrics_path, metrics, wsgi_app)
+        else:
+            asgi_app = asgi_with_metrics(metrics_path, metrics, asgi_app)
     if runtime == "gevent":
         if asgi_app is not None:
             raise TypeError("asgi_app is for the asyncio runtime; under gevent pass wsgi_app")
@@ -41,3 +54,11 @@ def run(
     from hubbub.runtime.asyncio.server import run as run_asyncio
 
     run_asyncio(app, host, port, asgi_app=asgi_app, use_uvloop=use_uvloop, limits=limits)
+
+
+def _server_of(app: Any) -> Any:
+    """The hubbub.Server behind ``app`` (a Server, an ASGIApp or a WSGIApp)."""
+    for candidate in (app, getattr(app, "server", None)):
+        if hasattr(candidate, "add_observer"):
+            return candidate
+    raise TypeError(f"{app!r} is no hubbub.Server (nor an app of one): it has no metrics")

@@ -27,7 +27,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "hubbub"
 
 # The layers, bottom up: a module may import its own layer and the ones below.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["hubbub.errors", "hubbub.http", "hubbub.jsonmod", "hubbub.types"]),
+    ("foundation", ["hubbub.errors", "hubbub.http", "hubbub.jsonmod", "hubbub.types",
+                    "hubbub.instrumentation"]),
     (
         "codecs",
         [
@@ -109,6 +110,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.cli",
             "hubbub.runner",
             "hubbub.testing",
+            "hubbub.metrics",
+            "hubbub.tracing",
             "hubbub.gevent_socketio",
             "hubbub.gevent_socketio.*",
             "hubbub.tgext_socketio",
