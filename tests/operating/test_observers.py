@@ -1,6 +1,7 @@
 """Observers of one's own: what they are told over a real session, that one
-that raises changes nothing for the clients, and that removing the last
-one leaves the server unobserved."""
+that raises changes nothing for the clients, that removing the last one
+leaves the server unobserved, and that a room broadcast is reported once per
+recipient whether or not it went out as a shared block."""
 
 from __future__ import annotations
 
@@ -119,3 +120,76 @@ def test_removing_the_last_observer_leaves_the_server_unobserved() -> None:
         client.connect(srv.url, transports=["websocket"], wait_timeout=10)
         client.disconnect()
     assert journal.lines == []
+
+
+class Fanout(Observer):
+    """Tallies the recipients of one event's packets and of broadcasts."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        self.recipients = 0
+        self.sizes: list[int] = []
+        self.delivered: list[int] = []
+        self.lock = threading.Lock()
+
+    def packet_sent(
+        self,
+        packet: ObservedPacket,
+        connections: Sequence[ObservedConnection],
+        parts: Sequence[ObservedPart],
+        skipped: Sequence[ObservedConnection] | None,
+    ) -> None:
+        if isinstance(packet.data, list) and packet.data[:1] == [self.event]:
+            with self.lock:
+                self.recipients += len(connections) - (len(skipped) if skipped else 0)
+                self.sizes.extend(len(part.data) for part in parts)
+
+    def broadcast_delivered(self, namespace: str, recipients: int) -> None:
+        with self.lock:
+            self.delivered.append(recipients)
+
+
+@pytest.mark.parametrize("coalesce", [True, False])
+def test_a_room_broadcast_to_websocket_clients_is_reported_per_recipient(
+    coalesce: bool,
+) -> None:
+    sio = hubbub.Server(coalesce_broadcasts=coalesce)
+    fanout = sio.add_observer(Fanout("news"))
+    assert isinstance(fanout, Fanout)
+
+    @sio.on("join")
+    def join(socket: hubbub.Socket) -> str:
+        socket.join("room")
+        return "joined"
+
+    @sio.on("shout")
+    def shout(socket: hubbub.Socket) -> str:
+        sio.to("room").emit("news", "hello")
+        return "shouted"
+
+    members = 3
+    with ServerThread(sio) as srv:
+        clients = []
+        heard = threading.Semaphore(0)
+        try:
+            for _ in range(members):
+                client = hubbub.Client()
+                client.on("news", lambda *args: heard.release())
+                client.connect(srv.url, transports=["websocket"], wait_timeout=10)
+                assert client.call("join", timeout=5) == "joined"
+                clients.append(client)
+            outsider = hubbub.Client()  # not in the room: not a recipient
+            outsider.connect(srv.url, transports=["websocket"], wait_timeout=10)
+            clients.append(outsider)
+            assert outsider.call("shout", timeout=5) == "shouted"
+            for _ in range(members):
+                assert heard.acquire(timeout=10)
+            plans = sio.of("/")._plans
+            # the coalescing server sent the broadcast as a shared block
+            assert any(plan.groups for plan in plans.values()) == coalesce
+        finally:
+            for client in clients:
+                client.disconnect()
+    assert fanout.recipients == members
+    assert fanout.sizes and all(size == len('2["news","hello"]') for size in fanout.sizes)
+    assert members in fanout.delivered
