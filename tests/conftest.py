@@ -140,10 +140,14 @@ class ServerThread:
         uvicorn: bool = False,
         gevent: bool = False,
         uvicorn_ws: str = "auto",
+        wsgi_app: Any = None,
     ) -> None:
         self.app = app
         self.uvicorn_ws = uvicorn_ws
         self.asgi_app = asgi_app
+        # under gevent, the other WSGI app: the WSGIApp is made on the
+        # server's thread, whose hub its runtime then uses
+        self.wsgi_app = wsgi_app
         self.limits = limits
         self.uvicorn = uvicorn
         self.gevent = gevent
@@ -209,7 +213,8 @@ class ServerThread:
         from hubbub.runtime.gevent.server import make_server
 
         try:
-            server = make_server(self.app, "127.0.0.1", self.port, limits=self.limits)
+            options = {} if self.wsgi_app is None else {"wsgi_app": self.wsgi_app}
+            server = make_server(self.app, "127.0.0.1", self.port, limits=self.limits, **options)
             server.start()
         except BaseException as exc:
             self._error = exc
@@ -247,6 +252,32 @@ class ServerThread:
         if self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
+
+
+# Prometheus samples by (name, labels)
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str, path: str = "/metrics") -> Samples:
+    """GET a server's Prometheus metrics over HTTP, parsed."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url + path, timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value (0 when absent, as a counter never incremented)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 @pytest.fixture(params=RUNTIMES)

@@ -134,7 +134,33 @@ def build_parser() -> argparse.ArgumentParser:
         "several workers share the IPC adapter unless one is given",
     )
     run.add_argument("--log-level", default="info")
+    run.add_argument(
+        "--log-packets",
+        action="store_true",
+        help="log every Socket.IO packet in and out (DEBUG lines on hubbub.packets)",
+    )
+    run.add_argument(
+        "--metrics-path",
+        metavar="PATH",
+        help="serve the server's Prometheus metrics at PATH, e.g. /metrics (hubbub[metrics])",
+    )
     return parser
+
+
+def _observed(target: Any, args: argparse.Namespace) -> Any:
+    """The hubbub.Server behind ``target``, with what the flags ask for
+    registered; None for a plain WSGI app (views mode: no server yet)."""
+    server: Any = target if hasattr(target, "add_observer") else getattr(target, "server", None)
+    if not hasattr(server, "add_observer"):
+        if args.log_packets or args.metrics_path:
+            raise SystemExit("hubbub: --log-packets and --metrics-path need a hubbub.Server")
+        return None
+    if args.log_packets:
+        from hubbub.instrumentation import PacketLog
+
+        logging.getLogger("hubbub.packets").setLevel(logging.DEBUG)
+        server.add_observer(PacketLog())
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,11 +191,23 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     target = load_app(args.app)
+    server = _observed(target, args)
+    metrics: Any = None
+    if args.metrics_path:
+        from hubbub.metrics import instrument
+
+        metrics = instrument(server)
     if args.runtime == "gevent":
         from hubbub.runtime.gevent.server import serve
 
         if isinstance(target, ASGIApp):
             raise SystemExit("hubbub: an ASGIApp runs on asyncio; drop --runtime gevent")
+        if metrics is not None:
+            from hubbub.metrics import wsgi_with_metrics
+            from hubbub.runtime.gevent.server import as_wsgi_app
+
+            target = as_wsgi_app(target)
+            target.wsgi_app = wsgi_with_metrics(args.metrics_path, metrics, target.wsgi_app)
         if spec is not None:
             from hubbub.runtime.gevent.workers import serve_worker as serve_gevent_worker
 
@@ -189,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "hubbub: this looks like a WSGI app; serve it with --runtime gevent"
         )
+    if metrics is not None:
+        from hubbub.metrics import asgi_with_metrics
+
+        asgi_app = asgi_with_metrics(args.metrics_path, metrics, asgi_app)
     if spec is not None:
         from hubbub.runtime.asyncio.workers import serve_worker
 

@@ -21,6 +21,7 @@ def run(
     workers: int | str = 1,
     adapter: str | None = None,
     ipc_dir: str | None = None,
+    metrics_path: str | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 
@@ -37,7 +38,19 @@ def run(
     keep the call under ``if __name__ == "__main__":``. The workers share
     the IPC adapter, or the adapter ``adapter`` names (``redis://...``);
     ``ipc_dir`` is where ``hubbub.IpcEmitter`` reaches them.
+
+    ``metrics_path`` (say ``"/metrics"``): the server's Prometheus metrics
+    (``hubbub.metrics``, the ``hubbub[metrics]`` extra) answer there, on the
+    same port.
     """
+    if metrics_path is not None:
+        from hubbub.metrics import asgi_with_metrics, instrument, wsgi_with_metrics
+
+        metrics = instrument(_server_of(app))
+        if runtime == "gevent":
+            wsgi_app = wsgi_with_metrics(metrics_path, metrics, wsgi_app)
+        else:
+            asgi_app = asgi_with_metrics(metrics_path, metrics, asgi_app)
     from hubbub.runtime.supervisor import Supervisor, WorkerSpec, worker_count
 
     spec = WorkerSpec.from_env()
@@ -81,3 +94,11 @@ def run(
     from hubbub.runtime.asyncio.server import run as run_asyncio
 
     run_asyncio(app, host, port, asgi_app=asgi_app, use_uvloop=use_uvloop, limits=limits)
+
+
+def _server_of(app: Any) -> Any:
+    """The hubbub.Server behind ``app`` (a Server, an ASGIApp or a WSGIApp)."""
+    for candidate in (app, getattr(app, "server", None)):
+        if hasattr(candidate, "add_observer"):
+            return candidate
+    raise TypeError(f"{app!r} is no hubbub.Server (nor an app of one): it has no metrics")

@@ -29,7 +29,14 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "hubbub"
 LAYERS: list[tuple[str, list[str]]] = [
     (
         "foundation",
-        ["hubbub.errors", "hubbub.http", "hubbub.jsonmod", "hubbub.sessionids", "hubbub.types"],
+        [
+            "hubbub.errors",
+            "hubbub.http",
+            "hubbub.jsonmod",
+            "hubbub.sessionids",
+            "hubbub.types",
+            "hubbub.instrumentation",
+        ],
     ),
     (
         "codecs",
@@ -115,6 +122,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.cli",
             "hubbub.runner",
             "hubbub.testing",
+            "hubbub.metrics",
+            "hubbub.tracing",
             "hubbub.gevent_socketio",
             "hubbub.gevent_socketio.*",
             "hubbub.tgext_socketio",

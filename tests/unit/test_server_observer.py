@@ -1,20 +1,27 @@
-"""The observer seam (hubbub.socketio.observer) with real clients in-process
-(hubbub.testing.TestClient): what a ServerObserver is told of connections,
+"""The observer seam (hubbub.instrumentation) with real clients in-process
+(hubbub.testing.TestClient): what an Observer is told of connections,
 packets in and out (a broadcast is one call with its recipient count) and
 closes; Scheduler.when_attached."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import hubbub
+from hubbub.instrumentation import (
+    ObservedConnection,
+    ObservedPacket,
+    ObservedPart,
+    Observer,
+    payload_size,
+)
 from hubbub.runtime.contract import Scheduler
-from hubbub.socketio.observer import ObservedConnection, ServerObserver, text_size
 from hubbub.testing import TestClient
 
 
-class Log(ServerObserver):
+class Log(Observer):
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
@@ -24,18 +31,26 @@ class Log(ServerObserver):
     def connection_closed(self, client: ObservedConnection, reason: str) -> None:
         self.calls.append(("closed", client.session.sid, reason))
 
-    def packet_received(self, client: ObservedConnection, size: int) -> None:
-        self.calls.append(("in", client.session.sid, size))
+    def message_received(self, client: ObservedConnection, data: str | bytes) -> None:
+        self.calls.append(("in", client.session.sid, payload_size(data)))
 
-    def packets_sent(self, parts: int, size: int, recipients: int) -> None:
-        self.calls.append(("out", parts, size, recipients))
+    def packet_sent(
+        self,
+        packet: ObservedPacket,
+        connections: Sequence[ObservedConnection],
+        parts: Sequence[ObservedPart],
+        skipped: Sequence[ObservedConnection] | None,
+    ) -> None:
+        size = sum(payload_size(part.data) for part in parts)
+        recipients = len(connections) - (len(skipped) if skipped else 0)
+        self.calls.append(("out", len(parts), size, recipients))
 
 
-def test_text_size_is_utf8() -> None:
-    assert text_size("abc") == 3
-    assert text_size("hé") == 3
-    assert text_size(b"\x00\x01") == 2
-    assert text_size("\U0001f600") == 4
+def test_payload_size_is_utf8() -> None:
+    assert payload_size("abc") == 3
+    assert payload_size("hé") == 3
+    assert payload_size(b"\x00\x01") == 2
+    assert payload_size("\U0001f600") == 4
 
 
 def test_observer_sees_connections_and_packets() -> None:

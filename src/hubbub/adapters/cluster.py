@@ -168,10 +168,18 @@ class ClusterAdapter(Adapter):
         """Handle a decoded message; malformed parts are dropped with a debug line."""
         if message.get("uid") == self.uid or message.get("nsp") != self.nsp.name:
             return
+        self._received()
         try:
             self._handle(message, offset)
         except ClusterDecodeError as exc:
             log.debug("ignored a cluster message: %s", exc)
+            self._decode_failed()
+
+    def _received(self) -> None:
+        """A message from another server is being handled (for observers)."""
+
+    def _decode_failed(self) -> None:
+        """A message from another server was malformed (for observers)."""
 
     def _handle(self, message: dict[str, Any], offset: str | None) -> None:
         mtype = message.get("type")

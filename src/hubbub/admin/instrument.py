@@ -25,7 +25,7 @@ import os
 import platform
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -34,9 +34,15 @@ from hubbub.admin.auth import AuthSetting, Check, SessionStore, credentials_chec
 from hubbub.admin.describe import ADMIN_KEY, describe_local, describe_remote, now_iso
 from hubbub.admin.events import EventCounts
 from hubbub.errors import ConnectionRefusedError
+from hubbub.instrumentation import (
+    ObservedConnection,
+    ObservedPacket,
+    ObservedPart,
+    Observer,
+    payload_size,
+)
 from hubbub.runtime.contract import Runtime, Scheduler
 from hubbub.socketio.connection import Connection
-from hubbub.socketio.observer import ObservedConnection, ServerObserver
 from hubbub.socketio.server_namespace import ServerNamespace
 from hubbub.socketio.socket import Socket
 from hubbub.types import BroadcastOptions
@@ -62,7 +68,7 @@ class InstrumentedServer(Protocol):
     def namespaces(self) -> Mapping[str, ServerNamespace]: ...
 
     def of(self, name: str) -> ServerNamespace: ...
-    def add_observer(self, observer: ServerObserver) -> None: ...
+    def add_observer(self, observer: Observer) -> Observer: ...
     def on_new_namespace(
         self, fn: Callable[[ServerNamespace], Any]
     ) -> Callable[[ServerNamespace], Any]: ...
@@ -81,7 +87,7 @@ def _client_id(client: Any) -> str:
     return str(client.session.sid)[:12]
 
 
-class Instrument(ServerObserver):
+class Instrument(Observer):
     """The admin UI's view of one server; made by :func:`instrument`."""
 
     def __init__(
@@ -314,7 +320,7 @@ class Instrument(ServerObserver):
             ],
         }
 
-    # -- ServerObserver ----------------------------------------------------------------------
+    # -- Observer ----------------------------------------------------------------------------
 
     def connection_opened(self, client: ObservedConnection) -> None:
         self.counts.add("rawConnection")
@@ -322,7 +328,7 @@ class Instrument(ServerObserver):
     def connection_closed(self, client: ObservedConnection, reason: str) -> None:
         self.counts.add("rawDisconnection", sub_type=str(reason))
 
-    def connection_upgraded(self, client: ObservedConnection) -> None:
+    def connection_upgraded(self, client: ObservedConnection, previous: str) -> None:
         if not self.development:
             return
         connection = self.server.clients.get(client.session.sid)
@@ -338,14 +344,25 @@ class Instrument(ServerObserver):
                 "socket_updated", {"id": socket.id, "nsp": socket.nsp.name, "transport": transport}
             )
 
-    def packet_received(self, client: ObservedConnection, size: int) -> None:
+    def message_received(self, client: ObservedConnection, data: str | bytes) -> None:
         counts = self.counts
         counts.add("packetsIn")
-        counts.add("bytesIn", size)
+        counts.add("bytesIn", payload_size(data))
 
-    def packets_sent(self, parts: int, size: int, recipients: int) -> None:
+    def packet_sent(
+        self,
+        packet: ObservedPacket,
+        connections: Sequence[ObservedConnection],
+        parts: Sequence[ObservedPart],
+        skipped: Sequence[ObservedConnection] | None,
+    ) -> None:
+        # each recipient is sent every Engine.IO message of the packet
+        recipients = len(connections) - (len(skipped) if skipped else 0)
+        if recipients <= 0:
+            return
+        size = sum([payload_size(part.data) for part in parts])
         counts = self.counts
-        counts.add("packetsOut", parts * recipients)
+        counts.add("packetsOut", len(parts) * recipients)
         counts.add("bytesOut", size * recipients)
 
 

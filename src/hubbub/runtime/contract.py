@@ -26,6 +26,7 @@ from typing import Any, Protocol, cast
 
 from hubbub.engineio.outgoing import OutPacket
 from hubbub.http import HttpRequest, HttpResponse
+from hubbub.instrumentation import Observer
 from hubbub.websocket.shared import SharedSink
 
 log = logging.getLogger("hubbub.runtime")
@@ -391,7 +392,7 @@ class Scheduler:
     (``Runtime.check_handler``) when a runtime attaches.
     """
 
-    __slots__ = ("_attached", "_registered", "runtime", "spawn")
+    __slots__ = ("_attached", "_registered", "observer", "runtime", "spawn")
 
     def __init__(
         self, registered: Callable[[], Iterable[Callable[..., Any]]] | None = None
@@ -403,6 +404,9 @@ class Scheduler:
         self.spawn: Callable[..., None] = _spawn_inline
         # what waits for a runtime (see when_attached)
         self._attached: list[Callable[[Runtime], None]] = []
+        # what every layer of the server reports to (hubbub.instrumentation):
+        # None while nothing observes, so each report point costs one test
+        self.observer: Observer | None = None
 
     def when_attached(self, fn: Callable[[Runtime], None]) -> None:
         """``fn(runtime)`` once a runtime attaches (now if one has): for what

@@ -123,9 +123,18 @@ class BroadcastOperator:
         ``timeout``), ``callback(err, responses)`` gets one response per
         client; ``err`` is an AckTimeoutError if some did not answer in time."""
         check_event(event)
-        packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args])
+        nsp = self._nsp
+        packet = Packet(PacketType.EVENT, nsp.name, [event, *args])
+        observer = nsp.scheduler.observer
+        if observer is not None:
+            with observer.broadcast(nsp.name, event):
+                if callback is None:
+                    nsp.broadcast(packet, self._opts)
+                else:
+                    self._emit_with_ack(packet, callback)
+            return
         if callback is None:
-            self._nsp.broadcast(packet, self._opts)
+            nsp.broadcast(packet, self._opts)
             return
         self._emit_with_ack(packet, callback)
 
@@ -154,6 +163,12 @@ class BroadcastOperator:
         state = {"expected": 0, "servers": 0, "done": False}
         expected_servers = 1 if self._opts.flags.local else nsp.adapter.server_count()
         timer: Any = None
+        observer = nsp.scheduler.observer
+        request = (
+            observer.adapter_request(nsp.name, "broadcast_with_ack")
+            if observer is not None
+            else None
+        )
 
         def finish(err: Exception | None) -> None:
             if state["done"]:
@@ -161,6 +176,8 @@ class BroadcastOperator:
             state["done"] = True
             if timer is not None:
                 timer.cancel()
+            if request is not None:
+                request(err)
             callback(err, list(responses))
 
         def check() -> None:
@@ -180,6 +197,8 @@ class BroadcastOperator:
         if timeout is not None:
 
             def expire() -> None:
+                if not state["done"] and observer is not None:
+                    observer.ack_timed_out(nsp.name)
                 finish(AckTimeoutError(f"operation has timed out after {timeout}s"))
 
             timer = nsp.scheduler.need().call_later(timeout, expire)
@@ -189,8 +208,19 @@ class BroadcastOperator:
 
     def fetch_sockets(self) -> Any:
         """The selected sockets (remote ones too in a cluster); await it on asyncio."""
-        waiter = self._nsp.scheduler.need().waiter()
-        self._nsp.adapter.fetch_sockets(self._opts, waiter.resolve)
+        nsp = self._nsp
+        waiter = nsp.scheduler.need().waiter()
+        observer = nsp.scheduler.observer
+        request = observer.adapter_request(nsp.name, "fetch_sockets") if observer else None
+        if request is None:
+            nsp.adapter.fetch_sockets(self._opts, waiter.resolve)
+        else:
+
+            def done(sockets: list[Any]) -> None:
+                request(None)
+                waiter.resolve(sockets)
+
+            nsp.adapter.fetch_sockets(self._opts, done)
         return waiter.wait()
 
     def sockets_join(self, *rooms: str) -> None:

@@ -25,9 +25,11 @@ Volatile packets, packets with binary attachments and frames over
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import TYPE_CHECKING
 
+from hubbub import instrumentation
+from hubbub.engineio.outgoing import OutPacket
 from hubbub.socketio.connection import Connection, write_parts
 from hubbub.socketio.encoded import EncodedPacket
 from hubbub.socketio.handlers import class_handlers
@@ -118,7 +120,7 @@ def send_planned(plan: DeliveryPlan, encoded: EncodedPacket, skip: Sequence[str]
         if frame is None:
             clients = [client for client, sink in group.members if sink not in skip_sinks]
             if clients:
-                write_parts(clients, parts, size)
+                write_parts(clients, parts, size, encoded.packet)
             continue
         block = group.block
         if block is None or not block.fits(len(frame)):
@@ -127,8 +129,28 @@ def send_planned(plan: DeliveryPlan, encoded: EncodedPacket, skip: Sequence[str]
         if outsiders:
             clients = [client for client, sink in outsiders if sink not in skip_sinks]
             if clients:
-                write_parts(clients, parts, size)
+                write_parts(clients, parts, size, encoded.packet)
         block.append(frame, skip_sinks)
+        if instrumentation.observed_servers:
+            _report_block(group, encoded, parts, skip_sinks)
+
+
+def _report_block(
+    group: _Group, encoded: EncodedPacket, parts: list[OutPacket], skip: Set[SharedSink]
+) -> None:
+    """Observers hear of a packet appended to a shared block as of one
+    written to each member in the block (``write_parts`` reports the rest)."""
+    members = group.members
+    if not members:
+        return
+    observer = members[0][0].server.scheduler.observer
+    if observer is None:
+        return
+    outsiders = group.outsiders
+    joined = [client for client, sink in members
+              if sink not in skip and not client.closed and (client, sink) not in outsiders]
+    if joined:
+        observer.packet_sent(encoded.packet, joined, parts, None)
 
 
 def _open_block(group: _Group) -> SharedFrames:

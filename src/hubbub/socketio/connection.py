@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from hubbub import instrumentation
 from hubbub.engineio.codec import PacketType as EnginePacketType
 from hubbub.engineio.outgoing import OutPacket
 from hubbub.http import HttpRequest
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.codec import Packet, PacketType, Parser, SocketIODecodeError
 from hubbub.socketio.encoded import EncodedPacket, packet_bytes, wire_bound
-from hubbub.socketio.observer import ServerObserver, text_size
 from hubbub.socketio.socket import NamespaceInstance, Socket, TransportSession
 from hubbub.types import DisconnectReason
 
@@ -52,11 +52,6 @@ class ConnectionServer(Protocol):
     @property
     def buffer_limit(self) -> int:
         """max_buffered_bytes, or no limit (sys.maxsize) when that is 0."""
-        ...
-
-    @property
-    def observers(self) -> Sequence[ServerObserver]:
-        """What watches the server's packets (empty: nothing)."""
         ...
 
     @property
@@ -174,7 +169,8 @@ class Connection:
             step()
 
     def __repr__(self) -> str:
-        return f"<Connection {self.session.sid}>"
+        # log lines name a client by its session id, as the sessions' do
+        return f"sid={self.session.sid}"
 
     # -- incoming -----------------------------------------------------------------
 
@@ -183,11 +179,9 @@ class Connection:
         if view is not None and not view.settled:
             view.held.append(lambda: self.on_data(data))
             return
-        observers = self.server.observers
-        if observers:
-            size = text_size(data)
-            for observer in observers:
-                observer.packet_received(self, size)
+        observer = self.server.scheduler.observer if instrumentation.observed_servers else None
+        if observer is not None:
+            observer.message_received(self, data)
         try:
             packet = self.decoder.feed(data)
         except SocketIODecodeError as exc:
@@ -208,6 +202,8 @@ class Connection:
         if self._parts_timer is not None:
             self._parts_timer.cancel()
             self._parts_timer = None
+        if observer is not None:
+            observer.packet_received(self, packet)
         nsp = packet.nsp
         query: dict[str, str] = {}
         if self.protocol < 5 and "?" in nsp:
@@ -305,15 +301,18 @@ class Connection:
         if len(encoded) == 1:  # no binary attachments: the common case, kept short
             part = encoded[0]
             write_parts(
-                (self,), [OutPacket(EnginePacketType.MESSAGE, part, volatile)], wire_bound(part)
+                (self,),
+                [OutPacket(EnginePacketType.MESSAGE, part, volatile)],
+                wire_bound(part),
+                packet,
             )
             return
         parts = [OutPacket(EnginePacketType.MESSAGE, part, volatile) for part in encoded]
-        write_parts((self,), parts, packet_bytes(parts))
+        write_parts((self,), parts, packet_bytes(parts), packet)
 
     def write(self, encoded: EncodedPacket) -> None:
         """A packet encoded for several clients (a broadcast)."""
-        write_parts((self,), *encoded.parts_and_size(self.parser))
+        write_parts((self,), *encoded.parts_and_size(self.parser), encoded.packet)
 
     def _admit_measured(self, volatile: bool, size: int) -> bool:
         """The slow-consumer check once the bound passed a limit: measure
@@ -322,8 +321,14 @@ class Connection:
         buffered = self.session.buffered_bytes
         self._bound = buffered
         if volatile and buffered > server.volatile_threshold:
+            observer = server.scheduler.observer
+            if observer is not None:
+                observer.packet_dropped(self, "volatile")
             return False
         if buffered > server.buffer_limit:
+            observer = server.scheduler.observer
+            if observer is not None:
+                observer.packet_dropped(self, DisconnectReason.SLOW_CONSUMER)
             log.warning(
                 "%s: %d bytes queued (over max_buffered_bytes); disconnecting a slow consumer",
                 self,
@@ -360,10 +365,12 @@ class Connection:
             self.view.closed()
 
 
-def write_parts(clients: Sequence[Connection], parts: list[OutPacket], size: int) -> None:
-    """Queue the Engine.IO ``parts`` of one Socket.IO packet (``size``: their
-    ``wire_bound``) for each of ``clients``, which share a parser, after the
-    slow-consumer check: the one way a Socket.IO packet reaches a session.
+def write_parts(
+    clients: Sequence[Connection], parts: list[OutPacket], size: int, packet: Packet
+) -> None:
+    """Queue the Engine.IO ``parts`` of one Socket.IO ``packet`` (``size``:
+    their ``wire_bound``) for each of ``clients``, which share a parser, after
+    the slow-consumer check: the one way a Socket.IO packet reaches a session.
 
     The check: nothing is queued for a closed connection, nor for a client
     falling behind (volatile packets are dropped past ``volatile_threshold``
@@ -380,25 +387,29 @@ def write_parts(clients: Sequence[Connection], parts: list[OutPacket], size: int
     single = parts[0] if len(parts) == 1 else None
     server = clients[0].server  # one server's clients
     limit = server.volatile_threshold if volatile else server.buffer_limit
-    sent = 0
+    # the clients not written to (rare: only then is the list made)
+    skipped: list[Connection] | None = None
     for client in clients:
         if client.closed:
+            if skipped is None:
+                skipped = []
+            skipped.append(client)
             continue
         bound = client._bound
         if bound <= limit:
             client._bound = bound + size
         elif not client._admit_measured(volatile, size):
+            if skipped is None:
+                skipped = []
+            skipped.append(client)
             continue
-        sent += 1
         if single is not None:
             client.session.send_packet(single)
         else:
             session = client.session
             for part in parts:
                 session.send_packet(part)
-    observers = server.observers
-    if observers and sent:
-        # the real size, not the slow-consumer bound: only measured when watched
-        real = sum([text_size(part.data) for part in parts])
-        for observer in observers:
-            observer.packets_sent(len(parts), real, sent)
+    if instrumentation.observed_servers:
+        observer = server.scheduler.observer
+        if observer is not None:
+            observer.packet_sent(packet, clients, parts, skipped)

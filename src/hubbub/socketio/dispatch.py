@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine, Generator, Iterator
 from functools import partial
 from typing import Any
 
+from hubbub import instrumentation
 from hubbub.errors import ConnectionRefusedError, EventRefusedError
 from hubbub.socketio.handlers import HandlerSpec, class_handlers
 from hubbub.socketio.socket import NamespaceInstance, Socket
@@ -228,8 +229,9 @@ def _event_steps(
         log.info("%s: %s", socket, error)
         socket.send_error(error, event=event)
         return
+    observer = socket.server.scheduler.observer if instrumentation.observed_servers else None
     try:
-        result = fn(*args)
+        result = fn(*args) if observer is None else observer.call_handler(socket, event, fn, args)
         if _awaitable(result):
             result = yield result
     except Exception:

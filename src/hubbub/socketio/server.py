@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
-from hubbub import jsonmod
+from hubbub import instrumentation, jsonmod
 from hubbub.adapters.base import Adapter, AdapterNamespace
 from hubbub.adapters.memory import InMemoryAdapter
 from hubbub.engineio.options import EngineOptions
 from hubbub.engineio.server import EngineIOServer
 from hubbub.engineio.session import EngineSession
 from hubbub.http import HttpRequest
+from hubbub.instrumentation import PROTOCOL_NAMES, Observer, PacketLog, combine, log_step
 from hubbub.legacy.v06.connection import V06Connection, V06Parser
 from hubbub.legacy.v06.endpoint import V06Endpoint
 from hubbub.legacy.v06.options import V06Options
@@ -43,7 +44,6 @@ from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator
 from hubbub.socketio.codec import JsonParser, Parser
 from hubbub.socketio.connection import Connection
 from hubbub.socketio.handlers import HandlerT, check_namespace_class
-from hubbub.socketio.observer import ServerObserver
 from hubbub.socketio.server_namespace import ParentNamespace, ServerNamespace
 from hubbub.static import CHANNELS_JS, ClientFiles
 from hubbub.types import RecoveryOptions
@@ -148,6 +148,7 @@ class Server(Broadcasting):
         max_event_rate: float | None = None,
         v06: bool | V06Options | dict[str, Any] = True,
         coalesce_broadcasts: bool = True,
+        log_packets: bool = False,
         **engine_options: Any,
     ) -> None:
         unknown = set(engine_options) - _ENGINE_FIELDS
@@ -267,12 +268,37 @@ class Server(Broadcasting):
         # a runtime's say in each new connection before it starts (WSGIApp's
         # views mode binds the connection to a framework view here)
         self.client_hook: Callable[[Connection], None] | None = None
-        #: what watches this server's connections and packets (add_observer)
-        self.observers: tuple[ServerObserver, ...] = ()
         self.sockets = self.of("/")
         #: set by :meth:`close`
         self.closed = False
+        self._observers: list[Observer] = []
+        if log_packets:
+            self.add_observer(PacketLog())
         _SERVERS.add(self)
+
+    # -- observers ------------------------------------------------------------------------
+
+    @property
+    def observers(self) -> tuple[Observer, ...]:
+        """The observers registered (hubbub.instrumentation), in order."""
+        return tuple(self._observers)
+
+    def add_observer(self, observer: Observer) -> Observer:
+        """Report this server's work to ``observer`` (metrics, traces, logs)."""
+        if not self._observers:
+            instrumentation.observed_servers += 1
+        self._observers.append(observer)
+        self.scheduler.observer = combine(self._observers)
+        return observer
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop reporting to ``observer`` (no error if it was not added)."""
+        if observer not in self._observers:
+            return
+        self._observers.remove(observer)
+        if not self._observers:
+            instrumentation.observed_servers -= 1
+        self.scheduler.observer = combine(self._observers)
 
     # -- runtime ------------------------------------------------------------------
 
@@ -442,15 +468,6 @@ class Server(Broadcasting):
         :meth:`ServerNamespace.on_server_side_emit`."""
         return self.of(namespace).on_server_side_emit(event, handler)
 
-    def add_observer(self, observer: ServerObserver) -> None:
-        """Tell ``observer`` about every connection and packet from now on
-        (see :mod:`hubbub.socketio.observer`)."""
-        self.observers = (*self.observers, observer)
-
-    def remove_observer(self, observer: ServerObserver) -> None:
-        """Stop telling ``observer`` anything (no error if it was not added)."""
-        self.observers = tuple(o for o in self.observers if o is not observer)
-
     def instrument(
         self,
         *,
@@ -500,8 +517,15 @@ class Server(Broadcasting):
         self._start_client(Connection(self, session, request))
 
     def _start_client(self, client: Connection) -> None:
-        self.clients[client.session.sid] = client
-        for observer in self.observers:
+        session = client.session
+        self.clients[session.sid] = client
+        log_step(
+            "connection open", session.sid, transport=session.transport,
+            protocol=PROTOCOL_NAMES.get(client.protocol, client.protocol),
+            remote=client.request.remote_addr,
+        )
+        observer = self.scheduler.observer
+        if observer is not None:
             observer.connection_opened(client)
         if self.client_hook is not None:
             self.client_hook(client)
@@ -520,7 +544,9 @@ class Server(Broadcasting):
         client = self.clients.pop(session.sid, None)
         if client is not None:
             client.session_closed(reason)
-            for observer in self.observers:
+            log_step("connection closed", session.sid, reason=reason)
+            observer = self.scheduler.observer
+            if observer is not None:
                 observer.connection_closed(client, reason)
 
     def on_upgrade(self, session: EngineSession) -> None:
@@ -531,8 +557,10 @@ class Server(Broadcasting):
         if client is not None:
             for socket in client.sockets.values():
                 socket.nsp.forget_plans()
-            for observer in self.observers:
-                observer.connection_upgraded(client)
+            log_step("connection upgraded", session.sid, transport=session.transport)
+            observer = self.scheduler.observer
+            if observer is not None:
+                observer.connection_upgraded(client, "polling")
 
     # -- the Socket.IO 0.9 listener ------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 
 from hubbub.adapters.base import Adapter, AdapterNamespace
 from hubbub.errors import ConnectionRefusedError
+from hubbub.instrumentation import log_step
 from hubbub.runtime.contract import Scheduler
 from hubbub.socketio.broadcast import Broadcasting, BroadcastOperator
 from hubbub.socketio.coalesce import MAX_PLANS, DeliveryPlan, send_planned
@@ -168,7 +169,21 @@ class ServerNamespace(Broadcasting):
         self, event: str, *args: Any, callback: Callable[..., None] | None = None
     ) -> None:
         """Emit to the other hubbub servers of the cluster ('serverSideEmit')."""
-        self.adapter.server_side_emit([event, *args], callback)
+        observer = self.scheduler.observer
+        request = observer.adapter_request(self.name, "server_side_emit") if observer else None
+        if request is None:
+            self.adapter.server_side_emit([event, *args], callback)
+        elif callback is None:
+            self.adapter.server_side_emit([event, *args])
+            request(None)
+        else:
+            answered = callback
+
+            def done(err: Any = None, *rest: Any) -> None:
+                request(err if isinstance(err, BaseException) else None)
+                answered(err, *rest)
+
+            self.adapter.server_side_emit([event, *args], done)
 
     def on_server_side_emit(
         self, event: str, handler: Callable[..., Any] | None = None
@@ -225,7 +240,10 @@ class ServerNamespace(Broadcasting):
         """Write ``packet`` to local ``sockets``, encoded once for all of them."""
         if ack is not None:
             packet.id = self.next_ack_id()
-        self._write_each(EncodedPacket(packet, opts.flags.volatile), sockets, ack)
+        delivered = self._write_each(EncodedPacket(packet, opts.flags.volatile), sockets, ack)
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.broadcast_delivered(self.name, delivered)
 
     def deliver_selected(
         self,
@@ -256,11 +274,17 @@ class ServerNamespace(Broadcasting):
         encoded = EncodedPacket(packet)
         send_planned(plan, encoded, skip)
         others = plan.others
+        delivered = 0
         if others:
             if skip:
                 skipped = set(skip)
                 others = [s for s in others if s.id not in skipped]
-            self._write_each(encoded, others, None)
+            delivered = self._write_each(encoded, others, None)
+        observer = self.scheduler.observer
+        if observer is not None:
+            by_sid = plan.by_sid
+            shared = len(by_sid) - sum(1 for sid in skip if sid in by_sid)
+            observer.broadcast_delivered(self.name, shared + delivered)
 
     def forget_plans(self) -> None:
         """A recipient's way of receiving changed: delivery plans are stale."""
@@ -271,7 +295,8 @@ class ServerNamespace(Broadcasting):
         encoded: EncodedPacket,
         sockets: Sequence[AdapterSocket],
         ack: Callable[[list[Any]], None] | None,
-    ) -> None:
+    ) -> int:
+        """Write ``encoded`` to each of ``sockets``; how many were connected."""
         packet = encoded.packet
         ack_id = packet.id
         data = packet.data
@@ -280,9 +305,11 @@ class ServerNamespace(Broadcasting):
         run: list[Connection] = []
         append = run.append
         parser: Parser = _NO_PARSER
+        delivered = len(sockets)
         # the adapter hands back the sockets this namespace gave it
         for socket in cast(Sequence[Socket], sockets):
             if not socket.connected:
+                delivered -= 1
                 if socket.early is not None:
                     socket.early.append(encoded)
                 continue
@@ -293,13 +320,14 @@ class ServerNamespace(Broadcasting):
             client: Connection = socket.client  # type: ignore[assignment]  # made here
             if client.parser is not parser:
                 if run:
-                    write_parts(run, *encoded.parts_and_size(parser))
+                    write_parts(run, *encoded.parts_and_size(parser), packet)
                 run = []
                 append = run.append
                 parser = client.parser
             append(client)
         if run:
-            write_parts(run, *encoded.parts_and_size(parser))
+            write_parts(run, *encoded.parts_and_size(parser), packet)
+        return delivered
 
     # -- connecting --------------------------------------------------------------------
 
@@ -343,7 +371,10 @@ class ServerNamespace(Broadcasting):
             # the exception's text may hold internals: the client gets a plain word
             message, data = "Internal server error", None
         client = socket.client
-        log.info("refused %s on %s: %s", client.session.sid, self.name, message)
+        log_step("namespace refused", client.session.sid, nsp=self.name, error=repr(message))
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.socket_refused(client, self.name, message)
         self._forget_recovering(socket)
         socket.instance = None
         client.connect_error(self.name, message, data)
@@ -364,6 +395,10 @@ class ServerNamespace(Broadcasting):
         client.socket_joined(socket)
         socket.opened()
         client.socket_ready(socket)
+        log_step("namespace connect", client.session.sid, nsp=self.name, socket=socket.id)
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.socket_connected(socket)
         spawn = self.scheduler.spawn
         for h in self.handlers.handlers("connection"):
             spawn(h.fn, socket)
@@ -390,6 +425,11 @@ class ServerNamespace(Broadcasting):
     def socket_disconnected(self, socket: Socket, reason: str) -> None:
         """Socket callback: ``socket`` disconnected for ``reason``; runs the
         'disconnect' handlers and the Namespace instance's ``on_disconnect``."""
+        log_step("namespace disconnect", socket.client.session.sid, nsp=self.name,
+                 socket=socket.id, reason=reason)
+        observer = self.scheduler.observer
+        if observer is not None:
+            observer.socket_disconnected(socket, reason)
         spawn = self.scheduler.spawn
         instance = socket.instance
         if instance is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, ClassVar, Protocol, overload
 
+from hubbub import instrumentation
 from hubbub.errors import AckTimeoutError, DisconnectedError
 from hubbub.http import HttpRequest
 from hubbub.runtime.contract import Scheduler
@@ -263,7 +264,8 @@ class Socket:
         self._auth = value
 
     def __repr__(self) -> str:
-        return f"<Socket {self.id} nsp={self.nsp.name}>"
+        # as log lines name a client: its session id first
+        return f"sid={self.client.session.sid} nsp={self.nsp.name} socket={self.id}"
 
     # -- properties --------------------------------------------------------------
 
@@ -427,6 +429,9 @@ class Socket:
                 def expire() -> None:
                     if self.acks.pop(ack_id, None) is not None and self._failures is not None:
                         self._failures.pop(ack_id, None)
+                        observer = self.server.scheduler.observer
+                        if observer is not None:
+                            observer.ack_timed_out(self.nsp.name)
                         fail(AckTimeoutError(timeout_message))
 
                 timer = self.server.scheduler.need().call_later(timeout, expire)
@@ -616,6 +621,9 @@ class Socket:
             if fn is None:
                 log.debug("%s: ack %s for nothing", self, packet.id)
                 return
+            observer = self.server.scheduler.observer
+            if observer is not None:
+                observer.ack_received(self)
             try:
                 fn(list(packet.data or ()))
             except Exception:
@@ -636,6 +644,10 @@ class Socket:
         its class asks for packets, else through the namespace's dispatch."""
         if self._bucket is not None and not self._within_rate(event):
             return
+        if instrumentation.observed_servers:
+            observer = self.server.scheduler.observer
+            if observer is not None:
+                observer.event_received(self, event)
         instance = self.instance
         if instance is not None and instance.receives_packets:
             if kind is None:

@@ -168,9 +168,11 @@ class RedisAdapter(Adapter):
             uid, packet, opts = decode_broadcast(data, self.nsp.name)
         except ClusterDecodeError as exc:
             log.debug("ignored a broadcast on %s: %s", channel, exc)
+            self.link.report_error("decode")
             return
         if uid == self.uid:
             return
+        self.link.report_received()
         Adapter.broadcast(self, packet, opts)
 
     # -- operations on matching sockets ---------------------------------------------------------
@@ -268,7 +270,10 @@ class RedisAdapter(Adapter):
             request = decode_request(data)
         except ClusterDecodeError as exc:
             log.debug("ignored a message on %s: %s", channel, exc)
+            self.link.report_error("decode")
             return
+        if request.get("uid") != self.uid:
+            self.link.report_received()
         try:
             if channel == self.channels.request:
                 self._handle_request(request)
@@ -276,6 +281,7 @@ class RedisAdapter(Adapter):
                 self._handle_response(request)
         except ClusterDecodeError as exc:
             log.debug("ignored a malformed request on %s: %s", channel, exc)
+            self.link.report_error("decode")
 
     def _respond(self, request: dict[str, Any], response: dict[str, Any]) -> None:
         channel = self.channels.response

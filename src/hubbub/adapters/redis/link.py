@@ -35,6 +35,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from hubbub.instrumentation import Observer
+
 if TYPE_CHECKING:
     from hubbub.runtime.contract import Scheduler
 
@@ -195,17 +197,46 @@ class RedisLink:
     # -- commands ----------------------------------------------------------------------------
 
     def execute(
-        self, fn: Callable[[redis.Redis], Any], on_result: ResultCallback | None = None
+        self,
+        fn: Callable[[redis.Redis], Any],
+        on_result: ResultCallback | None = None,
+        *,
+        publishes: bool = False,
     ) -> None:
         """Run ``fn(client)`` on the publisher thread; ``on_result(value, error)``
-        runs on the loop afterwards. Never blocks."""
+        runs on the loop afterwards. Never blocks. ``publishes``: ``fn`` sends
+        a message to the other servers (reported to the server's observers)."""
+        observer = self._scheduler.observer if self._scheduler is not None else None
+        if publishes and observer is not None:
+            on_result = partial(self._published, observer, on_result)
         self._jobs.put(_Job(fn, on_result))
+
+    def _published(
+        self, observer: Observer, then: ResultCallback | None, value: Any, error: Exception | None
+    ) -> None:
+        observer.adapter_published(self.name, error)
+        if then is not None:
+            then(value, error)
 
     def publish(self, channel: str, payload: bytes) -> None:
         if self.sharded:
-            self.execute(lambda r: r.spublish(channel, payload))
+            self.execute(lambda r: r.spublish(channel, payload), publishes=True)
         else:
-            self.execute(lambda r: r.publish(channel, payload))
+            self.execute(lambda r: r.publish(channel, payload), publishes=True)
+
+    # -- reports to the server's observers (hubbub.instrumentation) -------------------------
+
+    def report_received(self) -> None:
+        """A message from another server is being handled."""
+        observer = self._scheduler.observer if self._scheduler is not None else None
+        if observer is not None:
+            observer.adapter_received(self.name)
+
+    def report_error(self, operation: str) -> None:
+        """A message from another server was dropped (``"decode"``, ``"handle"``)."""
+        observer = self._scheduler.observer if self._scheduler is not None else None
+        if observer is not None:
+            observer.adapter_error(self.name, operation)
 
     def count_subscribers(self, channel: str, on_count: Callable[[int], None]) -> None:
         """A fresh subscriber count of ``channel`` (the cached one if Redis fails)."""
@@ -351,6 +382,7 @@ class RedisLink:
                 handler(as_text(message["channel"]), data if isinstance(data, bytes) else b"")
             except Exception:
                 log.exception("handling a Redis message failed")
+                self.report_error("handle")
 
     def _publisher_main(self) -> None:
         backoff = _Backoff(*self._backoff_range)

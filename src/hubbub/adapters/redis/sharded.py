@@ -138,13 +138,21 @@ class ShardedRedisAdapter(ClusterAdapter):
     def _do_publish_response(self, requester: str, response: dict[str, Any]) -> None:
         self.link.publish(f"{self.channel}{requester}#", encode_sharded(response))
 
+    def _received(self) -> None:
+        self.link.report_received()
+
+    def _decode_failed(self) -> None:
+        self.link.report_error("decode")
+
     def _on_raw(self, channel: str, data: bytes) -> None:
         try:
             message = decode_message(data)
         except ClusterDecodeError as exc:
             log.debug("ignored a message on %s: %s", channel, exc)
+            self.link.report_error("decode")
             return
         if channel == self.response_channel:
+            self.link.report_received()
             self._on_response(message)
         else:
             self._on_message(message)

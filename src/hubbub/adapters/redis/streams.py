@@ -114,6 +114,7 @@ class RedisStreamsAdapterFactory:
                 message = decode_stream_entry(fields)
             except ClusterDecodeError as exc:
                 log.debug("ignored stream entry %s: %s", entry_id, exc)
+                self.link.report_error("decode")
                 continue
             adapter._on_message(message, entry_id)
 
@@ -210,7 +211,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         if is_ephemeral(message):
             self.link.publish(self.public_channel, encode_msgpack(message))
         else:
-            self.link.execute(self._xadd(message))
+            self.link.execute(self._xadd(message), publishes=True)
 
     def _do_publish_response(self, requester: str, response: dict[str, Any]) -> None:
         self.link.publish(f"{self.public_channel}{requester}#", encode_msgpack(response))
@@ -220,8 +221,15 @@ class RedisStreamsAdapter(ClusterAdapter):
             message = decode_message(data)
         except ClusterDecodeError as exc:
             log.debug("ignored a message on %s: %s", channel, exc)
+            self.link.report_error("decode")
             return
         self._on_message(message)
+
+    def _received(self) -> None:
+        self.link.report_received()
+
+    def _decode_failed(self) -> None:
+        self.link.report_error("decode")
 
     # -- broadcasting with offsets --------------------------------------------------------------
 
@@ -250,7 +258,7 @@ class RedisStreamsAdapter(ClusterAdapter):
                 return
             self._deliver_remote(packet, opts, as_text(entry_id))
 
-        self.link.execute(self._xadd(message), added)
+        self.link.execute(self._xadd(message), added, publishes=True)
 
     def _arm_unsent(self, delay: float) -> None:
         runtime = self.nsp.scheduler.runtime
