@@ -71,7 +71,8 @@ async function open(context, who, path) {
 
 async function goto(page, who, path) {
   const sep = path.includes("?") ? "&" : "?";
-  const response = await page.goto(`${url}${path}${sep}transport=${transport}`, { waitUntil: "load", timeout: STEP_TIMEOUT });
+  // not "load": a transport that holds a request open (jsonp-polling) may keep the page loading
+  const response = await page.goto(`${url}${path}${sep}transport=${transport}`, { waitUntil: "domcontentloaded", timeout: STEP_TIMEOUT });
   if (!response || response.status() !== 200) throw new Error(`${who}: GET ${path} gave ${response && response.status()}`);
 }
 

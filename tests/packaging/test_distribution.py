@@ -91,13 +91,14 @@ def test_wheel_holds_the_package_and_nothing_else(dist: Path) -> None:
     assert set(names) >= WHEEL_MUST_HAVE
     assert metadata["Version"] == hubbub.__version__
     extras = set(metadata.get_all("Provides-Extra") or [])
-    assert {"all", "docs", "gevent", "redis", "msgpack", "fast", "test"} <= extras
+    wanted = {"all", "docs", "gevent", "redis", "msgpack", "fast", "metrics", "otel", "test"}
+    assert wanted <= extras
     # `pip install hubbub[all]` brings every optional runtime dependency
     all_req = next(
         Requirement(r) for r in metadata.get_all("Requires-Dist") or [] if 'extra == "all"' in r
     )
     assert all_req.name == "hubbub"
-    assert all_req.extras == {"fast", "msgpack", "gevent", "redis"}
+    assert all_req.extras == {"fast", "msgpack", "gevent", "redis", "metrics", "otel"}
     assert b"hubbub = hubbub.cli:main" in entry_points
 
 
