@@ -370,7 +370,8 @@ def write_parts(
 ) -> None:
     """Queue the Engine.IO ``parts`` of one Socket.IO ``packet`` (``size``:
     their ``wire_bound``) for each of ``clients``, which share a parser, after
-    the slow-consumer check: the one way a Socket.IO packet reaches a session.
+    the slow-consumer check: how a packet reaches a session, but for the
+    frames of a coalesced broadcast (hubbub.socketio.coalesce).
 
     The check: nothing is queued for a closed connection, nor for a client
     falling behind (volatile packets are dropped past ``volatile_threshold``

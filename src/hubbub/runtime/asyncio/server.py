@@ -882,6 +882,16 @@ class EmbeddedServer:
         await self.shutdown()
 
 
+def install_uvloop() -> None:
+    """Make uvloop the event loop policy, when it is installed."""
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+
+
 def run(
     app: Any,
     host: str = "127.0.0.1",
@@ -893,12 +903,7 @@ def run(
 ) -> None:
     """Serve ``app`` on the embedded asyncio server until SIGINT/SIGTERM."""
     if use_uvloop:
-        try:
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        except ImportError:
-            pass
+        install_uvloop()
     server = EmbeddedServer(app, asgi_app=asgi_app, limits=limits)
     asyncio.run(server.serve_forever(host, port))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from hubbub import sessionids
 from hubbub.http import HttpRequest
-from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol
+from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol, install_uvloop
 from hubbub.runtime.limits import ServerLimits
 from hubbub.runtime.mesh import WorkerMesh, use_cluster_adapter
 from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
@@ -84,12 +84,7 @@ def serve_worker(
 ) -> None:
     """Serve ``app`` as worker ``spec.index`` until SIGTERM (or SIGINT)."""
     if use_uvloop:
-        try:
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        except ImportError:
-            pass
+        install_uvloop()
     sessionids.set_worker(spec.index)
     asyncio.run(_serve(app, spec, adapter, asgi_app, limits))
 
