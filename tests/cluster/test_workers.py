@@ -283,8 +283,10 @@ def test_a_killed_worker_is_replaced_and_its_clients_come_back(fresh: Cluster) -
     assert sorted(pids) == list(range(WORKERS))
     os.kill(pids[victim], signal.SIGKILL)
     wait_until(
-        lambda: re.search(rf"worker {victim} \(pid \d+\) exited with signal SIGKILL",
-                          fresh.proc.log()) is not None,
+        lambda: (
+            re.search(rf"worker {victim} \(pid \d+\) exited with signal SIGKILL", fresh.proc.log())
+            is not None
+        ),
         10,
         "the supervisor noticing",
     )
@@ -544,8 +546,9 @@ def test_workers_on_a_redis_adapter(redis_server: RedisServer, tmp_path: Path) -
         proc.wait_ready()
         wait_linked(proc, WORKERS * (WORKERS - 1))
         for i, name in enumerate(names):
-            kind, transports = (("v09", ["xhr-polling"]) if i % 4 == 3
-                                else ("v4", ["polling", "websocket"]))
+            kind, transports = (
+                ("v09", ["xhr-polling"]) if i % 4 == 3 else ("v4", ["polling", "websocket"])
+            )
             clients.request("connect", name=name, url=proc.url, kind=kind, transports=transports)
             assert "red" in clients.emit(name, "join", "red")
         counts: list[int] = []
@@ -570,4 +573,54 @@ def test_workers_on_a_redis_adapter(redis_server: RedisServer, tmp_path: Path) -
         assert len(sockets) == len(names)
     finally:
         clients.close()
+        proc.stop()
+
+
+# -- a worker that hangs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_a_request_forwarded_to_a_hung_worker_gets_503(runtime: str, tmp_path: Path) -> None:
+    """A worker stopped (SIGSTOP) with a session: a poll for that session
+    read by the other worker is forwarded, and after the forward timeout
+    (ping interval 1 s + ping timeout 2 s + 5 s) answered 503, not held for
+    ever; the stopped worker, resumed, drops it and the cluster serves on."""
+    port = free_port()
+    args = [sys.executable, str(APP), "--port", str(port), "--name", "hung"]
+    args += ["--workers", "2", "--runtime", runtime]
+    proc = Process("hung", args, port, tmp_path / "hung.log")
+    try:
+        proc.wait_ready()
+        wait_linked(proc, 2)
+        sid = _eio_session(port)
+        owner = sessionids.owner(sid)
+        assert owner in (0, 1)
+        stopped = worker_pids(proc)[owner]
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            # the stopped worker accepts nothing: the other one reads the poll
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
+            started = time.monotonic()
+            conn.request("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+            response = conn.getresponse()
+            response.read()
+            waited = time.monotonic() - started
+            conn.close()
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+        assert response.status == 503
+        assert 7.0 <= waited < 30.0, waited
+        wait_until(lambda: "did not answer a forwarded request" in proc.log(), 10, "the warning")
+        # both workers serve new sessions again
+        owners = set()
+        for _ in range(200):
+            new = _eio_session(port)
+            owners.add(sessionids.owner(new))
+            _request(port, "POST", f"/socket.io/?EIO=4&transport=polling&sid={new}", b"40")
+            if owners == {0, 1}:
+                break
+        assert owners == {0, 1}
+        assert proc.proc.poll() is None
+        assert "Traceback" not in proc.log()
+    finally:
         proc.stop()

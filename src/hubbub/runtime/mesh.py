@@ -57,6 +57,23 @@ _RETRY_MIN = 0.05
 _RETRY_MAX = 1.0
 _MAX_FDS = 64  # file descriptors read with one recvmsg
 _READ_SIZE = 256 * 1024
+# a forwarded request outlives the longest hold a live owner gives a poll
+# (a ping interval, then the ping timeout) by this much before it is given up
+_FORWARD_SLACK = 5.0
+_DEFAULT_FORWARD_TIMEOUT = 60.0
+
+
+def forward_timeout(app: Any) -> float:
+    """How long a worker waits for another to answer a forwarded request:
+    past the longest a live owner holds a poll (its ping interval and ping
+    timeout), the owner is taken for hung, and the client gets a 503 to
+    start over rather than a request that never ends."""
+    options = getattr(getattr(app, "engine", app), "options", None)
+    interval = getattr(options, "ping_interval", None)
+    timeout = getattr(options, "ping_timeout", None)
+    if isinstance(interval, (int, float)) and isinstance(timeout, (int, float)):
+        return float(interval + timeout + _FORWARD_SLACK)
+    return _DEFAULT_FORWARD_TIMEOUT
 
 
 class Cancellable(Protocol):
@@ -274,14 +291,13 @@ class _Incoming(_Link):
 
 
 class _Forward:
-    __slots__ = ("done", "owner", "req")
+    __slots__ = ("done", "owner", "req", "timer")
 
-    def __init__(
-        self, owner: int, req: HttpRequest, done: Callable[[HttpResponse], None]
-    ) -> None:
+    def __init__(self, owner: int, req: HttpRequest, done: Callable[[HttpResponse], None]) -> None:
         self.owner = owner
         self.req = req
         self.done = done
+        self.timer: Cancellable | None = None
 
 
 class _RemoteHold:
@@ -325,8 +341,10 @@ class WorkerMesh:
         clock: Callable[[], float],
         spec: WorkerSpec,
         adopt: Adopt,
+        forward_timeout: float = _DEFAULT_FORWARD_TIMEOUT,
     ) -> None:
         self.reactor = reactor
+        self.forward_timeout = forward_timeout
         self.endpoint = endpoint
         self.clock = clock
         self.spec = spec
@@ -426,16 +444,41 @@ class WorkerMesh:
             return None
         self._next_id += 1
         fid = self._next_id
-        self._forwards[fid] = _Forward(owner, req, done)
+        entry = self._forwards[fid] = _Forward(owner, req, done)
+        entry.timer = self.reactor.call_later(self.forward_timeout, lambda: self._expire(fid))
         out.write(encode_frame({"k": "q", "id": fid, "req": request_to_wire(req)}))
         return fid
 
-    def abandon(self, forward: int) -> None:
+    def _pop_forward(self, forward: int) -> _Forward | None:
         entry = self._forwards.pop(forward, None)
+        if entry is not None and entry.timer is not None:
+            entry.timer.cancel()
+            entry.timer = None
+        return entry
+
+    def abandon(self, forward: int) -> None:
+        entry = self._pop_forward(forward)
         if entry is not None:
             out = self._out.get(entry.owner)
             if out is not None and out.ready:
                 out.write(encode_frame({"k": "x", "id": forward}))
+
+    def _expire(self, forward: int) -> None:
+        """The owner did not answer in time: it is alive (its link is up) but
+        hung. The client gets a 503 and starts over; the owner is told to drop
+        the request, should it come back."""
+        entry = self._forwards.get(forward)
+        if entry is None:
+            return
+        entry.timer = None
+        log.warning(
+            "worker %d: worker %d did not answer a forwarded request in %.0fs; answered 503",
+            self.index,
+            entry.owner,
+            self.forward_timeout,
+        )
+        self.abandon(forward)
+        entry.done(HttpResponse(503, [], b"Service Unavailable"))
 
     def hand_over(self, owner: int, req: HttpRequest, rest: bytes, fd: int) -> bool:
         """Give a websocket upgrade to worker ``owner`` with a copy of its
@@ -452,7 +495,9 @@ class WorkerMesh:
         requests for sessions this worker does not know)."""
         lost = [fid for fid, entry in self._forwards.items() if entry.owner == worker]
         for fid in lost:
-            self._answer_here(self._forwards.pop(fid))
+            entry = self._pop_forward(fid)
+            if entry is not None:
+                self._answer_here(entry)
 
     def _answer_here(self, entry: _Forward) -> None:
         result = self.endpoint.handle_request(entry.req, self.clock())
@@ -475,7 +520,7 @@ class WorkerMesh:
             if isinstance(link, _Incoming) and link.worker is not None:
                 self._serve(link, link.worker, _id(frame), request_from_wire(frame.get("req")))
         elif kind == "r":
-            entry = self._forwards.pop(_id(frame), None)
+            entry = self._pop_forward(_id(frame))
             if entry is not None:
                 entry.done(response_from_wire(frame))
         elif kind == "x":

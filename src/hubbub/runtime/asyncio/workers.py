@@ -14,7 +14,7 @@ from hubbub import sessionids
 from hubbub.http import HttpRequest
 from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol, install_uvloop
 from hubbub.runtime.limits import ServerLimits
-from hubbub.runtime.mesh import WorkerMesh, use_cluster_adapter
+from hubbub.runtime.mesh import WorkerMesh, forward_timeout, use_cluster_adapter
 from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
 
 log = logging.getLogger("hubbub.workers")
@@ -94,7 +94,9 @@ async def _serve(
 ) -> None:
     server = EmbeddedServer(app, asgi_app=asgi_app, limits=limits)
     server.attach_loop()
-    mesh = WorkerMesh(server.loop, server.endpoint, server.loop.time, spec, _adopter(server))
+    mesh = WorkerMesh(
+        server.loop, server.endpoint, server.loop.time, spec, _adopter(server), forward_timeout(app)
+    )
     use_cluster_adapter(app, mesh, adapter)
     listener = socket.socket(fileno=spec.fd)
     listener.setblocking(False)

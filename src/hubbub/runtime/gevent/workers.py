@@ -15,7 +15,7 @@ from hubbub import sessionids
 from hubbub.http import HttpRequest
 from hubbub.runtime.gevent.server import as_wsgi_app, cut_connections, serve
 from hubbub.runtime.limits import ServerLimits
-from hubbub.runtime.mesh import WorkerMesh, use_cluster_adapter
+from hubbub.runtime.mesh import WorkerMesh, forward_timeout, use_cluster_adapter
 from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
 
 log = logging.getLogger("hubbub.workers")
@@ -112,7 +112,9 @@ def serve_worker(
             live.discard(sock)
 
     hub = gevent.get_hub()
-    mesh = WorkerMesh(GeventReactor(hub), wsgi.endpoint, wsgi.runtime.clock, spec, adopt)
+    mesh = WorkerMesh(
+        GeventReactor(hub), wsgi.endpoint, wsgi.runtime.clock, spec, adopt, forward_timeout(app)
+    )
     use_cluster_adapter(wsgi.server, mesh, adapter)
     wsgi.router = mesh
 
