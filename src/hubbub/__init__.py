@@ -37,9 +37,8 @@ from hubbub.socketio.views import socketio_manage
 from hubbub.types import BroadcastOptions, DisconnectReason, RecoveryOptions
 
 if TYPE_CHECKING:
-    from hubbub.adapters.redis.emitter import Emitter
+    from hubbub.emitter import Emitter, IpcEmitter
     from hubbub.runtime.gevent.wsgi import WSGIApp
-    from hubbub.runtime.ipc_emitter import IpcEmitter
 
 
 def __getattr__(name: str) -> object:
@@ -49,14 +48,10 @@ def __getattr__(name: str) -> object:
         from hubbub.runtime.gevent.wsgi import WSGIApp
 
         return WSGIApp
-    if name == "Emitter":  # needs redis-py, an optional extra
-        from hubbub.adapters.redis.emitter import Emitter
+    if name in ("Emitter", "IpcEmitter"):  # imported when asked for, as few apps use them
+        from hubbub import emitter
 
-        return Emitter
-    if name == "IpcEmitter":
-        from hubbub.runtime.ipc_emitter import IpcEmitter
-
-        return IpcEmitter
+        return getattr(emitter, name)
     raise AttributeError(f"module 'hubbub' has no attribute {name!r}")
 
 

@@ -215,9 +215,11 @@ def test_emitters_reach_every_server(cluster: Cluster) -> None:
 
     emitter = hubbub.Emitter(cluster.redis.url)
     try:
-        emitter.to("r1").emit("py-emit", {"n": 1}, b"\x01\x02")
-        emitter.except_("r1").emit("py-except", 2)
-        emitter.server_side_emit("announce", "from-python")
+        # each call returns how many servers heard it: hub1-3 and node1
+        servers = len(set(SERVER_OF.values()))
+        assert emitter.to("r1").emit("py-emit", {"n": 1}, b"\x01\x02") == servers
+        assert emitter.except_("r1").emit("py-except", 2) == servers
+        assert emitter.server_side_emit("announce", "from-python") == servers
         for name in ALL:
             assert c.wait(name, "py-emit") == [[{"n": 1}, {"$bin": "0102"}]]
             assert c.wait(name, "announced") == [[SERVER_OF[name], "from-python"]]

@@ -420,7 +420,7 @@ def test_recovery_across_workers_misses_nothing(runtime: str, tmp_path: Path) ->
         proc.stop()
 
 
-# -- hubbub.IpcEmitter ------------------------------------------------------------------------
+# -- hubbub.Emitter on the workers' IPC links ---------------------------------------------
 
 
 def test_ipc_emitter_reaches_every_worker(tmp_path: Path) -> None:
@@ -440,7 +440,7 @@ def test_ipc_emitter_reaches_every_worker(tmp_path: Path) -> None:
             clients.request("connect", name=name, url=proc.url, kind=kind, transports=transports)
             if i % 2 == 0:
                 assert "news" in clients.emit(name, "join", "news")
-        emitter = hubbub.IpcEmitter(str(ipc_dir))
+        emitter = hubbub.Emitter(f"ipc://{ipc_dir}")
         assert emitter.to("news").emit("mark", "to the room") == WORKERS
         assert emitter.emit("mark", "to everyone") == WORKERS
         for i, name in enumerate(names):
@@ -457,6 +457,23 @@ def test_ipc_emitter_reaches_every_worker(tmp_path: Path) -> None:
         for i, name in enumerate(names):
             marks = [e[1] for e in clients.events(name) if e[0] == "mark"]
             assert marks.count("late") == (1 if i % 2 == 0 else 0), (name, marks)
+        # every worker's server_side_emit handler hears it; the announcement
+        # goes to each worker's own clients, so each client gets it once
+        assert emitter.server_side_emit("announce", "from-ipc") == WORKERS
+        for name in names:
+            got = clients.request("wait", name=name, event="announced", count=1)
+            assert [g[1] for g in got] == ["from-ipc"], (name, got)
+        # hubbub.IpcEmitter is the same emitter; of() keeps the directory
+        alias = hubbub.IpcEmitter(str(ipc_dir)).of("/")
+        assert alias.nsp == "/"
+        assert alias.except_("news").emit("mark", "not news") == WORKERS
+        for i, name in enumerate(names):
+            if i % 2 == 1:  # "to everyone", then this one
+                clients.request("wait", name=name, event="mark", count=2)
+        time.sleep(0.3)
+        for i, name in enumerate(names):
+            marks = [e[1] for e in clients.events(name) if e[0] == "mark"]
+            assert marks.count("not news") == (0 if i % 2 == 0 else 1), (name, marks)
     finally:
         clients.close()
         proc.stop()

@@ -121,6 +121,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "hubbub.__main__",
             "hubbub.cli",
             "hubbub.runner",
+            "hubbub.emitter",
             "hubbub.testing",
             "hubbub.metrics",
             "hubbub.tracing",

@@ -6,7 +6,7 @@ Start the workers with a known directory for their link sockets
 ``hubbub.run(..., workers=4, ipc_dir="/run/myapp")``); a cron script, a
 web view or a task then reaches every worker's clients::
 
-    emitter = hubbub.IpcEmitter("/run/myapp")
+    emitter = hubbub.Emitter("ipc:///run/myapp")     # or hubbub.IpcEmitter("/run/myapp")
     emitter.to("room1").except_("room2").emit("news", {"title": "..."})
     emitter.of("/admin").in_("vip").disconnect_sockets(close=True)
     emitter.server_side_emit("reload", 42)
@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hubbub.adapters.emitting import Emitting, room_names
 from hubbub.adapters.wire.broadcast import opts_to_wire, packet_to_wire
 from hubbub.adapters.wire.cluster import MessageType
 from hubbub.adapters.wire.ipc import encode_frame
@@ -38,13 +39,6 @@ __all__ = ["IpcEmitter", "IpcEmitterOperator"]
 # an adapter uid no worker has: every worker takes the message as another's
 EMITTER_UID = "emitter"
 _TIMEOUT = 2.0
-
-
-def _names(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
-    out: set[str] = set()
-    for r in rooms:
-        out.update((r,) if isinstance(r, str) else r)
-    return frozenset(out)
 
 
 def _send(directory: str, frame: bytes) -> int:
@@ -80,20 +74,34 @@ class IpcEmitterOperator:
     nsp: str
     opts: BroadcastOptions = field(default_factory=BroadcastOptions)
 
+    @classmethod
+    def whole(cls, directory: str, nsp: str) -> IpcEmitterOperator:
+        """Every socket of ``nsp`` in the workers linked in ``directory``."""
+        return cls(directory, nsp if nsp.startswith("/") else "/" + nsp)
+
+    def of(self, nsp: str) -> IpcEmitterOperator:
+        return IpcEmitterOperator.whole(self.directory, nsp)
+
     def to(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
         """Also select the sockets in any of ``rooms``."""
-        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | _names(rooms)))
+        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | room_names(rooms)))
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
         """Leave out the sockets in any of ``rooms``."""
-        return replace(self, opts=replace(self.opts, except_=self.opts.except_ | _names(rooms)))
+        return replace(self, opts=replace(self.opts, except_=self.opts.except_ | room_names(rooms)))
 
     @property
     def volatile(self) -> IpcEmitterOperator:
         """Emits that clients not ready for them may miss."""
         return replace(self, opts=replace(self.opts, flags=replace(self.opts.flags, volatile=True)))
+
+    def compress(self, value: bool = True) -> IpcEmitterOperator:
+        """Whether the workers compress the packets."""
+        return replace(
+            self, opts=replace(self.opts, flags=replace(self.opts.flags, compress=value))
+        )
 
     def _publish(self, mtype: MessageType, data: dict[str, Any]) -> int:
         message = {"type": int(mtype), "uid": EMITTER_UID, "nsp": self.nsp, "data": data}
@@ -126,53 +134,17 @@ class IpcEmitterOperator:
             MessageType.DISCONNECT_SOCKETS, {"opts": opts_to_wire(self.opts), "close": close}
         )
 
+    def server_side_emit(self, event: str, *args: Any) -> int:
+        """``@sio.on_server_side_emit(event)`` handlers of every worker get ``args``."""
+        check_event(event)
+        return self._publish(MessageType.SERVER_SIDE_EMIT, {"packet": [event, *args]})
 
-class IpcEmitter:
+
+class IpcEmitter(Emitting):
     """Emits into the namespace ``nsp`` ("/" by default) of the workers whose
-    link sockets are in ``directory`` (``--ipc-dir``)."""
+    link sockets are in ``directory`` (``--ipc-dir``); the same as
+    ``hubbub.Emitter("ipc://" + directory)``."""
 
     def __init__(self, directory: str, *, nsp: str = "/") -> None:
         self.directory = directory
-        self.nsp = nsp if nsp.startswith("/") else "/" + nsp
-        self._op = IpcEmitterOperator(directory, self.nsp)
-
-    def of(self, nsp: str) -> IpcEmitter:
-        """An emitter for the namespace ``nsp``, into the same workers."""
-        return IpcEmitter(self.directory, nsp=nsp)
-
-    def emit(self, event: str, *args: Any) -> int:
-        """Emit to every socket of the namespace; how many workers took it."""
-        return self._op.emit(event, *args)
-
-    def to(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
-        """Select the sockets in any of ``rooms``."""
-        return self._op.to(*rooms)
-
-    def in_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
-        """Select the sockets in any of ``rooms`` (as :meth:`to`)."""
-        return self._op.to(*rooms)
-
-    def except_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
-        """Leave out the sockets in any of ``rooms``."""
-        return self._op.except_(*rooms)
-
-    @property
-    def volatile(self) -> IpcEmitterOperator:
-        """Emits that clients not ready for them may miss."""
-        return self._op.volatile
-
-    def sockets_join(self, *rooms: str) -> int:
-        """Every socket of the namespace (of every worker) joins ``rooms``."""
-        return self._op.sockets_join(*rooms)
-
-    def sockets_leave(self, *rooms: str) -> int:
-        """Every socket of the namespace (of every worker) leaves ``rooms``."""
-        return self._op.sockets_leave(*rooms)
-
-    def disconnect_sockets(self, close: bool = False) -> int:
-        """Disconnect every socket of the namespace; ``close`` closes their connections."""
-        return self._op.disconnect_sockets(close)
-
-    def server_side_emit(self, event: str, *args: Any) -> int:
-        """``@sio.on_server_side_emit(event)`` handlers of every worker get ``args``."""
-        return self._op._publish(MessageType.SERVER_SIDE_EMIT, {"packet": [event, *args]})
+        self._selection = IpcEmitterOperator.whole(directory, nsp)

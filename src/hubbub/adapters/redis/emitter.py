@@ -11,8 +11,10 @@ or Node's @socket.io/redis-adapter) delivers it to its clients::
     emitter.in_("room1").disconnect_sockets(close=True)
     emitter.server_side_emit("reload", 42)
 
-It is a plain synchronous class (redis-py): each call is one PUBLISH. It
-needs no running server and keeps no state besides the Redis connection.
+It is a plain synchronous class (redis-py): each call is one PUBLISH and
+returns how many servers heard it. It needs no running server and keeps no
+state besides the Redis connection. ``hubbub.Emitter`` is this emitter for
+a ``redis://`` target (and the IPC emitter for an ``ipc://`` one).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import redis
 
+from hubbub.adapters.emitting import Emitting, room_names
 from hubbub.adapters.wire.broadcast import flags_to_wire, opts_to_wire
 from hubbub.adapters.wire.notepack import dumps, pack
 from hubbub.adapters.wire.redis import EMITTER_UID, Channels, RequestType
@@ -32,11 +35,8 @@ from hubbub.types import BroadcastOptions
 __all__ = ["Emitter", "EmitterOperator"]
 
 
-def _names(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
-    out: set[str] = set()
-    for r in rooms:
-        out.update((r,) if isinstance(r, str) else r)
-    return frozenset(out)
+def _normalized(nsp: str) -> str:
+    return nsp if nsp.startswith("/") else "/" + nsp
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,24 @@ class EmitterOperator:
     channels: Channels
     nsp: str
     opts: BroadcastOptions = field(default_factory=BroadcastOptions)
+    key: str = "socket.io"
+
+    @classmethod
+    def whole(cls, client: redis.Redis, nsp: str, key: str) -> EmitterOperator:
+        """Every socket of ``nsp`` (the emitter has no uid in the channel names)."""
+        nsp = _normalized(nsp)
+        return cls(client, Channels.of(nsp, "", key), nsp, key=key)
+
+    def of(self, nsp: str) -> EmitterOperator:
+        return EmitterOperator.whole(self.client, nsp, self.key)
 
     def to(self, *rooms: str | Iterable[str]) -> EmitterOperator:
-        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | _names(rooms)))
+        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | room_names(rooms)))
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> EmitterOperator:
-        return replace(self, opts=replace(self.opts, except_=self.opts.except_ | _names(rooms)))
+        return replace(self, opts=replace(self.opts, except_=self.opts.except_ | room_names(rooms)))
 
     @property
     def volatile(self) -> EmitterOperator:
@@ -65,7 +75,8 @@ class EmitterOperator:
             self, opts=replace(self.opts, flags=replace(self.opts.flags, compress=value))
         )
 
-    def emit(self, event: str, *args: Any) -> None:
+    def emit(self, event: str, *args: Any) -> int:
+        """Emit to the selected sockets; how many servers heard it."""
         check_event(event)
         packet = {"type": 2, "data": [event, *args], "nsp": self.nsp}
         opts = {
@@ -73,35 +84,44 @@ class EmitterOperator:
             "flags": flags_to_wire(self.opts.flags),
             "except": sorted(self.opts.except_),
         }
-        self.client.publish(
-            self.channels.for_rooms(self.opts.rooms), pack([EMITTER_UID, packet, opts])
+        return int(
+            self.client.publish(
+                self.channels.for_rooms(self.opts.rooms), pack([EMITTER_UID, packet, opts])
+            )
         )
 
-    def _request(self, request: dict[str, Any]) -> None:
-        self.client.publish(self.channels.request, dumps(request))
+    def _request(self, request: dict[str, Any]) -> int:
+        return int(self.client.publish(self.channels.request, dumps(request)))
 
     def _selection(self) -> dict[str, Any]:
         return opts_to_wire(self.opts, with_flags=False)
 
-    def sockets_join(self, *rooms: str) -> None:
+    def sockets_join(self, *rooms: str) -> int:
         """The selected sockets (on every server) join ``rooms``."""
-        self._request(
+        return self._request(
             {"type": RequestType.REMOTE_JOIN, "opts": self._selection(), "rooms": list(rooms)}
         )
 
-    def sockets_leave(self, *rooms: str) -> None:
-        self._request(
+    def sockets_leave(self, *rooms: str) -> int:
+        return self._request(
             {"type": RequestType.REMOTE_LEAVE, "opts": self._selection(), "rooms": list(rooms)}
         )
 
-    def disconnect_sockets(self, close: bool = False) -> None:
+    def disconnect_sockets(self, close: bool = False) -> int:
         """Disconnect the selected sockets; ``close`` closes their connections."""
-        self._request(
+        return self._request(
             {"type": RequestType.REMOTE_DISCONNECT, "opts": self._selection(), "close": close}
         )
 
+    def server_side_emit(self, event: str, *args: Any) -> int:
+        """Every server's ``on_server_side_emit(event)`` handlers get ``args``."""
+        check_event(event)
+        return self._request(
+            {"uid": EMITTER_UID, "type": RequestType.SERVER_SIDE_EMIT, "data": [event, *args]}
+        )
 
-class Emitter:
+
+class Emitter(Emitting):
     """Emits into the namespace ``nsp`` ("/" by default) of a Redis cluster,
     from any process: a job, a web view, a script. No server runs here.
 
@@ -128,57 +148,7 @@ class Emitter:
             redis_client = redis.Redis.from_url(redis_client)
         self.client = redis_client
         self.key = key
-        self.nsp = nsp if nsp.startswith("/") else "/" + nsp
-        # the emitter has no uid of its own in the channel names
-        self._op = EmitterOperator(redis_client, Channels.of(self.nsp, "", key), self.nsp)
-
-    def of(self, nsp: str) -> Emitter:
-        """An emitter for another namespace, sharing the connection."""
-        return Emitter(self.client, key=self.key, nsp=nsp)
-
-    def emit(self, event: str, *args: Any) -> None:
-        """Emit ``event`` to every client of the namespace, on every server."""
-        self._op.emit(event, *args)
-
-    def to(self, *rooms: str | Iterable[str]) -> EmitterOperator:
-        """Only the clients in these rooms (a socket id is a room too). Chainable."""
-        return self._op.to(*rooms)
-
-    in_ = to
-
-    def except_(self, *rooms: str | Iterable[str]) -> EmitterOperator:
-        """Leave out the clients in these rooms. Chainable."""
-        return self._op.except_(*rooms)
-
-    @property
-    def volatile(self) -> EmitterOperator:
-        """May be dropped for clients that are not ready to receive."""
-        return self._op.volatile
-
-    def compress(self, value: bool = True) -> EmitterOperator:
-        """Whether the servers compress the packets."""
-        return self._op.compress(value)
-
-    def sockets_join(self, *rooms: str) -> None:
-        """Every socket of the namespace, on every server, joins ``rooms``."""
-        self._op.sockets_join(*rooms)
-
-    def sockets_leave(self, *rooms: str) -> None:
-        """Every socket of the namespace, on every server, leaves ``rooms``."""
-        self._op.sockets_leave(*rooms)
-
-    def disconnect_sockets(self, close: bool = False) -> None:
-        """Disconnect every socket of the namespace, on every server; ``close``
-        closes their whole connections."""
-        self._op.disconnect_sockets(close)
-
-    def server_side_emit(self, event: str, *args: Any) -> None:
-        """Every server's ``on_server_side_emit(event)`` handlers get ``args``
-        (acknowledgements are not possible from an emitter, as in Node)."""
-        check_event(event)
-        self._op._request(
-            {"uid": EMITTER_UID, "type": RequestType.SERVER_SIDE_EMIT, "data": [event, *args]}
-        )
+        self._selection = EmitterOperator.whole(redis_client, nsp, key)
 
     def close(self) -> None:
         """Close the Redis connection."""
