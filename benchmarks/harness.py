@@ -480,7 +480,12 @@ def run_one(
             data: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
             alive = proc.poll() is None
         except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-            return RunResult(sc.key, spec.key, run, False, error=str(exc))
+            error = str(exc)
+            if proc.poll() is not None:
+                # a server that stopped says why in its last line (the wrong build, say)
+                last = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+                error += "".join(f": {line}" for line in last)
+            return RunResult(sc.key, spec.key, run, False, error=error)
         finally:
             stop(proc)
     wanted = data["clients"]

@@ -204,7 +204,13 @@ def _baseline_table(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
         "report measured the pure-Python build only, so compiled rows are compared with "
         "their runtime's pure cell there. The machine is a shared VM, where repeated runs "
         f"of one cell vary by 10-25%: a cell is flagged when it is more than "
-        f"{targets.NOISE:.0%} worse.",
+        f"{targets.NOISE:.0%} worse."
+        + (
+            " This run is a quick one (shorter and fewer runs than the baseline's): "
+            "its comparison is a smoke check only."
+            if doc["config"].get("quick")
+            else ""
+        ),
         "",
         "| scenario | server | before | now | now/before | |",
         "|---|---|---:|---:|---:|---|",
