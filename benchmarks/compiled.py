@@ -72,11 +72,12 @@ def _skipped(path: Path) -> bool:
 
 
 def sources_digest() -> str:
-    """What the build depends on: every file of the package, setup.py and the
-    project metadata, mypy's version and the interpreter's."""
+    """What the build depends on: every file of the package, setup.py,
+    pyproject.toml, mypy's version and the interpreter's."""
     h = hashlib.sha256()
     h.update(f"{mypy_version()} {sys.version}".encode())
-    files = [ROOT / name for name in PROJECT_FILES]
+    # the README is copied for setup.py's metadata only: no rebuild for a change in it
+    files = [ROOT / name for name in PROJECT_FILES if name != "README.md"]
     files += sorted(p for p in (ROOT / "src").rglob("*") if p.is_file() and not _skipped(p))
     for path in files:
         h.update(str(path.relative_to(ROOT)).encode() + b"\0")
