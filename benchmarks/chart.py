@@ -24,6 +24,7 @@ PANELS: list[tuple[str, str, str, bool]] = [
     ("polling", "acks_per_s", "4. long-polling: acks/s", False),
 ]
 COLOURS = {"hubbub": "#2a7ab0", "peer": "#999999", "ceiling": "#e0a030"}
+COMPILED_COLOUR = "#164a6e"  # hubbub's compiled build, darker than its pure rows
 
 
 def median(doc: dict[str, Any], scenario: str, server: str, field: str) -> float | None:
@@ -43,7 +44,9 @@ def main(src: str, dst: str) -> None:
         raise SystemExit("nothing to draw")
     cols = 3
     rows = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    # room for every bar: each hubbub runtime has two (pure and compiled)
+    height = max(3.6, 1.0 + 0.35 * len(servers))
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, height * rows), squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, (scenario, field, title, log) in zip(axes.flat, panels, strict=False):
@@ -54,7 +57,8 @@ def main(src: str, dst: str) -> None:
                 continue
             labels.append(s["label"].replace(" (", "\n("))
             values.append(v)
-            colours.append(COLOURS.get(s["role"], "#999999"))
+            compiled = s.get("build") == "compiled"
+            colours.append(COMPILED_COLOUR if compiled else COLOURS.get(s["role"], "#999999"))
         ax.barh(labels, values, color=colours)
         ax.invert_yaxis()
         ax.set_title(title, fontsize=10)

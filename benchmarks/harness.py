@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import compiled
 from benchmarks import peers as peers_mod
 from benchmarks.peers import BENCH_DIR, ROOT, Peers
 
@@ -47,10 +49,16 @@ class ServerSpec:
     # the Socket.IO 0.9 protocol: served too (hubbub), or only (Node socket.io 0.9)
     v09: bool = False
     only_v09: bool = False
+    # hubbub's: "pure" (the package as it is) or "compiled" (benchmarks/compiled.py)
+    build: str = ""
 
 
 def _hubbub_env(_: Peers) -> dict[str, str]:
-    return dict(os.environ)
+    return compiled.server_env("pure")
+
+
+def _compiled_env(_: Peers) -> dict[str, str]:
+    return compiled.server_env("compiled")
 
 
 def _peer_env(_: Peers) -> dict[str, str]:
@@ -75,7 +83,7 @@ UVICORN = (
     "-m uvicorn --host 127.0.0.1 --log-level warning --no-access-log --loop uvloop --backlog 2048"
 )
 
-SERVERS: list[ServerSpec] = [
+HUBBUB_SERVERS: list[ServerSpec] = [
     ServerSpec(
         "hubbub-asyncio",
         "hubbub embedded (asyncio)",
@@ -86,6 +94,7 @@ SERVERS: list[ServerSpec] = [
         _hubbub_env,
         lambda p: None,
         v09=True,
+        build="pure",
     ),
     ServerSpec(
         "hubbub-asgi",
@@ -103,6 +112,7 @@ SERVERS: list[ServerSpec] = [
         _hubbub_env,
         lambda p: _hubbub_has_module("uvicorn") or _hubbub_has_module("uvloop"),
         v09=True,
+        build="pure",
     ),
     ServerSpec(
         "hubbub-gevent",
@@ -121,7 +131,30 @@ SERVERS: list[ServerSpec] = [
         _hubbub_env,
         lambda p: _hubbub_has_module("gevent"),
         v09=True,
+        build="pure",
     ),
+]
+
+
+def _compiled(spec: ServerSpec) -> ServerSpec:
+    """The same server on the compiled build of the hot modules."""
+
+    def unavailable(p: Peers) -> str | None:
+        return spec.unavailable(p) or compiled.unavailable()
+
+    return dataclasses.replace(
+        spec,
+        key=f"{spec.key}-compiled",
+        label=f"{spec.label}, compiled",
+        env=_compiled_env,
+        unavailable=unavailable,
+        build="compiled",
+    )
+
+
+SERVERS: list[ServerSpec] = [
+    # each runtime's compiled row right after its pure one
+    *(spec for s in HUBBUB_SERVERS for spec in (s, _compiled(s))),
     ServerSpec(
         "node",
         "Node socket.io 4.8",
@@ -447,7 +480,12 @@ def run_one(
             data: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
             alive = proc.poll() is None
         except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-            return RunResult(sc.key, spec.key, run, False, error=str(exc))
+            error = str(exc)
+            if proc.poll() is not None:
+                # a server that stopped says why in its last line (the wrong build, say)
+                last = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+                error += "".join(f": {line}" for line in last)
+            return RunResult(sc.key, spec.key, run, False, error=error)
         finally:
             stop(proc)
     wanted = data["clients"]
@@ -603,6 +641,15 @@ def main(argv: list[str] | None = None) -> int:
     servers = [s for s in SERVERS if not wanted_servers or s.key in wanted_servers]
     scenarios = [s for s in SCENARIOS if not wanted_scenarios or s.key in wanted_scenarios]
     skipped_servers = {s.key: why for s in servers if (why := s.unavailable(peers))}
+    compiled_build: dict[str, object] | None = None
+    if any(s.build == "compiled" and s.key not in skipped_servers for s in servers):
+        try:
+            compiled.ensure_compiled()
+            compiled_build = compiled.describe()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            for s in servers:
+                if s.build == "compiled":
+                    skipped_servers.setdefault(s.key, f"no compiled build: {exc}")
     live = [s for s in servers if s.key not in skipped_servers]
     for key, why in skipped_servers.items():
         log(f"skipping {key}: {why}")
@@ -631,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
                 value = r.data.get(headline, "-")
                 status = "ok" if r.ok else f"FAILED: {r.error}"
                 log(
-                    f"{sc.key:<11} {spec.key:<16} run {run}: {headline}={value} "
+                    f"{sc.key:<11} {spec.key:<24} run {run}: {headline}={value} "
                     f"({time.monotonic() - t0:.0f}s) {status}"
                 )
 
@@ -644,8 +691,16 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "versions": peers_mod.versions(peers),
         "servers": [
-            {"key": s.key, "label": s.label, "role": s.role, "polling": s.polling} for s in servers
+            {
+                "key": s.key,
+                "label": s.label,
+                "role": s.role,
+                "polling": s.polling,
+                "build": s.build,
+            }
+            for s in servers
         ],
+        "compiled_build": compiled_build,
         "skipped_servers": skipped_servers,
         "scenarios": [
             {

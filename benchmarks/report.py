@@ -10,7 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks import targets
 from benchmarks.peers import BENCH_DIR, ROOT
+from benchmarks.targets import median, metric
+
+BASELINE = BENCH_DIR / "baseline.json"
 
 # The cells the ratios and the chart are about: (scenario, metric field).
 HEADLINES: list[tuple[str, str]] = [
@@ -36,14 +40,6 @@ GENERATOR_CHECKS: list[tuple[str, str]] = [
 ]
 
 
-def _median(doc: dict[str, Any], scenario: str, server: str, fld: str) -> float | None:
-    cell = doc["summary"].get(scenario, {}).get(server)
-    if not cell or not cell["ok_runs"]:
-        return None
-    value = cell["median"].get(fld)
-    return None if value is None or value < 0 else float(value)
-
-
 def _spread(doc: dict[str, Any], scenario: str, server: str, fld: str) -> str:
     """Half the min-max range as a percentage of the median: how far to trust
     a cell measured on a shared machine."""
@@ -61,13 +57,8 @@ def _fmt(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def _metric(doc: dict[str, Any], scenario: str, fld: str) -> dict[str, Any]:
-    for sc in doc["scenarios"]:
-        if sc["key"] == scenario:
-            for m in sc["metrics"]:
-                if m["field"] == fld:
-                    return dict(m)
-    return {"field": fld, "label": fld, "higher_is_better": True, "fmt": ",.0f"}
+def _label(doc: dict[str, Any], key: str) -> str:
+    return next((s["label"] for s in doc["servers"] if s["key"] == key), key)
 
 
 def _servers(doc: dict[str, Any], role: str | None = None) -> list[dict[str, Any]]:
@@ -92,7 +83,7 @@ def _scenario_table(doc: dict[str, Any], sc: dict[str, Any]) -> list[str]:
             continue
         cols = []
         for i, m in enumerate(metrics):
-            v = _median(doc, sc["key"], srv["key"], m["field"])
+            v = median(doc, sc["key"], srv["key"], m["field"])
             text = _fmt(v, m["fmt"])
             if i == 0 and v is not None:
                 text += _spread(doc, sc["key"], srv["key"], m["field"])
@@ -122,24 +113,31 @@ def _ratio_table(doc: dict[str, Any]) -> list[str]:
     peer = {s["key"]: s for s in doc["servers"]}
     lines = [
         "| metric | hubbub runtime | hubbub | hubbub/Node | hubbub/python-socketio "
-        "| hubbub/ceiling |",
-        "|---|---|---:|---:|---:|---:|",
+        "| hubbub/ceiling | compiled/pure |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for scenario, fld in HEADLINES:
         if scenario not in doc["summary"]:
             continue
-        m = _metric(doc, scenario, fld)
+        m = metric(doc, scenario, fld)
         better = "" if m["higher_is_better"] else " (lower is better)"
         for srv in _servers(doc, "hubbub"):
-            mine = _median(doc, scenario, srv["key"], fld)
+            mine = median(doc, scenario, srv["key"], fld)
+            if mine is None:
+                continue
             # the 0.9 scenario's Node is socket.io 0.9.17 (4.8 does not speak 0.9)
             node = "node-09" if scenario.startswith("v09") else "node"
             ratios = [
-                _ratio(mine, _median(doc, scenario, other, fld))
+                _ratio(mine, median(doc, scenario, other, fld))
                 if other in peer and other not in doc["skipped_servers"]
                 else "-"
                 for other in (node, "python-socketio", "ceiling")
             ]
+            # a compiled row against the same runtime's pure build
+            pure = targets.pure_key(srv["key"])
+            ratios.append(
+                _ratio(mine, median(doc, scenario, pure, fld)) if pure != srv["key"] else "-"
+            )
             lines.append(
                 f"| {scenario} {m['label']}{better} | {srv['label']} | {_fmt(mine, m['fmt'])} | "
                 + " | ".join(ratios)
@@ -148,63 +146,85 @@ def _ratio_table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-# The optimisation targets: (what, scenario, metric, reference server or None
-# for a fixed figure, factor or the figure, True when hubbub must reach at
-# least reference x factor, False when it must stay at most at the figure).
-TARGETS: list[tuple[str, str, str, str | None, float, bool]] = [
-    ("echo: at least 1.5x Node's acks/s", "echo", "acks_per_s", "node", 1.5, True),
-    ("echo: at least 5x python-socketio's", "echo", "acks_per_s", "python-socketio", 5, True),
-    ("fan-out 1,000: at least Node's", "fanout-1k", "deliveries_per_s", "node", 1, True),
-    ("fan-out 10,000: at least Node's", "fanout-10k", "deliveries_per_s", "node", 1, True),
-    ("fan-out 1,000: at least half the ceiling's", "fanout-1k", "deliveries_per_s",
-     "ceiling", 0.5, True),
-    ("fan-out 10,000: at least half the ceiling's", "fanout-10k", "deliveries_per_s",
-     "ceiling", 0.5, True),
-    ("fan-out 1,000: at least 5x python-socketio's", "fanout-1k", "deliveries_per_s",
-     "python-socketio", 5, True),
-    ("fan-out 10,000: at least 5x python-socketio's", "fanout-10k", "deliveries_per_s",
-     "python-socketio", 5, True),
-    ("fan-out 1,000: at least 0.3x the ceiling's", "fanout-1k", "deliveries_per_s",
-     "ceiling", 0.3, True),
-    ("many senders 1,000: at least Node's", "many-1k", "deliveries_per_s", "node", 1, True),
-    ("idle: at most 4 KB per websocket connection", "idle-10k", "rss_per_conn_bytes",
-     None, 4096, False),
-]
+def _target_value(doc: dict[str, Any], t: targets.Target, best: tuple[float, str] | None) -> str:
+    if best is None:
+        return "-"
+    text = _fmt(best[0], metric(doc, t.scenario, t.field)["fmt"])
+    if len(t.runtimes) > 1:
+        text += f" ({_label(doc, best[1])})"
+    return text
 
 
-def _targets(doc: dict[str, Any]) -> list[str]:
-    """Each target against the best hubbub runtime in it."""
+def _targets(doc: dict[str, Any], baseline: dict[str, Any] | None) -> list[str]:
+    """Each target against the pure and the compiled build of its runtime."""
     lines = [
-        "| target | best hubbub runtime | hubbub | reference | needed | met |",
+        "| target | reference | needed | pure | compiled | met |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in targets.evaluate_all(doc):
+        t = r.target
+        if t.scenario not in doc["summary"]:
+            continue
+        fmt = metric(doc, t.scenario, t.field)["fmt"]
+        if t.reference is None:
+            reference = "-"
+        else:
+            reference = f"{_label(doc, t.reference)} {_fmt(r.reference, fmt)}"
+        if not r.measured:
+            met = "not measured"
+        elif r.met_by:
+            met = "yes (" + ", ".join(r.met_by) + ")"
+        else:
+            met = "**no**"
+        lines.append(
+            f"| {t.what} | {reference} | {_fmt(r.needed, fmt)} | "
+            f"{_target_value(doc, t, r.pure)} | {_target_value(doc, t, r.compiled)} | {met} |"
+        )
+    if baseline is not None:
+        cells = targets.compare_baseline(doc, baseline)
+        if cells:
+            pure_worse, pure_n, comp_worse, comp_n, met_all = targets.no_slower(cells)
+            lines.append(
+                f"| no scenario slower than before (see below) | {baseline['taken']} | "
+                f"within {targets.NOISE:.0%} | {pure_worse} of {pure_n} cells worse | "
+                f"{comp_worse} of {comp_n} cells worse | {'yes' if met_all else '**no**'} |"
+            )
+    return lines
+
+
+def _baseline_table(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    cells = targets.compare_baseline(doc, baseline)
+    if not cells:
+        return []
+    lines = [
+        "## Against the previous report",
+        "",
+        f"Each hubbub cell against the same cell of the report taken {baseline['taken']} "
+        f"(hubbub {baseline['commit']}; its medians are in benchmarks/baseline.json). That "
+        "report measured the pure-Python build only, so compiled rows are compared with "
+        "their runtime's pure cell there. The machine is a shared VM, where repeated runs "
+        f"of one cell vary by 10-25%: a cell is flagged when it is more than "
+        f"{targets.NOISE:.0%} worse."
+        + (
+            " This run is a quick one (shorter and fewer runs than the baseline's): "
+            "its comparison is a smoke check only."
+            if doc["config"].get("quick")
+            else ""
+        ),
+        "",
+        "| scenario | server | before | now | now/before | |",
         "|---|---|---:|---:|---:|---|",
     ]
-    labels = {s["key"]: s["label"] for s in doc["servers"]}
-    for what, scenario, fld, ref, factor, at_least in TARGETS:
-        if scenario not in doc["summary"]:
-            continue
-        m = _metric(doc, scenario, fld)
-        mine = [
-            (v, srv["label"])
-            for srv in _servers(doc, "hubbub")
-            if (v := _median(doc, scenario, srv["key"], fld)) is not None
-        ]
-        if not mine:
-            continue
-        best = max(mine) if m["higher_is_better"] else min(mine)
-        if ref is None:
-            reference, needed = "-", factor
-        else:
-            ref_value = _median(doc, scenario, ref, fld)
-            if ref_value is None:
-                continue
-            reference = f"{labels.get(ref, ref)} {_fmt(ref_value, m['fmt'])}"
-            needed = ref_value * factor
-        met = best[0] >= needed if at_least else best[0] <= needed
+    for c in cells:
+        m = metric(doc, c.scenario, c.field)
+        better = "" if c.higher_is_better else " (lower is better)"
+        flag = "**worse**" if c.worse else ""
+        ratio = "-" if c.ratio is None else f"{c.ratio:.2f}x"
         lines.append(
-            f"| {what} | {best[1]} | {_fmt(best[0], m['fmt'])} | {reference} | "
-            f"{_fmt(needed, m['fmt'])} | {'yes' if met else '**no**'} |"
+            f"| {c.scenario} {m['label']}{better} | {_label(doc, c.server)} | "
+            f"{_fmt(c.before, m['fmt'])} | {_fmt(c.now, m['fmt'])} | {ratio} | {flag} |"
         )
-    return lines
+    return [*lines, ""]
 
 
 def _generator_check(doc: dict[str, Any]) -> list[str]:
@@ -215,18 +235,18 @@ def _generator_check(doc: dict[str, Any]) -> list[str]:
     ]
     sio = [s for s in _servers(doc) if s["role"] != "ceiling"]
     for scenario, fld in GENERATOR_CHECKS:
-        ceiling = _median(doc, scenario, "ceiling", fld)
+        ceiling = median(doc, scenario, "ceiling", fld)
         best: tuple[float, str] | None = None
         for srv in sio:
-            v = _median(doc, scenario, srv["key"], fld)
+            v = median(doc, scenario, srv["key"], fld)
             if v is not None and (best is None or v > best[0]):
                 best = (v, srv["label"])
         if ceiling is None or best is None:
             continue
-        m = _metric(doc, scenario, fld)
+        m = metric(doc, scenario, fld)
         # connects are made while setting up; everything else while measuring
         cpu_field = "loadgen_setup_cpu_pct" if fld == "connects_per_s" else "loadgen_cpu_pct"
-        cpu = _median(doc, scenario, "ceiling", cpu_field)
+        cpu = median(doc, scenario, "ceiling", cpu_field)
         factor = ceiling / best[0] if best[0] else float("inf")
         if factor >= 2:
             verdict = "ok: >= 2x"
@@ -245,7 +265,30 @@ def _generator_check(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(doc: dict[str, Any], chart_name: str | None) -> str:
+def _builds(doc: dict[str, Any]) -> list[str]:
+    """What the report says about the builds hubbub ran on, if a compiled one is in it."""
+    if not any(s.get("build") == "compiled" for s in _servers(doc)):
+        return []
+    return [
+        "hubbub runs on two builds: the rows marked 'compiled' import the hot modules "
+        "(setup.py's HOT_MODULES) compiled with mypyc, the other hubbub rows the pure-Python "
+        "package; each server checked at start that it imported the build its row names.",
+        "",
+    ]
+
+
+def _build_setup(doc: dict[str, Any]) -> list[str]:
+    build = doc.get("compiled_build")
+    if not build:
+        return []
+    modules = ", ".join(build["modules"])
+    return [
+        f"- Compiled build: {build['mypyc']} (mypyc), built from the same sources into "
+        f"{build['where']} (git-ignored; the pure rows import the checkout's src/): {modules}."
+    ]
+
+
+def render(doc: dict[str, Any], chart_name: str | None, baseline: dict[str, Any] | None) -> str:
     cfg = doc["config"]
     mach = doc["machine"]
     out: list[str] = ["# Benchmarks", ""]
@@ -263,6 +306,7 @@ def render(doc: dict[str, Any], chart_name: str | None) -> str:
         f"(idle: {cfg['idle_hold']:g} s held, ping interval {cfg['ping_interval']:g} s); "
         f"whole run {doc['elapsed_s'] // 60} min {doc['elapsed_s'] % 60} s.",
         "",
+        *_builds(doc),
     ]
     if chart_name:
         out += [f"![benchmarks]({chart_name})", ""]
@@ -293,7 +337,9 @@ def render(doc: dict[str, Any], chart_name: str | None) -> str:
                 "",
             ]
     out += ["## Ratios", "", *_ratio_table(doc), ""]
-    out += ["## Targets", "", *_targets(doc), ""]
+    out += ["## Targets", "", *_targets(doc, baseline), ""]
+    if baseline is not None:
+        out += _baseline_table(doc, baseline)
     bounds = BENCH_DIR / "bounds.md"
     if bounds.exists():
         # written by hand from profiles of the run (the figures it quotes are
@@ -338,6 +384,7 @@ def render(doc: dict[str, Any], chart_name: str | None) -> str:
         "- Clients beyond 10,000 connect from 8 loopback source addresses, so the kernel's "
         "ephemeral port search does not slow the connects down.",
     ]
+    out += _build_setup(doc)
     for where, vers in doc["versions"].items():
         shown = (v if v.startswith(k) else f"{k} {v}" for k, v in vers.items())
         out.append(f"- {where}: " + ", ".join(shown))
@@ -366,7 +413,8 @@ def write(doc: dict[str, Any], out: Path, peers_python: Path | None) -> None:
         drawn = res.returncode == 0
         if not drawn:
             print(f"benchmarks: chart failed: {res.stderr[-800:]}", file=sys.stderr)
-    text = render(doc, chart.name if drawn else None)
+    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else None
+    text = render(doc, chart.name if drawn else None, baseline)
     out.write_text(text)
     print(text)
     try:

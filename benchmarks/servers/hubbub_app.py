@@ -11,7 +11,9 @@ One module serves every hubbub runtime the harness measures:
 Heartbeat timing comes from the environment (BENCH_PING_INTERVAL and
 BENCH_PING_TIMEOUT, in seconds) because the command lines above are the
 runtimes' own and take no app options; so does BENCH_COALESCE=0, which turns
-coalesce_broadcasts off for a comparison.
+coalesce_broadcasts off for a comparison. The harness names the build it
+means to measure in BENCH_HUBBUB_BUILD ("pure" or "compiled"), and the server
+stops at start if it imported the other one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from __future__ import annotations
 import os
 
 import hubbub
+from benchmarks.compiled import check_build
+
+check_build()
 
 PAYLOAD = "x" * 100
 
