@@ -5,11 +5,13 @@ conformance, interop and examples suites run on gevent too.)"""
 
 from __future__ import annotations
 
+import contextvars
 import io
 import threading
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 
 import hubbub
@@ -129,6 +131,46 @@ def test_spawn_logs_a_failing_handler_and_goes_on(caplog: pytest.LogCaptureFixtu
     runtime.spawn(broken)
     gevent.sleep(0.01)
     assert any("broken" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_handler_greenlets_are_reused_each_job_in_a_fresh_context() -> None:
+    """A finished handler's greenlet runs the next handler: a job sees no
+    context variable an earlier job set, a blocking job holds up no other,
+    and a job that ends its greenlet (GreenletExit) ends only that one."""
+    runtime = GeventRuntime()
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var")
+    ran: list[tuple[int, str]] = []
+
+    def job(name: str) -> None:
+        ran.append((id(gevent.getcurrent()), var.get("unset")))
+        var.set(name)
+
+    runtime.spawn(job, "first")
+    gevent.sleep(0.01)
+    runtime.spawn(job, "second")
+    gevent.sleep(0.01)
+    assert [seen for _, seen in ran] == ["unset", "unset"]
+    assert ran[0][0] == ran[1][0]  # the same greenlet ran both
+
+    blocker = gevent.event.Event()
+    done: list[str] = []
+    runtime.spawn(lambda: (blocker.wait(5), done.append("blocked")))
+    runtime.spawn(lambda: done.append("free"))
+    gevent.sleep(0.01)
+    assert done == ["free"]
+    blocker.set()
+    gevent.sleep(0.01)
+    assert done == ["free", "blocked"]
+
+    def ends_its_greenlet() -> None:
+        raise gevent.GreenletExit
+
+    runtime.spawn(ends_its_greenlet)
+    gevent.sleep(0.01)
+    runtime.spawn(done.append, "after")
+    gevent.sleep(0.01)
+    assert done[-1] == "after"
+    assert all(not g.dead for g in runtime.handlers.idle)
 
 
 def test_socketio_manage_outside_a_routed_view_says_how_to_serve() -> None:
