@@ -90,6 +90,8 @@ def test_wheel_holds_the_package_and_nothing_else(dist: Path) -> None:
     assert _forbidden(names) == []
     assert set(names) >= WHEEL_MUST_HAVE
     assert metadata["Version"] == hubbub.__version__
+    assert metadata["License-Expression"] == "MIT"
+    assert f"hubbub-{hubbub.__version__}.dist-info/licenses/LICENSE" in names
     extras = set(metadata.get_all("Provides-Extra") or [])
     wanted = {"all", "docs", "gevent", "redis", "msgpack", "fast", "metrics", "otel", "test"}
     assert wanted <= extras
@@ -108,7 +110,7 @@ def test_sdist_holds_the_sources_and_nothing_else(dist: Path) -> None:
     with tarfile.open(sdist) as tf:
         names = [n.removeprefix(prefix) for n in tf.getnames()]
     assert _forbidden(names) == []
-    for needed in ("pyproject.toml", "README.md", "PKG-INFO", "src/hubbub/py.typed",
+    for needed in ("pyproject.toml", "README.md", "LICENSE", "PKG-INFO", "src/hubbub/py.typed",
                    "src/hubbub/js/channels.js"):
         assert needed in names
 
