@@ -5,9 +5,12 @@ recipient whether or not it went out as a shared block."""
 
 from __future__ import annotations
 
+import http.client
 import logging
+import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -193,3 +196,66 @@ def test_a_room_broadcast_to_websocket_clients_is_reported_per_recipient(
     assert fanout.recipients == members
     assert fanout.sizes and all(size == len('2["news","hello"]') for size in fanout.sizes)
     assert members in fanout.delivered
+
+
+class Incoming(Observer):
+    """What clients send, message by message, as observers see it."""
+
+    def __init__(self) -> None:
+        self.messages: list[str | bytes] = []
+        self.events: list[str] = []
+        self.lock = threading.Lock()
+
+    def message_received(self, connection: ObservedConnection, data: str | bytes) -> None:
+        with self.lock:
+            self.messages.append(data)
+
+    def event_received(self, socket: ObservedSocket, event: str) -> None:
+        with self.lock:
+            self.events.append(event)
+
+
+@pytest.mark.parametrize("runtime", ["embedded", "gevent"])
+def test_messages_of_0_9_and_0_6_clients_are_observed(runtime: str) -> None:
+    """The admin UI's packetsIn/bytesIn and the metrics' received bytes
+    count the messages of every generation: a 0.9 client's packets and a
+    0.6 client's messages reach ``message_received`` as Engine.IO's do."""
+    sio = hubbub.Server(v06=True)
+    incoming = sio.add_observer(Incoming())
+    sio.on("echo", lambda socket, value: value)
+    sio.on("message", lambda socket, value: socket.send(value))
+    with ServerThread(sio, gevent=runtime == "gevent") as srv:
+        client = hubbub.Client(protocol="0.9")
+        client.connect(srv.url, transports=["polling"], wait_timeout=10)
+        try:
+            assert client.call("echo", "from 0.9", timeout=5) == "from 0.9"
+        finally:
+            client.disconnect()
+        # a 0.6 xhr-polling session: the first GET opens it, a POST sends
+        base = srv.url.replace("http://", "")
+        host, _, port = base.partition(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("GET", f"/socket.io/xhr-polling//{int(time.time() * 1000)}")
+            opened = conn.getresponse().read().decode()
+            sid = re.match(r"~m~\d+~m~(\d+)", opened)
+            assert sid is not None, opened
+            body = "data=" + urllib.parse.quote("~m~8~m~from 0.6", safe="~")
+            conn.request(
+                "POST",
+                f"/socket.io/xhr-polling/{sid.group(1)}/send",
+                body,
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+        finally:
+            conn.close()
+        deadline = time.monotonic() + 10
+        while incoming.events.count("message") < 1:
+            assert time.monotonic() < deadline, incoming.events
+            time.sleep(0.02)
+    texts = [m for m in incoming.messages if isinstance(m, str)]
+    assert any('"name":"echo"' in m and "from 0.9" in m for m in texts), texts
+    assert "from 0.6" in texts, texts

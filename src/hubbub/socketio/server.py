@@ -32,7 +32,9 @@ from hubbub.legacy.v06.connection import V06Connection, V06Parser
 from hubbub.legacy.v06.endpoint import V06Endpoint
 from hubbub.legacy.v06.options import V06Options
 from hubbub.legacy.v06.session import V06Session
+from hubbub.legacy.v06.codec import encode_message as encode_v06_message
 from hubbub.legacy.v09.codec import LegacyPacket
+from hubbub.legacy.v09.codec import encode_packet as encode_legacy_packet
 from hubbub.legacy.v09.connection import LegacyConnection, LegacyParser
 from hubbub.legacy.v09.endpoint import LegacyEndpoint
 from hubbub.legacy.v09.options import DEFAULT_TRANSPORTS as DEFAULT_LEGACY_TRANSPORTS
@@ -572,6 +574,11 @@ class Server(Broadcasting):
         """Socket.IO 0.9 listener: a packet arrived on ``session``."""
         client = self.clients.get(session.sid)
         if isinstance(client, LegacyConnection):
+            observer = self.scheduler.observer if instrumentation.observed_servers else None
+            if observer is not None:
+                # observers count what clients send per message, as for
+                # Engine.IO's; the session kept no copy: it is encoded again
+                observer.message_received(client, encode_legacy_packet(packet))
             client.on_packet(packet)
 
     # a 0.9 session ends as an Engine.IO one does
@@ -587,6 +594,9 @@ class Server(Broadcasting):
         """Socket.IO 0.6 listener: a message arrived on ``session``."""
         client = self.clients.get(session.sid)
         if isinstance(client, V06Connection):
+            observer = self.scheduler.observer if instrumentation.observed_servers else None
+            if observer is not None:  # as for a 0.9 packet
+                observer.message_received(client, encode_v06_message(value))
             client.on_message(value, kind)
 
     on_v06_close = on_disconnect
