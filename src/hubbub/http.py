@@ -41,8 +41,17 @@ class HttpRequest:
         """The query parameters, first value wins (as Node's querystring does)."""
         if self._query is None:
             q: dict[str, str] = {}
-            for k, v in parse_qsl(self.query_string, keep_blank_values=True):
-                q.setdefault(k, v)
+            qs = self.query_string
+            if "%" in qs or "+" in qs:
+                for k, v in parse_qsl(qs, keep_blank_values=True):
+                    q.setdefault(k, v)
+            else:
+                # nothing to unquote (every Engine.IO client's own query):
+                # what parse_qsl gives, without its per-pair work
+                for pair in qs.split("&"):
+                    if pair:
+                        k, _, v = pair.partition("=")
+                        q.setdefault(k, v)
             self._query = q
         return self._query
 

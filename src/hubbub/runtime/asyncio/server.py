@@ -123,7 +123,11 @@ class HttpProtocol(asyncio.Protocol):
         self._hold: PollHold | None = None
         self._stream: StreamHold | None = None
         self._keepalive = True
+        # one loop timer at a time for the header, body and keep-alive
+        # deadlines: moving a deadline is a float store; the timer, when it
+        # fires early, re-arms itself for the deadline then current
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0  # 0.0: none
         self._upgrade: HttpRequest | None = None
         # set once a websocket took over the connection: it gets what arrives
         # here (when the transport could not be handed over to it)
@@ -145,7 +149,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
-        self._disarm()
+        self._drop_timer()
         transport, self.transport = self.transport, None
         del transport
         hold, self._hold = self._hold, None
@@ -164,16 +168,38 @@ class HttpProtocol(asyncio.Protocol):
             self.server.router.abandon(forward)
 
     def _arm(self, delay: float) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(delay, self._on_timeout)
+        deadline = self.loop.time() + delay
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.loop.call_at(deadline, self._on_timer)
 
     def _disarm(self) -> None:
+        """No deadline; the loop timer, if any, fires to find none."""
+        self._deadline = 0.0
+
+    def _drop_timer(self) -> None:
+        """No deadline and no loop timer: the connection is gone, or a
+        websocket (with timers of its own) took it over."""
+        self._deadline = 0.0
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _on_timeout(self) -> None:
+    def _on_timer(self) -> None:
         self._timer = None
+        deadline = self._deadline
+        if not deadline:
+            return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+            return
+        self._deadline = 0.0
+        self._on_timeout()
+
+    def _on_timeout(self) -> None:
         if self.transport is None or self._busy or self.ws is not None:
             return
         if self._url or self._headers:
@@ -475,7 +501,7 @@ class HttpProtocol(asyncio.Protocol):
     # -- websocket ---------------------------------------------------------------
 
     def _start_upgrade(self, req: HttpRequest, rest: bytes) -> None:
-        self._disarm()
+        self._drop_timer()
         server = self.server
         if not server.endpoint.serves(req.path):
             self._keepalive = False
