@@ -12,23 +12,10 @@ from typing import Any
 
 from benchmarks import targets
 from benchmarks.peers import BENCH_DIR, ROOT
-from benchmarks.targets import median, metric
+from benchmarks.targets import HEADLINES, median, metric
 
 BASELINE = BENCH_DIR / "baseline.json"
 
-# The cells the ratios and the chart are about: (scenario, metric field).
-HEADLINES: list[tuple[str, str]] = [
-    ("echo", "acks_per_s"),
-    ("echo", "p99_ms"),
-    ("fanout-1k", "deliveries_per_s"),
-    ("fanout-10k", "deliveries_per_s"),
-    ("many-1k", "deliveries_per_s"),
-    ("idle-10k", "rss_per_conn_bytes"),
-    ("idle-10k", "connects_per_s"),
-    ("idle-max", "clients_ready"),
-    ("polling", "acks_per_s"),
-    ("v09-echo", "acks_per_s"),
-]
 # Where the ceiling must show that the load generator has room to spare:
 # (scenario, metric) it must reach twice the best Socket.IO server's value in.
 GENERATOR_CHECKS: list[tuple[str, str]] = [

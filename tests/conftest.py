@@ -20,6 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 JS_DIR = ROOT / "tests" / "js"
+# the checkout's own packages beside src/ (benchmarks: its report and build
+# helpers have tests)
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 
 
 def _ephemeral_range() -> tuple[int, int]:

@@ -3,15 +3,9 @@ computed from a hand-made results document (no servers run)."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from conftest import ROOT
-
-# benchmarks/ is a folder of the checkout, not part of the installed package
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+# benchmarks/ is a folder of the checkout (conftest puts it on the path)
 from benchmarks import report, targets
 from benchmarks.harness import SCENARIOS, SERVERS
 

@@ -5,22 +5,10 @@ sources would prove nothing about the compiled build, and the reverse."""
 
 from __future__ import annotations
 
-import ast
 import importlib
 import os
 
-from conftest import ROOT
-
-
-def hot_modules() -> list[str]:
-    tree = ast.parse((ROOT / "setup.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "HOT_MODULES" for t in node.targets
-        ):
-            paths: list[str] = ast.literal_eval(node.value)
-            return [p.removeprefix("src/").removesuffix(".py").replace("/", ".") for p in paths]
-    raise AssertionError("setup.py has no HOT_MODULES")
+from benchmarks.compiled import hot_modules
 
 
 def test_every_hot_module_comes_from_the_build_under_test() -> None:
