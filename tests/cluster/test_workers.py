@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import sys
 import time
 import urllib.parse
@@ -167,6 +168,53 @@ def test_clients_spread_over_the_workers(cluster: Cluster) -> None:
     assert len(workers) >= 2, cluster.servers  # the kernel spreads connections
     for name in NAMES:
         assert cluster.clients.emit(name, "server_count") == WORKERS
+
+
+def _handshakes_at_once(port: int, count: int) -> list[str]:
+    """``count`` connections opened together, then one Engine.IO handshake
+    on each: the session ids."""
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    try:
+        request = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+        for sock in socks:
+            sock.sendall(request)
+        sids = []
+        for sock in socks:
+            data = b""
+            while b'"sid":"' not in data or b'"' not in data.split(b'"sid":"', 1)[1]:
+                chunk = sock.recv(4096)
+                assert chunk, data
+                data += chunk
+            sids.append(data.split(b'"sid":"', 1)[1].split(b'"', 1)[0].decode())
+        return sids
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_connections_spread_over_every_worker(cluster: Cluster) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT): the kernel
+    spreads connections by address, not to whichever worker wakes first (on
+    one shared socket, a burst of connections went nearly all to one)."""
+    owners = [sessionids.owner(sid) for sid in _handshakes_at_once(cluster.proc.port, 80)]
+    counts = {index: owners.count(index) for index in range(WORKERS)}
+    # a fair spread gives each about 20 (a worker under 7: about 1 in 5,000)
+    assert all(n >= 7 for n in counts.values()), counts
+
+
+def test_each_worker_serves_only_once_linked_to_the_others(cluster: Cluster) -> None:
+    """A worker that served before its links were up broadcast into the
+    void: its log says 'serving' after it linked to every other worker."""
+    lines = cluster.proc.log().splitlines()
+    for index in range(WORKERS):
+        serving = next(
+            i
+            for i, line in enumerate(lines)
+            if re.search(rf"worker {index} \(pid \d+\) serving", line)
+        )
+        linked = [i for i, line in enumerate(lines) if f"worker {index}: linked to worker" in line]
+        assert len(linked) == WORKERS - 1, (index, linked)
+        assert max(linked) < serving, (index, lines)
 
 
 @pytest.mark.parametrize("sender", ["poll4-0", "ws4-1", "up4-2", "up2-3", "poll09-0", "ws09-1"])
@@ -609,22 +657,38 @@ def test_a_request_forwarded_to_a_hung_worker_gets_503(runtime: str, tmp_path: P
     try:
         proc.wait_ready()
         wait_linked(proc, 2)
-        sid = _eio_session(port)
-        owner = sessionids.owner(sid)
-        assert owner in (0, 1)
-        stopped = worker_pids(proc)[owner]
+        # two keep-alive connections, one read by each worker (a handshake on
+        # each says which); each holds the session the other's worker made
+        path = "/socket.io/?EIO=4&transport=polling"
+        conns: dict[int, tuple[http.client.HTTPConnection, str]] = {}
+        for _ in range(200):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
+            conn.request("GET", path)
+            body = conn.getresponse().read()
+            sid = json.loads(body[1:])["sid"]
+            owner = sessionids.owner(sid)
+            assert owner in (0, 1)
+            if owner in conns:
+                conn.close()
+            else:
+                conns[owner] = (conn, sid)
+            if len(conns) == 2:
+                break
+        assert sorted(conns) == [0, 1]
+        # stop worker 0; worker 1 reads a poll for one of worker 0's sessions
+        stopped = worker_pids(proc)[0]
+        conn, sid = conns[1][0], conns[0][1]
         os.kill(stopped, signal.SIGSTOP)
         try:
-            # the stopped worker accepts nothing: the other one reads the poll
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
             started = time.monotonic()
-            conn.request("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+            conn.request("GET", f"{path}&sid={sid}")
             response = conn.getresponse()
             response.read()
             waited = time.monotonic() - started
-            conn.close()
         finally:
             os.kill(stopped, signal.SIGCONT)
+            for c, _ in conns.values():
+                c.close()
         assert response.status == 503
         assert 7.0 <= waited < 30.0, waited
         wait_until(lambda: "did not answer a forwarded request" in proc.log(), 10, "the warning")

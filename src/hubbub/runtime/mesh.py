@@ -60,6 +60,10 @@ _READ_SIZE = 256 * 1024
 # a forwarded request outlives the longest hold a live owner gives a poll
 # (a ping interval, then the ping timeout) by this much before it is given up
 _FORWARD_SLACK = 5.0
+# how long a starting worker waits to be linked to every other before it
+# serves anyway (one may be down, being replaced): a worker that served
+# unlinked would broadcast to its peers' clients into the void
+LINK_WAIT = 3.0
 _DEFAULT_FORWARD_TIMEOUT = 60.0
 
 
@@ -408,6 +412,10 @@ class WorkerMesh:
 
     def peers(self) -> int:
         return sum(1 for out in self._out.values() if out.ready)
+
+    def linked(self) -> bool:
+        """Whether this worker has a link to every other."""
+        return all(out.ready for out in self._out.values())
 
     def publish(self, message: dict[str, Any]) -> None:
         frame = encode_frame({"k": "a", "m": message})

@@ -1,11 +1,17 @@
-"""The supervisor of ``hubbub run --workers N``: one listening socket, N
+"""The supervisor of ``hubbub run --workers N``: the listening sockets, N
 worker processes, and nothing else.
 
 The supervisor binds the address and starts each worker as a new process
-(the same command line, with ``HUBBUB_WORKER`` set) that inherits the
-listening socket: the kernel hands each new connection to one of the
-workers, which route requests among themselves (``runtime.asyncio.workers``).
-The supervisor never reads a request. It:
+(the same command line, with ``HUBBUB_WORKER`` set) that inherits a
+listening socket: where the system has ``SO_REUSEPORT``, one socket per
+worker index, all bound to the address, and the kernel spreads new
+connections over them by their addresses (one socket shared by every
+worker goes to whichever wakes first: one busy worker could take nearly
+all); elsewhere, or for a socket the caller gives, one shared socket. The
+workers route requests among themselves (``runtime.mesh``). The supervisor
+keeps every socket open, so connections that reach the socket of a worker
+being replaced wait in its backlog for the new one, never refused. The
+supervisor never reads a request. It:
 
 * replaces a worker that exits, after a delay that doubles while
   replacements keep dying young;
@@ -92,6 +98,14 @@ class WorkerSpec:
     def socket_path(self, index: int) -> str:
         return os.path.join(self.directory, f"{index}.sock")
 
+    def ready_path(self, index: int) -> str:
+        """The file a worker makes once it serves (linked to the others)."""
+        return os.path.join(self.directory, f"{index}.ready")
+
+    def mark_ready(self) -> None:
+        with open(self.ready_path(self.index), "w"):
+            pass
+
 
 class _Worker:
     __slots__ = ("delay", "due", "index", "proc", "started")
@@ -124,6 +138,9 @@ class Supervisor:
         self.count = workers
         self.grace = grace
         self.sock = sock
+        # the listening socket of each worker index (the same one, shared,
+        # where there is no SO_REUSEPORT or the caller gave one)
+        self.listeners: list[socket.socket] = []
         # where the workers' link sockets are: a fresh directory, or the one
         # given (hubbub.IpcEmitter reaches the workers there)
         self.ipc_dir = ipc_dir
@@ -145,10 +162,10 @@ class Supervisor:
     # -- running -------------------------------------------------------------------------
 
     def run(self) -> int:
-        if self.sock is None:
-            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            self.sock = socket.create_server((self.host, self.port), family=family, backlog=2048)
-        self.sock.set_inheritable(True)
+        self.listeners = self._listen()
+        self.sock = self.listeners[0]
+        for listener in self.listeners:
+            listener.set_inheritable(True)
         self.port = self.sock.getsockname()[1]
         if self.ipc_dir:
             os.makedirs(self.ipc_dir, mode=0o700, exist_ok=True)
@@ -177,17 +194,41 @@ class Supervisor:
                 time.sleep(_TICK)
             self._stop_all()
         finally:
-            self.sock.close()
+            for listener in set(self.listeners):
+                listener.close()
             os.close(self._alive_r)
             os.close(self._alive_w)
             if self.ipc_dir:
-                for worker in self.workers:  # a killed worker leaves its socket file
-                    with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(self.directory, f"{worker.index}.sock"))
+                for worker in self.workers:  # a killed worker leaves its files
+                    for ext in ("sock", "ready"):
+                        with contextlib.suppress(OSError):
+                            os.unlink(os.path.join(self.directory, f"{worker.index}.{ext}"))
             else:
                 shutil.rmtree(self.directory, ignore_errors=True)
         log.info("hubbub supervisor stopped")
         return 0
+
+    def _listen(self) -> list[socket.socket]:
+        if self.sock is not None:
+            return [self.sock] * self.count
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        if not hasattr(socket, "SO_REUSEPORT"):
+            sock = socket.create_server((self.host, self.port), family=family, backlog=2048)
+            return [sock] * self.count
+        listeners: list[socket.socket] = []
+        port = self.port
+        try:
+            for _ in range(self.count):
+                sock = socket.create_server(
+                    (self.host, port), family=family, backlog=2048, reuse_port=True
+                )
+                listeners.append(sock)
+                port = sock.getsockname()[1]  # a port of 0 is chosen by the first bind
+        except OSError:
+            for sock in listeners:
+                sock.close()
+            raise
+        return listeners
 
     def _tend(self) -> None:
         """Start the workers that are due, notice the ones that died."""
@@ -216,14 +257,16 @@ class Supervisor:
                 self._start(worker)
 
     def _start(self, worker: _Worker) -> None:
-        assert self.sock is not None
+        listener = self.listeners[worker.index]
         spec = WorkerSpec(
-            worker.index, self.count, self.sock.fileno(), self.directory, self._alive_r
+            worker.index, self.count, listener.fileno(), self.directory, self._alive_r
         )
         env = {**os.environ, WORKER_ENV: spec.to_env()}
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spec.ready_path(worker.index))  # its predecessor's
         try:
             worker.proc = subprocess.Popen(
-                self.command, env=env, pass_fds=(self.sock.fileno(), self._alive_r)
+                self.command, env=env, pass_fds=(listener.fileno(), self._alive_r)
             )
         except OSError as exc:
             log.error("cannot start worker %d: %s", worker.index, exc)
@@ -235,20 +278,16 @@ class Supervisor:
         log.info("worker %d started (pid %d)", worker.index, worker.proc.pid)
 
     def _wait_ready(self, worker: _Worker, timeout: float) -> bool:
-        """Wait until the worker accepts on its link socket (it serves then)."""
+        """Wait until the worker serves (linked to the others, accepting)."""
+        ready = os.path.join(self.directory, f"{worker.index}.ready")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stopping:
             proc = worker.proc
             if proc is None or proc.poll() is not None:
                 return False
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(os.path.join(self.directory, f"{worker.index}.sock"))
+            if os.path.exists(ready):
                 return True
-            except OSError:
-                time.sleep(_TICK)
-            finally:
-                probe.close()
+            time.sleep(_TICK)
         return False
 
     def _stop(self, worker: _Worker, signum: int) -> None:

@@ -28,11 +28,11 @@ from hubbub.engineio.server import EngineIOServer
 from hubbub.engineio.session import EngineSession
 from hubbub.http import HttpRequest
 from hubbub.instrumentation import PROTOCOL_NAMES, Observer, PacketLog, combine, log_step
+from hubbub.legacy.v06.codec import encode_message as encode_v06_message
 from hubbub.legacy.v06.connection import V06Connection, V06Parser
 from hubbub.legacy.v06.endpoint import V06Endpoint
 from hubbub.legacy.v06.options import V06Options
 from hubbub.legacy.v06.session import V06Session
-from hubbub.legacy.v06.codec import encode_message as encode_v06_message
 from hubbub.legacy.v09.codec import LegacyPacket
 from hubbub.legacy.v09.codec import encode_packet as encode_legacy_packet
 from hubbub.legacy.v09.connection import LegacyConnection, LegacyParser

@@ -14,7 +14,7 @@ from hubbub import sessionids
 from hubbub.http import HttpRequest
 from hubbub.runtime.asyncio.server import EmbeddedServer, HttpProtocol, install_uvloop
 from hubbub.runtime.limits import ServerLimits
-from hubbub.runtime.mesh import WorkerMesh, forward_timeout, use_cluster_adapter
+from hubbub.runtime.mesh import LINK_WAIT, WorkerMesh, forward_timeout, use_cluster_adapter
 from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
 
 log = logging.getLogger("hubbub.workers")
@@ -100,12 +100,18 @@ async def _serve(
     use_cluster_adapter(app, mesh, adapter)
     listener = socket.socket(fileno=spec.fd)
     listener.setblocking(False)
+    # linked first, then serving: a client's broadcast then reaches every worker
+    mesh.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINK_WAIT
+    while not mesh.linked() and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    if not mesh.linked():
+        log.warning("worker %d serving before it is linked to every other worker", spec.index)
     await server.start(sock=listener)
     server.router = _Router(mesh)
-    mesh.start()
     stop = asyncio.Event()
     leave = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
@@ -117,6 +123,7 @@ async def _serve(
     # the pipe never carries a byte: it closes when the supervisor is gone
     loop.add_reader(spec.alive_fd, stop.set)
     log.info("worker %d (pid %d) serving", spec.index, os.getpid())
+    spec.mark_ready()
     await stop.wait()
     loop.remove_reader(spec.alive_fd)
     if leave.is_set():

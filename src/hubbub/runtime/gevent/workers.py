@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from hubbub import sessionids
 from hubbub.http import HttpRequest
 from hubbub.runtime.gevent.server import as_wsgi_app, cut_connections, serve
 from hubbub.runtime.limits import ServerLimits
-from hubbub.runtime.mesh import WorkerMesh, forward_timeout, use_cluster_adapter
+from hubbub.runtime.mesh import LINK_WAIT, WorkerMesh, forward_timeout, use_cluster_adapter
 from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
 
 log = logging.getLogger("hubbub.workers")
@@ -121,7 +122,6 @@ def serve_worker(
     def on_start(server: Any) -> None:
         live.update(server.live_sockets)
         server.live_sockets = live
-        mesh.start()
 
         def leave() -> None:
             # being replaced: the other workers take the clients over
@@ -134,9 +134,17 @@ def serve_worker(
         watcher = hub.loop.io(spec.alive_fd, 1)  # the supervisor is gone
         watcher.start(server.hubbub_stop)
         log.info("worker %d (pid %d) serving", spec.index, os.getpid())
+        spec.mark_ready()
 
     def on_stop() -> None:
         log.info("worker %d draining", spec.index)
         mesh.close()
 
+    # linked first, then serving: a client's broadcast then reaches every worker
+    mesh.start()
+    deadline = time.monotonic() + LINK_WAIT
+    while not mesh.linked() and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+    if not mesh.linked():
+        log.warning("worker %d serving before it is linked to every other worker", spec.index)
     serve(wsgi, limits=limits, listener=listener, on_start=on_start, on_stop=on_stop)
