@@ -949,7 +949,7 @@ def main(argv: list[str] | None = None) -> int:
                 value = r.data.get(headline, "-")
                 status = "ok" if r.ok else f"FAILED: {r.error}"
                 log(
-                    f"{sc.key:<11} {spec.key:<24} run {run}: {headline}={value} "
+                    f"{sc.key:<14} {spec.key:<24} run {run}: {headline}={value} "
                     f"({time.monotonic() - t0:.0f}s) {status}"
                 )
 
