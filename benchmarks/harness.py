@@ -1,6 +1,11 @@
 """Run every scenario against every server and collect the load generator's
 results. ``python -m benchmarks --help`` for the options; report.py turns the
 results into docs/benchmarks.md.
+
+Two sections: the main one, one process per server, server and load
+generator pinned to a core each; and "with workers", the same servers with 1
+and 2 worker processes (``hubbub run --workers 2``, a Node cluster), which
+cannot be pinned to one core, so every server of it runs unpinned.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -51,6 +57,12 @@ class ServerSpec:
     only_v09: bool = False
     # hubbub's: "pure" (the package as it is) or "compiled" (benchmarks/compiled.py)
     build: str = ""
+    # the sections it takes part in: "main" (one process, pinned) and "workers"
+    sections: tuple[str, ...] = ("main",)
+    workers: int = 1  # worker processes serving clients
+    one_worker: str | None = None  # the key of the same server with one worker
+    # True once every worker serves (checked after the port listens)
+    ready: Callable[[int], bool] | None = None
 
 
 def _hubbub_env(_: Peers) -> dict[str, str]:
@@ -78,6 +90,44 @@ def _hubbub_has_module(name: str) -> str | None:
 
 
 HUBBUB_RUN = "-m hubbub run benchmarks.servers.hubbub_app:sio --host 127.0.0.1 --log-level warning"
+BOTH = ("main", "workers")
+
+
+def ipc_dir(port: int) -> Path:
+    """The workers' socket directory of a hubbub server with workers on port:
+    named, so the harness sees when every worker has its link socket."""
+    return Path(f"/tmp/hubbub-bench-{port}")
+
+
+def _hubbub_workers(runtime: str, n: int) -> Callable[[int, Peers], list[str]]:
+    def command(port: int, _: Peers) -> list[str]:
+        return [
+            sys.executable,
+            *HUBBUB_RUN.split(),
+            "--runtime",
+            runtime,
+            "--workers",
+            str(n),
+            "--ipc-dir",
+            str(ipc_dir(port)),
+            "--port",
+            str(port),
+        ]
+
+    return command
+
+
+def _hubbub_workers_ready(n: int) -> Callable[[int], bool]:
+    return lambda port: len(list(ipc_dir(port).glob("*.sock"))) >= n
+
+
+def _node_cluster_missing(p: Peers) -> str | None:
+    if p.missing.get("node"):
+        return p.missing["node"]
+    gone = peers_mod.node_missing(peers_mod.NODE_DIR)
+    return f"not installed under benchmarks/node: {', '.join(gone)}" if gone else None
+
+
 # the same uvicorn settings for hubbub's ASGIApp and for python-socketio
 UVICORN = (
     "-m uvicorn --host 127.0.0.1 --log-level warning --no-access-log --loop uvloop --backlog 2048"
@@ -95,6 +145,7 @@ HUBBUB_SERVERS: list[ServerSpec] = [
         lambda p: None,
         v09=True,
         build="pure",
+        sections=BOTH,
     ),
     ServerSpec(
         "hubbub-asgi",
@@ -132,6 +183,7 @@ HUBBUB_SERVERS: list[ServerSpec] = [
         lambda p: _hubbub_has_module("gevent"),
         v09=True,
         build="pure",
+        sections=BOTH,
     ),
 ]
 
@@ -149,6 +201,8 @@ def _compiled(spec: ServerSpec) -> ServerSpec:
         env=_compiled_env,
         unavailable=unavailable,
         build="compiled",
+        # the section with workers measures the pure build only
+        sections=("main",),
     )
 
 
@@ -164,6 +218,7 @@ SERVERS: list[ServerSpec] = [
         lambda port, p: [str(p.node), str(BENCH_DIR / "node" / "server.js"), str(port)],
         _peer_env,
         lambda p: p.missing.get("node"),
+        sections=BOTH,
     ),
     ServerSpec(
         "node-09",
@@ -203,6 +258,51 @@ SERVERS: list[ServerSpec] = [
         _peer_env,
         lambda p: p.missing.get("python-peers"),
     ),
+    # the section "with workers": the same servers with 2 worker processes
+    ServerSpec(
+        "hubbub-asyncio-w2",
+        "hubbub embedded (asyncio), 2 workers",
+        "hubbub",
+        "sio",
+        True,
+        _hubbub_workers("asyncio", 2),
+        _hubbub_env,
+        lambda p: _hubbub_has_module("msgpack"),
+        build="pure",
+        sections=("workers",),
+        workers=2,
+        one_worker="hubbub-asyncio",
+        ready=_hubbub_workers_ready(2),
+    ),
+    ServerSpec(
+        "hubbub-gevent-w2",
+        "hubbub gevent, 2 workers",
+        "hubbub",
+        "sio",
+        True,
+        _hubbub_workers("gevent", 2),
+        _hubbub_env,
+        lambda p: _hubbub_has_module("gevent") or _hubbub_has_module("msgpack"),
+        build="pure",
+        sections=("workers",),
+        workers=2,
+        one_worker="hubbub-gevent",
+        ready=_hubbub_workers_ready(2),
+    ),
+    ServerSpec(
+        "node-cluster",
+        # the primary listens once both workers have their handlers
+        "Node socket.io 4.8 cluster, 2 workers",
+        "peer",
+        "sio",
+        True,
+        lambda port, p: [str(p.node), str(BENCH_DIR / "node" / "cluster.js"), str(port), "2"],
+        _peer_env,
+        _node_cluster_missing,
+        sections=("workers",),
+        workers=2,
+        one_worker="node",
+    ),
 ]
 
 # --------------------------------------------------------------------------- scenarios
@@ -226,6 +326,9 @@ class Scenario:
     metrics: tuple[Metric, ...]
     idle: bool = False
     skip_reason: str | None = None
+    section: str = "main"  # or "workers": run unpinned, for 1 and 2 workers
+    # handshakes in flight while connecting (the load generator's --concurrency)
+    connect_concurrency: int = 500
 
 
 @dataclass(frozen=True)
@@ -252,6 +355,15 @@ ECHO_METRICS = (
     THROUGHPUT,
 )
 FANOUT_METRICS = (Metric("deliveries_per_s", "deliveries/s"), THROUGHPUT)
+LOADGEN_CPU = Metric("loadgen_cpu_pct", "loadgen CPU %", False, ".0f")
+# Connecting 8 at a time in the workers section: a balancer that counts
+# connections (@socket.io/sticky's least-connection) learns of each one from
+# its worker after the handshake, so a burst of hundreds would all go to the
+# worker that had the fewest before it; clients arriving over time do not.
+WORKERS_CONNECT = 8
+# at most this long to receive what is still owed after the window: the
+# slowest server here delivers the in-flight 80,000 in several seconds
+WORKERS_DRAIN = 20
 
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -332,7 +444,55 @@ SCENARIOS: list[Scenario] = [
         100,
         ECHO_METRICS,
     ),
+    # with workers: each against 1 and 2 workers (and Node's cluster), unpinned
+    Scenario(
+        "workers-echo",
+        "Echo with ack: 100 clients, one emit outstanding each",
+        "ws",
+        "echo",
+        100,
+        (
+            Metric("acks_per_s", "acks/s"),
+            Metric("p99_ms", "p99 ms", False, ".2f"),
+            THROUGHPUT,
+            LOADGEN_CPU,
+        ),
+        section="workers",
+        connect_concurrency=WORKERS_CONNECT,
+    ),
+    Scenario(
+        "workers-fanout",
+        "Fan-out: 1,000 clients in one room, 100-byte events",
+        "ws",
+        "fanout",
+        1_000,
+        (
+            Metric("deliveries_per_s", "deliveries/s"),
+            Metric("delivered_pct", "delivered %", fmt=".1f"),
+            THROUGHPUT,
+            LOADGEN_CPU,
+        ),
+        section="workers",
+        connect_concurrency=WORKERS_CONNECT,
+    ),
+    Scenario(
+        "workers-chat",
+        "Many senders: 1,000 clients in one room take turns sending a 100-byte chat, "
+        "each broadcast to the room",
+        "ws",
+        "chat",
+        1_000,
+        (
+            Metric("deliveries_per_s", "deliveries/s"),
+            Metric("delivered_pct", "delivered %", fmt=".1f"),
+            THROUGHPUT,
+            LOADGEN_CPU,
+        ),
+        section="workers",
+        connect_concurrency=WORKERS_CONNECT,
+    ),
 ]
+SECTIONS = ("main", "workers")
 
 
 # --------------------------------------------------------------------------- running
@@ -396,17 +556,58 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30
     raise RuntimeError(f"server did not listen on {port} within {timeout:.0f}s")
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under pid (its workers, theirs), from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = stat.read_text()
+            # the command name, in parentheses, may hold spaces: the fields follow the last ')'
+            ppid = int(text[text.rindex(")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def wait_workers(spec: ServerSpec, port: int, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until every worker of a server with workers serves: the processes
+    are there and, where the spec can tell, each has its link socket. Clients
+    that came before a worker was up would all land on the others."""
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before its workers ran")
+        if len(descendants(proc.pid)) >= spec.workers and (spec.ready is None or spec.ready(port)):
+            # then a settle, for every server with workers: a hubbub worker
+            # retries linking to the others at least once a second, and a
+            # broadcast sent before the link is up misses the other's clients
+            time.sleep(1.5)
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the server's {spec.workers} workers did not start within 30s")
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL: the load generator has already reset every
-    connection, so a slow graceful shutdown would only cost time."""
+    connection, so a slow graceful shutdown would only cost time. Workers
+    still there after their parent are killed too."""
     if proc.poll() is not None:
         return
+    workers = descendants(proc.pid)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=3)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def server_pid(proc: subprocess.Popen[bytes]) -> int:
@@ -425,7 +626,7 @@ def loadgen_args(sc: Scenario, spec: ServerSpec, cfg: Config, port: int) -> list
     duration = cfg.idle_hold if sc.idle else cfg.duration
     args = (
         f"--port {port} --proto {proto} --scenario {sc.loadgen} --clients {clients} --quiet "
-        f"--warmup {cfg.warmup} --duration {duration} --concurrency 500 "
+        f"--warmup {cfg.warmup} --duration {duration} --concurrency {sc.connect_concurrency} "
         f"--setup-timeout {cfg.setup_timeout}"
     ).split()
     if sc.loadgen in ("fanout", "chat"):
@@ -435,6 +636,9 @@ def loadgen_args(sc: Scenario, spec: ServerSpec, cfg: Config, port: int) -> list
         # by its buffers, or a slow one by a backlog it never gets through.
         window = max(2, FANOUT_IN_FLIGHT // clients)
         args += ["--batch", "1", "--window", str(window)]
+        # with workers, wait at the end for every delivery owed (a broadcast
+        # must reach the other workers' clients too); the main section does not
+        args += ["--drain", str(WORKERS_DRAIN if sc.section == "workers" else 0)]
     if clients > 10_000:
         args += ["--source-ips", "8"]
     if sc.idle:
@@ -442,10 +646,34 @@ def loadgen_args(sc: Scenario, spec: ServerSpec, cfg: Config, port: int) -> list
     return args
 
 
+def takes_part(sc: Scenario, spec: ServerSpec) -> bool:
+    """Whether the scenario runs against the server."""
+    if sc.section not in spec.sections:
+        return False
+    if sc.transport == "polling" and not spec.polling:
+        return False
+    return spec.v09 if sc.transport == "v09" else not spec.only_v09
+
+
+def per_worker(data: dict[str, Any], spec: ServerSpec) -> dict[str, Any]:
+    """From the load generator's per-process lists (the server's process tree,
+    root first): the clients each serving process gained and the share of the
+    busiest, for a server with workers (its root only routes or supervises)."""
+    sockets = data.get("server_proc_new_sockets") or []
+    serving = sockets[1:] if spec.workers > 1 else sockets[:1]
+    if len(serving) < spec.workers or min(serving) < 0 or not sum(serving):
+        return {}
+    return {"busiest_worker_clients_pct": 100.0 * max(serving) / sum(serving)}
+
+
 def run_one(
     sc: Scenario, spec: ServerSpec, cfg: Config, peers: Peers, run: int, logs: Path
 ) -> RunResult:
     port = free_port()
+    # a server with workers spans the cores: the whole section runs unpinned
+    server_cpu, loadgen_cpu = (
+        (cfg.server_cpu, cfg.loadgen_cpu) if sc.section == "main" else (None, None)
+    )
     env = spec.env(peers)
     if sc.idle:
         env["BENCH_PING_INTERVAL"] = str(cfg.ping_interval)
@@ -453,7 +681,7 @@ def run_one(
     log_path = logs / f"{sc.key}.{spec.key}.{run}.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(
-            pinned(spec.command(port, peers), cfg.server_cpu),
+            pinned(spec.command(port, peers), server_cpu),
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -461,6 +689,8 @@ def run_one(
         )
         try:
             wait_listening(port, proc)
+            if spec.workers > 1:
+                wait_workers(spec, port, proc)
             time.sleep(0.3)  # let start-up settle before the baseline RSS is read
             cmd = pinned(
                 [
@@ -469,7 +699,7 @@ def run_one(
                     "--server-pid",
                     str(server_pid(proc)),
                 ],
-                cfg.loadgen_cpu,
+                loadgen_cpu,
             )
             limit = 180 + cfg.warmup + cfg.duration + cfg.idle_hold
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=False)
@@ -488,6 +718,8 @@ def run_one(
             return RunResult(sc.key, spec.key, run, False, error=error)
         finally:
             stop(proc)
+            shutil.rmtree(ipc_dir(port), ignore_errors=True)
+    data.update(per_worker(data, spec))
     wanted = data["clients"]
     problems = []
     if not alive:
@@ -502,6 +734,13 @@ def run_one(
         problems.append(f"no {sc.metrics[0].label} in the measuring window")
     if data.get("bad_payloads", 0):
         problems.append(f"{data['bad_payloads']} acks with a wrong payload")
+    owed = data.get("deliveries_expected", 0)
+    if sc.section == "workers" and owed and data.get("deliveries_total", 0) < owed:
+        # every event must reach every member of the room, whichever worker holds it
+        problems.append(
+            f"{data['deliveries_total']:,} of {owed:,} deliveries arrived "
+            f"({data.get('delivered_pct', 0):.2f}%)"
+        )
     if problems:
         return RunResult(sc.key, spec.key, run, False, data, "; ".join(problems))
     return RunResult(sc.key, spec.key, run, True, data)
@@ -552,6 +791,24 @@ def machine_info(cfg: Config, nofile: int) -> dict[str, Any]:
     }
 
 
+def ipc_cost(cfg: Config) -> dict[str, Any] | None:
+    """The IPC adapter's CPU cost per broadcast per other worker
+    (benchmarks/ipc_cost.py): a few seconds, no clients."""
+    n = 20_000 if cfg.quick else 50_000
+    cmd = [sys.executable, "-m", "benchmarks.ipc_cost", "--n", str(n), "--json"]
+    try:
+        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        log("ipc_cost: timed out")
+        return None
+    if res.returncode != 0 or not res.stdout.strip():
+        log(f"ipc_cost failed: {res.stderr.strip()[-300:]}")
+        return None
+    found: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    log(f"ipc_cost: {found['per_other_worker_us']:.1f} us per broadcast per other worker")
+    return found
+
+
 def build_config(args: argparse.Namespace, nofile: int) -> Config:
     ncpu = os.cpu_count() or 1
     server_cpu: int | None = args.server_cpu
@@ -594,7 +851,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--scenarios",
         default="",
-        help="comma-separated subset of: " + ", ".join(s.key for s in SCENARIOS),
+        help="comma-separated subset of: "
+        + ", ".join(s.key for s in SCENARIOS)
+        + "; or a section: main, workers (the section with 1 and 2 workers)",
     )
     p.add_argument(
         "--out",
@@ -638,8 +897,22 @@ def main(argv: list[str] | None = None) -> int:
     peers = peers_mod.ensure_all(install=not args.no_install)
     wanted_servers = {s for s in args.servers.split(",") if s}
     wanted_scenarios = {s for s in args.scenarios.split(",") if s}
-    servers = [s for s in SERVERS if not wanted_servers or s.key in wanted_servers]
-    scenarios = [s for s in SCENARIOS if not wanted_scenarios or s.key in wanted_scenarios]
+    unknown = wanted_scenarios - {s.key for s in SCENARIOS} - set(SECTIONS)
+    unknown |= wanted_servers - {s.key for s in SERVERS}
+    if unknown:
+        log(f"unknown scenario or server: {', '.join(sorted(unknown))} (see --help)")
+        return 2
+    scenarios = [
+        s
+        for s in SCENARIOS
+        if not wanted_scenarios or s.key in wanted_scenarios or s.section in wanted_scenarios
+    ]
+    servers = [
+        s
+        for s in SERVERS
+        if (not wanted_servers or s.key in wanted_servers)
+        and any(sc.section in s.sections for sc in scenarios)
+    ]
     skipped_servers = {s.key: why for s in servers if (why := s.unavailable(peers))}
     compiled_build: dict[str, object] | None = None
     if any(s.build == "compiled" and s.key not in skipped_servers for s in servers):
@@ -666,9 +939,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{sc.key}: skipped ({sc.skip_reason})")
             continue
         for spec in live:
-            if sc.transport == "polling" and not spec.polling:
-                continue
-            if not spec.v09 if sc.transport == "v09" else spec.only_v09:
+            if not takes_part(sc, spec):
                 continue
             for run in range(1, cfg.runs + 1):
                 t0 = time.monotonic()
@@ -678,10 +949,11 @@ def main(argv: list[str] | None = None) -> int:
                 value = r.data.get(headline, "-")
                 status = "ok" if r.ok else f"FAILED: {r.error}"
                 log(
-                    f"{sc.key:<11} {spec.key:<24} run {run}: {headline}={value} "
+                    f"{sc.key:<14} {spec.key:<24} run {run}: {headline}={value} "
                     f"({time.monotonic() - t0:.0f}s) {status}"
                 )
 
+    ipc = ipc_cost(cfg) if any(sc.section == "workers" for sc in scenarios) else None
     out = args.out or (RESULTS_DIR / "quick.md" if cfg.quick else ROOT / "docs" / "benchmarks.md")
     doc: dict[str, Any] = {
         "taken": taken,
@@ -697,6 +969,9 @@ def main(argv: list[str] | None = None) -> int:
                 "role": s.role,
                 "polling": s.polling,
                 "build": s.build,
+                "sections": list(s.sections),
+                "workers": s.workers,
+                "one_worker": s.one_worker,
             }
             for s in servers
         ],
@@ -709,12 +984,15 @@ def main(argv: list[str] | None = None) -> int:
                 "clients": scenario_clients(s, cfg),
                 "transport": s.transport,
                 "skip_reason": s.skip_reason,
+                "section": s.section,
+                "connect_concurrency": s.connect_concurrency,
                 "metrics": [m.__dict__ for m in s.metrics],
             }
             for s in scenarios
         ],
         "runs": [r.__dict__ for r in results],
         "summary": summarise(results),
+        "ipc_cost": ipc,
         "out": str(out),
         "peers_python": str(peers.python) if peers.python else None,
     }

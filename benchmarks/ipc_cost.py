@@ -9,13 +9,17 @@ costs the cluster for each other worker (encode once, frame, write, read,
 decode, dispatch), without any client's share; the same broadcasts on
 one process's in-memory adapter are measured first and subtracted.
 
-    python -m benchmarks.ipc_cost --n 50000 --payload 100
+    python -m benchmarks.ipc_cost --n 50000 --payload 100 [--json]
+
+With --json the last line is one JSON object (the benchmark harness reads it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import shutil
 import tempfile
 import time
 from typing import Any
@@ -72,6 +76,7 @@ async def measure(n: int, payload: int) -> tuple[float, int]:
     for mesh in meshes:
         mesh.close()
     print(f"{n} broadcasts in {wall:.2f}s wall, {cpu:.2f}s CPU (both ends)")
+    shutil.rmtree(directory, ignore_errors=True)
     return cpu / n, received[0]
 
 
@@ -89,12 +94,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--payload", type=int, default=100)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
     alone = baseline(args.n, args.payload)
     per, got = asyncio.run(measure(args.n, args.payload))
     print(f"one process, in-memory adapter: {alone * 1e6:.1f} us of CPU per broadcast")
     print(f"two workers, IPC adapter: {per * 1e6:.1f} us of CPU per broadcast ({got} received)")
     print(f"the IPC adapter's share, per other worker: {(per - alone) * 1e6:.1f} us")
+    if args.json:
+        found = {
+            "broadcasts": args.n,
+            "payload_bytes": args.payload,
+            "received": got,
+            "in_memory_us": round(alone * 1e6, 2),
+            "two_workers_us": round(per * 1e6, 2),
+            "per_other_worker_us": round((per - alone) * 1e6, 2),
+        }
+        print(json.dumps(found))
 
 
 if __name__ == "__main__":

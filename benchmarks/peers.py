@@ -2,11 +2,12 @@
 
 - benchmarks/.venv-peers: python-socketio 5.x, uvicorn, picows (the ceiling)
   and matplotlib for the chart, so none of it leaks into hubbub's venv;
-- benchmarks/node/node_modules: socket.io 4.8 from npm (default ws engine);
+- benchmarks/node/node_modules: socket.io 4.8 from npm (default ws engine), and
+  @socket.io/sticky with @socket.io/cluster-adapter for its cluster;
 - benchmarks/node09/node_modules: socket.io 0.9.17, the 0.9 protocol's server;
 - benchmarks/build/loadgen: the C load generator, gcc -O2.
 
-All three are git-ignored and rebuilt only when missing or out of date.
+All of them are git-ignored and rebuilt only when missing or out of date.
 """
 
 from __future__ import annotations
@@ -59,7 +60,14 @@ HUBBUB_DISTRIBUTIONS = [
     "orjson",
     "gevent",
 ]
-NODE_PACKAGES = ["socket.io", "engine.io", "ws"]
+NODE_PACKAGES = [
+    "socket.io",
+    "engine.io",
+    "ws",
+    "@socket.io/sticky",
+    "@socket.io/cluster-adapter",
+    "socket.io-adapter",
+]
 
 
 @dataclass
@@ -96,13 +104,21 @@ def ensure_peers_venv() -> Path:
     return PEERS_PYTHON
 
 
+def node_missing(folder: Path) -> list[str]:
+    """The dependencies of folder/package.json not installed under it."""
+    wanted: dict[str, str] = json.loads((folder / "package.json").read_text())["dependencies"]
+    return [
+        name for name in wanted if not (folder / "node_modules" / name / "package.json").exists()
+    ]
+
+
 def ensure_node() -> str:
     node = shutil.which("node")
     npm = shutil.which("npm")
     if node is None or npm is None:
         raise RuntimeError("node and npm are not installed (apt-get install nodejs npm)")
     for folder in (NODE_DIR, NODE09_DIR):
-        if not (folder / "node_modules" / "socket.io" / "package.json").exists():
+        if node_missing(folder):
             # no lockfile: nothing installed is committed, package.json pins
             # the version; 0.9's optional native builds are not needed
             _run(

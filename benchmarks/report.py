@@ -10,8 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks import targets
+from benchmarks import report_workers, targets
 from benchmarks.peers import BENCH_DIR, ROOT
+from benchmarks.report_workers import in_section, scenario_section
 from benchmarks.targets import HEADLINES, median, metric
 
 BASELINE = BENCH_DIR / "baseline.json"
@@ -49,10 +50,13 @@ def _label(doc: dict[str, Any], key: str) -> str:
 
 
 def _servers(doc: dict[str, Any], role: str | None = None) -> list[dict[str, Any]]:
+    """The servers of the main section (report_workers renders the other)."""
     return [
         s
         for s in doc["servers"]
-        if s["key"] not in doc["skipped_servers"] and (role is None or s["role"] == role)
+        if s["key"] not in doc["skipped_servers"]
+        and (role is None or s["role"] == role)
+        and in_section(s, "main")
     ]
 
 
@@ -298,6 +302,8 @@ def render(doc: dict[str, Any], chart_name: str | None, baseline: dict[str, Any]
     if chart_name:
         out += [f"![benchmarks]({chart_name})", ""]
     for sc in doc["scenarios"]:
+        if scenario_section(sc) != "main":
+            continue
         out += [f"## {sc['title']}", ""]
         if sc["skip_reason"]:
             out += [f"Skipped: {sc['skip_reason']}.", ""]
@@ -323,27 +329,32 @@ def render(doc: dict[str, Any], chart_name: str | None, baseline: dict[str, Any]
                 "+ 0.5 s; the ceiling sends none.",
                 "",
             ]
-    out += ["## Ratios", "", *_ratio_table(doc), ""]
-    out += ["## Targets", "", *_targets(doc, baseline), ""]
-    if baseline is not None:
-        out += _baseline_table(doc, baseline)
-    bounds = BENCH_DIR / "bounds.md"
-    if bounds.exists():
-        # written by hand from profiles of the run (the figures it quotes are
-        # from the report it was written for): what holds hubbub back where a
-        # target is not met
-        out += [bounds.read_text().rstrip(), ""]
-    out += [
-        "## Is the load generator the bottleneck?",
-        "",
-        "It is not if, against the raw ceiling server, it reaches at least twice what the "
-        "fastest Socket.IO server reaches in the same scenario: then the Socket.IO numbers "
-        "are the servers' own. The load generator is C (epoll, one thread, messages encoded "
-        "and masked once), pinned to its own core.",
-        "",
-        *_generator_check(doc),
-        "",
-    ]
+    main_run = any(
+        scenario_section(sc) == "main" and sc["key"] in doc["summary"] for sc in doc["scenarios"]
+    )
+    if main_run:
+        out += ["## Ratios", "", *_ratio_table(doc), ""]
+        out += ["## Targets", "", *_targets(doc, baseline), ""]
+        if baseline is not None:
+            out += _baseline_table(doc, baseline)
+        bounds = BENCH_DIR / "bounds.md"
+        if bounds.exists():
+            # written by hand from profiles of the run (the figures it quotes are
+            # from the report it was written for): what holds hubbub back where a
+            # target is not met
+            out += [bounds.read_text().rstrip(), ""]
+        out += [
+            "## Is the load generator the bottleneck?",
+            "",
+            "It is not if, against the raw ceiling server, it reaches at least twice what the "
+            "fastest Socket.IO server reaches in the same scenario: then the Socket.IO numbers "
+            "are the servers' own. The load generator is C (epoll, one thread, messages encoded "
+            "and masked once), pinned to its own core.",
+            "",
+            *_generator_check(doc),
+            "",
+        ]
+    out += report_workers.render(doc)
     out += ["## Setup", ""]
     load = ", ".join(f"{x:.2f}" for x in mach["loadavg_at_start"])
     pin = (
@@ -352,6 +363,8 @@ def render(doc: dict[str, Any], chart_name: str | None, baseline: dict[str, Any]
         if mach.get("server_cpu") is not None
         else "one CPU only: nothing pinned"
     )
+    if any(scenario_section(sc) == "workers" for sc in doc["scenarios"]):
+        pin += " (in the section With workers nothing is pinned)"
     out += [
         f"- Machine: {mach['cpu']}, {mach['cpus']} CPUs, {mach['memory_gb']} GB, Linux "
         f"{mach['kernel']}; load average at start {load}.",

@@ -25,6 +25,10 @@
  *           burst from one handler); the server broadcasts each to the room
  *           as the event 'msg'. At most batch * window chats are undelivered:
  *           deliveries/s counted at the clients
+ *           fanout and chat then stop sending and wait (at most --drain
+ *           seconds) for what is still undelivered: deliveries_expected
+ *           counts one delivery per event per ready client, delivered_pct
+ *           how many of them arrived
  *   idle    open N connections (bounded concurrency), read the server's
  *           VmRSS before and after, then hold them and check heartbeats
  *   cycle   (sio, polling) N clients at a time run --cycles whole sessions:
@@ -32,12 +36,17 @@
  *           Engine.IO, as socket.io-client does), then the next session;
  *           the soak command (benchmarks/soak) drives it
  *
+ * --server-pid names the server's process: its CPU time is summed over it and
+ * all its descendants (a supervisor and its workers, a cluster's primary and
+ * its workers), and each process's CPU and sockets are listed apart.
+ *
  * Everything a client sends is encoded (and masked) once at start-up; only
  * the polling requests, which carry the session id, are formatted per send.
  * The result is one JSON object on stdout; progress goes to stderr.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -122,6 +131,7 @@ static struct {
     int payload_size;
     int batch, window;
     int server_pid;
+    double drain;
     double ping_interval;
     double ping_slack;
     int source_ips;
@@ -143,6 +153,7 @@ static struct {
     .batch = 10,
     .window = 4,
     .server_pid = 0,
+    .drain = 5,
     .ping_interval = 25,
     .ping_slack = 0.5,
     .source_ips = 1,
@@ -167,14 +178,15 @@ static size_t delivery_prefix_len;
 static struct {
     uint64_t acks, bad_payloads, deliveries, pings, pings_late, gaps, errors, proto_errors;
     uint64_t disconnects, connect_failures, started, ready, inflight, triggers;
+    uint64_t expected; /* fanout, chat: deliveries owed for the triggers sent */
     uint64_t hist_n, lat_max_us, fd_limit_hit;
     uint64_t max_gap_ns;
     uint64_t cycles, last_cycle_ns;
 } st;
 
-static int phase; /* 0 setup, 1 warmup, 2 measuring, 3 done */
+static int phase; /* 0 setup, 1 warmup, 2 measuring, 3 done, 4 draining */
 static int next_sender; /* chat: the client whose turn it is to send */
-static uint64_t t_start, t_setup_done, t_measure0, t_measure1;
+static uint64_t t_start, t_setup_done, t_measure0, t_measure1, t_drained;
 static uint64_t snap_acks0, snap_deliv0, snap_acks1, snap_deliv1;
 static long rss_before_kb = -1, rss_after_kb = -1;
 static int next_to_start;
@@ -1057,7 +1069,21 @@ static double self_cpu_s(void) {
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static double proc_cpu_s(int pid) {
+/* The server's process tree: the process --server-pid names and every
+   descendant, found by scanning /proc for parents (a supervisor's workers, a
+   cluster's primary and workers). The root comes first. */
+#define MAX_TREE 64
+struct proc_sample {
+    int pid;
+    double cpu_s;
+    long sockets;
+};
+/* before any client connects, and at both edges of the measuring window */
+static struct proc_sample tree_base[MAX_TREE], tree0[MAX_TREE], tree1[MAX_TREE];
+static int tree_base_n = -1, tree0_n = -1, tree1_n = -1;
+
+/* pid's parent and its CPU seconds (utime + stime), from /proc/pid/stat */
+static int proc_stat(int pid, int *ppid, double *cpu_s) {
     char path[64], line[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
@@ -1068,24 +1094,123 @@ static double proc_cpu_s(int pid) {
     char *p = strrchr(line, ')'); /* the command name may contain spaces */
     if (!p) return -1;
     unsigned long ut = 0, stt = 0;
-    /* after ')': state(3) ... utime is field 14, stime 15 */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) != 2)
+    /* after ')': state(3) ppid(4) ... utime is field 14, stime 15 */
+    if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", ppid, &ut, &stt) != 3)
         return -1;
-    return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+    *cpu_s = (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+    return 0;
+}
+
+static long count_sockets(int pid) {
+    char path[64], target[64], link[320];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+        ssize_t k = readlink(link, target, sizeof target - 1);
+        if (k > 7 && memcmp(target, "socket:", 7) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* samples the tree of root into out; returns how many processes, -1 if root is gone */
+static int sample_tree(int root, struct proc_sample *out, int with_sockets) {
+    static int pids[32768], ppids[32768];
+    static double cpus[32768];
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 32768) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        int pid = atoi(e->d_name);
+        if (proc_stat(pid, &ppids[n], &cpus[n]) == 0) pids[n++] = pid;
+    }
+    closedir(d);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (pids[i] == root) {
+            out[m++] = (struct proc_sample){root, cpus[i], 0};
+            break;
+        }
+    if (m == 0) return -1;
+    /* breadth first: the members found so far are the parents searched for */
+    for (int k = 0; k < m; k++)
+        for (int i = 0; i < n && m < MAX_TREE; i++)
+            if (ppids[i] == out[k].pid) out[m++] = (struct proc_sample){pids[i], cpus[i], 0};
+    if (with_sockets)
+        for (int k = 0; k < m; k++) out[k].sockets = count_sockets(out[k].pid);
+    return m;
+}
+
+static double tree_cpu_s(const struct proc_sample *t, int n) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += t[i].cpu_s;
+    return n > 0 ? sum : -1;
+}
+
+/* the machine's busy and total CPU time so far (every process, every core), in ticks */
+static int machine_ticks(double *busy, double *total) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long v[8] = {0};
+    int got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                     &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (got < 5) return -1;
+    double all = 0;
+    for (int i = 0; i < 8; i++) all += (double)v[i];
+    *total = all;
+    *busy = all - (double)v[3] - (double)v[4]; /* less idle and iowait */
+    return 0;
 }
 
 static double cpu_self0, cpu_self1, cpu_srv0 = -1, cpu_srv1 = -1;
+static double mach_busy0, mach_total0, mach_busy1, mach_total1;
+static int mach_ok0 = -1, mach_ok1 = -1;
 static double setup_cpu_self = -1; /* CPU seconds this process spent connecting */
 
 static void cpu_snapshot(int end) {
-    double s = self_cpu_s(), v = opt.server_pid ? proc_cpu_s(opt.server_pid) : -1;
+    double s = self_cpu_s();
     if (end) {
         cpu_self1 = s;
-        cpu_srv1 = v;
+        mach_ok1 = machine_ticks(&mach_busy1, &mach_total1);
+        tree1_n = opt.server_pid ? sample_tree(opt.server_pid, tree1, 1) : -1;
+        cpu_srv1 = tree_cpu_s(tree1, tree1_n);
     } else {
         cpu_self0 = s;
-        cpu_srv0 = v;
+        mach_ok0 = machine_ticks(&mach_busy0, &mach_total0);
+        tree0_n = opt.server_pid ? sample_tree(opt.server_pid, tree0, 0) : -1;
+        cpu_srv0 = tree_cpu_s(tree0, tree0_n);
     }
+}
+
+/* each process of the server's tree at the end of the window: its CPU % over
+   the window, and the sockets it gained since before the first client
+   connected (its clients, where nothing else connects meanwhile) */
+static void print_tree(double window) {
+    printf("\"server_procs\":%d,\"server_proc_cpu_pct\":[", tree1_n > 0 ? tree1_n : 0);
+    for (int i = 0; i < tree1_n; i++) {
+        double before = -1;
+        for (int k = 0; k < tree0_n; k++)
+            if (tree0[k].pid == tree1[i].pid) before = tree0[k].cpu_s;
+        double pct = (before >= 0 && window > 0) ? 100.0 * (tree1[i].cpu_s - before) / window : -1.0;
+        printf("%s%.1f", i ? "," : "", pct);
+    }
+    printf("],\"server_proc_new_sockets\":[");
+    for (int i = 0; i < tree1_n; i++) {
+        long before = -1;
+        for (int k = 0; k < tree_base_n; k++)
+            if (tree_base[k].pid == tree1[i].pid) before = tree_base[k].sockets;
+        printf("%s%ld", i ? "," : "",
+               (before >= 0 && tree1[i].sockets >= 0) ? tree1[i].sockets - before : -1L);
+    }
+    printf("],");
 }
 
 static long read_rss_kb(int pid) {
@@ -1107,6 +1232,7 @@ static void usage(void) {
             "               [--scenario echo|fanout|chat|idle] [--clients N] [--concurrency C]\n"
             "               [--warmup S] [--duration S] [--setup-timeout S] [--settle S]\n"
             "               [--payload-size B] [--batch K] [--window W] [--server-pid PID]\n"
+            "               [--drain S]\n"
             "               [--ping-interval S] [--ping-slack S] [--source-ips N] [--quiet]\n"
             "               [--scenario cycle --cycles N (--setup-timeout: the stall limit)]\n");
     exit(2);
@@ -1148,6 +1274,7 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--batch")) opt.batch = atoi(v);
         else if (!strcmp(a, "--window")) opt.window = atoi(v);
         else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
+        else if (!strcmp(a, "--drain")) opt.drain = atof(v);
         else if (!strcmp(a, "--ping-interval")) opt.ping_interval = atof(v);
         else if (!strcmp(a, "--ping-slack")) opt.ping_slack = atof(v);
         else if (!strcmp(a, "--source-ips")) opt.source_ips = atoi(v);
@@ -1245,9 +1372,13 @@ static void print_result(void) {
     } else if (opt.scenario == S_FANOUT || opt.scenario == S_CHAT) {
         uint64_t d = snap_deliv1 - snap_deliv0;
         printf("\"window_s\":%.3f,\"deliveries\":%lu,\"deliveries_per_s\":%.1f,"
-               "\"triggers\":%lu,",
+               "\"triggers\":%lu,\"deliveries_total\":%lu,\"deliveries_expected\":%lu,"
+               "\"delivered_pct\":%.3f,\"drain_s\":%.3f,",
                window, (unsigned long)d, window > 0 ? (double)d / window : 0.0,
-               (unsigned long)st.triggers);
+               (unsigned long)st.triggers, (unsigned long)st.deliveries,
+               (unsigned long)st.expected,
+               st.expected ? 100.0 * (double)st.deliveries / (double)st.expected : -1.0,
+               t_drained > t_measure1 ? secs(t_drained - t_measure1) : 0.0);
     } else {
         double connect_s = t_setup_done ? secs(t_setup_done - t_start) : -1.0;
         long grown = rss_after_kb - rss_before_kb;
@@ -1280,6 +1411,14 @@ static void print_result(void) {
            window > 0 ? 100.0 * (cpu_self1 - cpu_self0) / window : -1.0,
            (window > 0 && cpu_srv0 >= 0 && cpu_srv1 >= 0) ? 100.0 * (cpu_srv1 - cpu_srv0) / window
                                                           : -1.0);
+    /* how busy the whole machine was over the window (every process), in % of
+       all its cores, and how many cores it has: the share the generator took */
+    printf("\"machine_cpu_pct\":%.1f,\"cpus\":%ld,",
+           (mach_ok0 == 0 && mach_ok1 == 0 && mach_total1 > mach_total0)
+               ? 100.0 * (mach_busy1 - mach_busy0) / (mach_total1 - mach_total0)
+               : -1.0,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    if (opt.server_pid && opt.scenario != S_CYCLE) print_tree(window);
     printf("\"fd_limit_hit\":%lu,\"connect_failures\":%lu,\"disconnects\":%lu,\"errors\":%lu,"
            "\"proto_errors\":%lu}\n",
            (unsigned long)st.fd_limit_hit, (unsigned long)st.connect_failures,
@@ -1311,7 +1450,10 @@ int main(int argc, char **argv) {
     build_messages();
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) die("epoll_create1");
-    if (opt.server_pid) rss_before_kb = read_rss_kb(opt.server_pid);
+    if (opt.server_pid) {
+        rss_before_kb = read_rss_kb(opt.server_pid);
+        if (opt.scenario != S_CYCLE) tree_base_n = sample_tree(opt.server_pid, tree_base, 1);
+    }
 
     t_start = now_ns();
     if (opt.scenario == S_CYCLE) {
@@ -1324,6 +1466,7 @@ int main(int argc, char **argv) {
     struct epoll_event evs[1024];
     uint64_t next_log = t_start + 2000000000ull;
     uint64_t t_rss = 0, t_end = 0;
+    uint64_t drain_seen = 0, drain_progress = 0;
 
     for (;;) {
         uint64_t t = now_ns();
@@ -1386,10 +1529,31 @@ int main(int argc, char **argv) {
                 snap_deliv1 = st.deliveries;
                 t_measure1 = t;
                 cpu_snapshot(1);
-                phase = 3;
-                break;
+                if (opt.scenario != S_FANOUT && opt.scenario != S_CHAT) {
+                    phase = 3;
+                    break;
+                }
+                /* send no more, and wait for what is owed: a broadcast that
+                   misses some of the room shows as delivered_pct below 100 */
+                phase = 4;
+                drain_seen = st.deliveries;
+                drain_progress = t;
             }
-            if (opt.scenario == S_FANOUT) {
+            if (phase == 4) {
+                if (st.deliveries != drain_seen) {
+                    drain_seen = st.deliveries;
+                    drain_progress = t;
+                }
+                /* done when all arrived, when nothing arrived for 3 seconds
+                   (a slow server on a busy machine may pause for one), or at
+                   --drain seconds (0: no wait) */
+                if (st.deliveries >= st.expected || secs(t - drain_progress) >= 3.0 ||
+                    secs(t - t_measure1) >= opt.drain) {
+                    t_drained = t;
+                    phase = 3;
+                    break;
+                }
+            } else if (opt.scenario == S_FANOUT) {
                 /* keep at most `window` batches undelivered; the driver is client 0,
                    or the first live client if 0 went away */
                 uint64_t batch_deliveries = (uint64_t)opt.batch * st.ready;
@@ -1401,6 +1565,7 @@ int main(int argc, char **argv) {
                     if (!drv) break;
                     send_pre(drv, &pre_trigger);
                     st.triggers++;
+                    st.expected += batch_deliveries;
                 }
             } else if (opt.scenario == S_CHAT) {
                 /* senders take turns; at most batch * window chats undelivered */
@@ -1416,6 +1581,7 @@ int main(int argc, char **argv) {
                     if (!snd) break;
                     send_pre(snd, &pre_chat);
                     st.triggers++;
+                    st.expected += st.ready;
                 }
             }
         }
