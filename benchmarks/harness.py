@@ -938,10 +938,12 @@ def main(argv: list[str] | None = None) -> int:
         if sc.skip_reason:
             log(f"{sc.key}: skipped ({sc.skip_reason})")
             continue
-        for spec in live:
-            if not takes_part(sc, spec):
-                continue
-            for run in range(1, cfg.runs + 1):
+        # runs interleaved: run 1 of every server, then run 2 of every
+        # server, ...: a drift of the machine (another tenant, thermal) hits
+        # every server of the scenario alike instead of one server's runs
+        taking_part = [spec for spec in live if takes_part(sc, spec)]
+        for run in range(1, cfg.runs + 1):
+            for spec in taking_part:
                 t0 = time.monotonic()
                 r = run_one(sc, spec, cfg, peers, run, logs)
                 results.append(r)
@@ -959,7 +961,7 @@ def main(argv: list[str] | None = None) -> int:
         "taken": taken,
         "note": args.note,
         "elapsed_s": round(time.monotonic() - started),
-        "config": cfg.__dict__,
+        "config": {**cfg.__dict__, "interleaved": True},
         "machine": info,
         "versions": peers_mod.versions(peers),
         "servers": [

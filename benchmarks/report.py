@@ -292,7 +292,10 @@ def render(doc: dict[str, Any], chart_name: str | None, baseline: dict[str, Any]
         + (" (± is half the min-max range of the first column)" if cfg["runs"] > 1 else "")
         + ". Regenerate with `./benchmarks/run` (`--quick` for a smoke check).",
         "",
-        f"Taken {doc['taken']}; {cfg['runs']} run(s) per cell, "
+        f"Taken {doc['taken']}; {cfg['runs']} run(s) per cell"
+        + (", interleaved (run 1 of every server, then run 2, ...)" if cfg.get("interleaved")
+           else ", each server's runs one after another")
+        + ", "
         f"{cfg['warmup']:g} s warm-up + {cfg['duration']:g} s measured "
         f"(idle: {cfg['idle_hold']:g} s held, ping interval {cfg['ping_interval']:g} s); "
         f"whole run {doc['elapsed_s'] // 60} min {doc['elapsed_s'] % 60} s.",
