@@ -193,9 +193,12 @@ def _baseline_table(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
         f"Each hubbub cell against the same cell of the report taken {baseline['taken']} "
         f"(hubbub {baseline['commit']}; its medians are in benchmarks/baseline.json). That "
         "report measured the pure-Python build only, so compiled rows are compared with "
-        "their runtime's pure cell there. The machine is a shared VM, where repeated runs "
-        f"of one cell vary by 10-25%: a cell is flagged when it is more than "
-        f"{targets.NOISE:.0%} worse."
+        "their runtime's pure cell there. Rates are compared relative to Node: each "
+        "baseline rate is scaled by Node's rate in this run over Node's rate then (the "
+        "column 'Node now/then'), so a faster or slower machine, or a busier one, moves "
+        "both alike; memory per connection and the connections held are compared as "
+        "they are. The machine is a shared VM, where repeated runs of one cell vary by "
+        f"10-25%: a cell is flagged when it is more than {targets.NOISE:.0%} worse."
         + (
             " This run is a quick one (shorter and fewer runs than the baseline's): "
             "its comparison is a smoke check only."
@@ -203,17 +206,18 @@ def _baseline_table(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
             else ""
         ),
         "",
-        "| scenario | server | before | now | now/before | |",
-        "|---|---|---:|---:|---:|---|",
+        "| scenario | server | before | Node now/then | now | now/before, scaled | |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for c in cells:
         m = metric(doc, c.scenario, c.field)
         better = "" if c.higher_is_better else " (lower is better)"
         flag = "**worse**" if c.worse else ""
         ratio = "-" if c.ratio is None else f"{c.ratio:.2f}x"
+        scale = "-" if c.peer_scale is None else f"{c.peer_scale:.2f}x"
         lines.append(
             f"| {c.scenario} {m['label']}{better} | {_label(doc, c.server)} | "
-            f"{_fmt(c.before, m['fmt'])} | {_fmt(c.now, m['fmt'])} | {ratio} | {flag} |"
+            f"{_fmt(c.before, m['fmt'])} | {scale} | {_fmt(c.now, m['fmt'])} | {ratio} | {flag} |"
         )
     return [*lines, ""]
 
@@ -293,8 +297,11 @@ def render(doc: dict[str, Any], chart_name: str | None, baseline: dict[str, Any]
         + ". Regenerate with `./benchmarks/run` (`--quick` for a smoke check).",
         "",
         f"Taken {doc['taken']}; {cfg['runs']} run(s) per cell"
-        + (", interleaved (run 1 of every server, then run 2, ...)" if cfg.get("interleaved")
-           else ", each server's runs one after another")
+        + (
+            ", interleaved (run 1 of every server, then run 2, ...)"
+            if cfg.get("interleaved")
+            else ", each server's runs one after another"
+        )
         + ", "
         f"{cfg['warmup']:g} s warm-up + {cfg['duration']:g} s measured "
         f"(idle: {cfg['idle_hold']:g} s held, ping interval {cfg['ping_interval']:g} s); "

@@ -150,6 +150,17 @@ HEADLINES: list[tuple[str, str]] = [
 BASELINE_CELLS: list[tuple[str, str]] = [cell for cell in HEADLINES if cell[1] != "p99_ms"]
 
 
+# Rates depend on the machine: a baseline taken on another (or a busier) one
+# is scaled by what the reference peer did there and here. Memory per
+# connection and the connections held (capped by the open-files limit) do not.
+_MACHINE_BOUND = ("rss_per_conn_bytes", "clients_ready")
+
+
+def reference_peer(scenario: str) -> str:
+    """The peer a scenario's rates are scaled by (Node, in its generation)."""
+    return "node-09" if scenario.startswith("v09") else "node"
+
+
 @dataclass(frozen=True)
 class BaselineCell:
     scenario: str
@@ -158,10 +169,15 @@ class BaselineCell:
     before: float
     now: float | None  # None: not measured in this run
     higher_is_better: bool
+    # the reference peer's now/before in this cell (None: not scaled)
+    peer_scale: float | None = None
 
     @property
     def ratio(self) -> float | None:
-        return None if self.now is None or not self.before else self.now / self.before
+        """now / before, with before scaled by the reference peer's change."""
+        if self.now is None or not self.before:
+            return None
+        return self.now / (self.before * (self.peer_scale or 1.0))
 
     @property
     def worse(self) -> bool:
@@ -191,8 +207,31 @@ def compare_baseline(doc: dict[str, Any], baseline: dict[str, Any]) -> list[Base
             if before is None:
                 continue
             now = median(doc, scenario, key, fld)
-            out.append(BaselineCell(scenario, fld, key, float(before), now, higher))
+            out.append(
+                BaselineCell(
+                    scenario,
+                    fld,
+                    key,
+                    float(before),
+                    now,
+                    higher,
+                    _peer_scale(doc, baseline, scenario, fld),
+                )
+            )
     return out
+
+
+def _peer_scale(
+    doc: dict[str, Any], baseline: dict[str, Any], scenario: str, fld: str
+) -> float | None:
+    if fld in _MACHINE_BOUND:
+        return None
+    peer = reference_peer(scenario)
+    then = baseline["medians"].get(scenario, {}).get(peer, {}).get(fld)
+    now = median(doc, scenario, peer, fld)
+    if not then or not now:
+        return None
+    return float(now) / float(then)
 
 
 def no_slower(cells: list[BaselineCell]) -> tuple[int, int, int, int, bool]:

@@ -152,6 +152,35 @@ def test_baseline_cells_flag_what_got_worse_beyond_the_noise() -> None:
     assert ("fanout-1k", "deliveries_per_s", "hubbub-gevent") not in cells  # no baseline
 
 
+def test_baseline_rates_are_scaled_by_nodes_change_memory_is_not() -> None:
+    """On a machine where Node does half what it did, half the rate is no loss."""
+    doc = _doc(
+        {
+            "echo": {"hubbub-asyncio": {"acks_per_s": 30_000}, "node": {"acks_per_s": 20_000}},
+            "idle-10k": {
+                "hubbub-asyncio": {"rss_per_conn_bytes": 3_000},
+                "node": {"rss_per_conn_bytes": 15_000},
+            },
+        }
+    )
+    before = {
+        "taken": "then",
+        "commit": "abc",
+        "medians": {
+            "echo": {"hubbub-asyncio": {"acks_per_s": 60_000}, "node": {"acks_per_s": 40_000}},
+            "idle-10k": {
+                "hubbub-asyncio": {"rss_per_conn_bytes": 2_000},
+                "node": {"rss_per_conn_bytes": 30_000},
+            },
+        },
+    }
+    cells = {(c.scenario, c.server): c for c in targets.compare_baseline(doc, before)}
+    echo = cells[("echo", "hubbub-asyncio")]
+    assert echo.peer_scale == 0.5 and echo.ratio == 1.0 and not echo.worse
+    memory = cells[("idle-10k", "hubbub-asyncio")]
+    assert memory.peer_scale is None and memory.ratio == 1.5 and memory.worse
+
+
 def test_no_slower_is_met_when_one_build_of_each_cell_holds() -> None:
     cells = targets.compare_baseline(DOC, BASELINE)
     pure_worse, pure_n, comp_worse, comp_n, met = targets.no_slower(cells)
