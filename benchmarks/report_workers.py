@@ -162,7 +162,8 @@ def render(doc: dict[str, Any]) -> list[str]:
         "## With workers",
         "",
         "The same servers with one worker process and with two: `hubbub run --workers 2` (a "
-        "supervisor, two workers sharing its listening socket, the IPC adapter between them) "
+        "supervisor, two workers each on a listening socket of its own for the one address "
+        "(SO_REUSEPORT), the IPC adapter between them) "
         "on the embedded server and on gevent, and Node socket.io as a cluster (a node:cluster "
         "primary with `@socket.io/sticky`, least-connection, handing each connection to a "
         "worker; `@socket.io/cluster-adapter` between the workers). A server with two workers "
