@@ -364,6 +364,13 @@ WORKERS_CONNECT = 8
 # at most this long to receive what is still owed after the window: the
 # slowest server here delivers the in-flight 80,000 in several seconds
 WORKERS_DRAIN = 20
+# with workers, fan-out and many senders: every delivery owed must arrive
+WORKERS_BROADCAST_METRICS = (
+    Metric("deliveries_per_s", "deliveries/s"),
+    Metric("delivered_pct", "delivered %", fmt=".1f"),
+    THROUGHPUT,
+    LOADGEN_CPU,
+)
 
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -466,12 +473,7 @@ SCENARIOS: list[Scenario] = [
         "ws",
         "fanout",
         1_000,
-        (
-            Metric("deliveries_per_s", "deliveries/s"),
-            Metric("delivered_pct", "delivered %", fmt=".1f"),
-            THROUGHPUT,
-            LOADGEN_CPU,
-        ),
+        WORKERS_BROADCAST_METRICS,
         section="workers",
         connect_concurrency=WORKERS_CONNECT,
     ),
@@ -482,12 +484,7 @@ SCENARIOS: list[Scenario] = [
         "ws",
         "chat",
         1_000,
-        (
-            Metric("deliveries_per_s", "deliveries/s"),
-            Metric("delivered_pct", "delivered %", fmt=".1f"),
-            THROUGHPUT,
-            LOADGEN_CPU,
-        ),
+        WORKERS_BROADCAST_METRICS,
         section="workers",
         connect_concurrency=WORKERS_CONNECT,
     ),

@@ -12,11 +12,10 @@ const http = require("node:http");
 const { Server } = require("socket.io");
 const { setupMaster, setupWorker } = require("@socket.io/sticky");
 const { createAdapter, setupPrimary } = require("@socket.io/cluster-adapter");
+const { options, serve } = require("./server.js");
 
 const port = Number(process.argv[2] || 3000);
 const workers = Number(process.argv[3] || process.env.BENCH_WORKERS || 2);
-const PAYLOAD = "x".repeat(100);
-const seconds = (name, dflt) => Number(process.env[name] || dflt) * 1000;
 
 if (cluster.isPrimary) {
   const httpServer = http.createServer();
@@ -60,25 +59,9 @@ if (cluster.isPrimary) {
   });
 } else {
   const httpServer = http.createServer();
-  const io = new Server(httpServer, {
-    cors: { origin: "*" },
-    serveClient: false,
-    pingInterval: seconds("BENCH_PING_INTERVAL", 25),
-    pingTimeout: seconds("BENCH_PING_TIMEOUT", 20),
-  });
+  const io = new Server(httpServer, options());
   io.adapter(createAdapter());
   setupWorker(io);
-
-  io.on("connection", (socket) => {
-    socket.on("echo", (data, ack) => ack(data));
-    socket.on("join", (room, ack) => {
-      socket.join(room);
-      if (typeof ack === "function") ack("ok");
-    });
-    socket.on("fanout", (room, count) => {
-      for (let i = 0; i < count; i++) io.to(room).emit("msg", PAYLOAD);
-    });
-    socket.on("chat", (room, text) => io.to(room).emit("msg", text));
-  });
+  serve(io);
   process.send({ type: "bench:ready" });
 }
