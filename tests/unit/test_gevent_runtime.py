@@ -173,6 +173,28 @@ def test_handler_greenlets_are_reused_each_job_in_a_fresh_context() -> None:
     assert all(not g.dead for g in runtime.handlers.idle)
 
 
+def test_a_handler_spawned_from_another_thread_runs_in_that_thread(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Kept handler greenlets belong to the runtime's hub: a spawn from
+    another thread gets a greenlet of that thread's hub, as gevent.spawn
+    gives (a kept one would fail to switch across threads)."""
+    runtime = GeventRuntime()
+    runtime.spawn(lambda: None)
+    gevent.sleep(0.01)  # one kept greenlet of this thread's hub
+    ran: list[int] = []
+
+    def other() -> None:
+        runtime.spawn(lambda: ran.append(threading.get_ident()))
+        gevent.sleep(0.01)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(5)
+    assert ran == [thread.ident]
+    assert "Cannot switch" not in capfd.readouterr().err
+
+
 def test_socketio_manage_outside_a_routed_view_says_how_to_serve() -> None:
     with pytest.raises(RuntimeError, match="WSGIApp"):
         hubbub.socketio_manage({}, {"/chat": hubbub.Namespace})

@@ -399,6 +399,11 @@ class HandlerGreenlets:
         self.idle: list[Any] = []
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+        if gevent.get_hub() is not self.hub:
+            # called from another thread: a greenlet of that thread's hub, as
+            # gevent.spawn gives; kept greenlets belong to this one's
+            gevent.spawn(_guarded, fn, *args)
+            return
         idle = self.idle
         while idle:
             worker = idle.pop()
@@ -413,7 +418,7 @@ class HandlerGreenlets:
         hub = self.hub
         while True:
             _guarded(fn, *args)
-            if len(self.idle) >= _KEEP_IDLE:
+            if len(self.idle) >= _KEEP_IDLE or gevent.get_hub() is not hub:
                 return
             me.gr_context = contextvars.Context()
             self.idle.append(me)
