@@ -305,8 +305,10 @@ def a_ping_flood_that_never_reads(ctx: Ctx) -> None:
         sent = raw.push(ping, budget=3.0, most=1024 * MB)
         ctx.healthy.echo()
         grown = rss_bytes() - before
-        # what the kernel's buffers take, not what the server can be made to hold
-        most_sent, most_grown = 24 * MB, 16 * MB
+        # what the kernel's buffers take, not what the server can be made to
+        # hold (up to 1,024 MB are offered). The growth is the whole test
+        # process's, other tests' leftovers included: bounded as the bytes read
+        most_sent, most_grown = 24 * MB, 24 * MB
         assert sent < most_sent, f"the server read {sent / MB:.0f} MB of pings it could not answer"
         assert grown < most_grown, f"the process grew by {grown / MB:.0f} MB"
     finally:
