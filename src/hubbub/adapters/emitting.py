@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Any, Protocol, TypeVar
+from dataclasses import Field, replace
+from typing import Any, ClassVar, Protocol, TypeVar
 
-__all__ = ["Emitting", "Selection", "room_names"]
+from hubbub.types import BroadcastOptions
+
+__all__ = ["Emitting", "Selecting", "Selection", "namespace_name", "room_names"]
 
 _E = TypeVar("_E", bound="Emitting")
+_S = TypeVar("_S", bound="Selecting")
+
+
+def namespace_name(nsp: str) -> str:
+    """``nsp`` with its leading slash."""
+    return nsp if nsp.startswith("/") else "/" + nsp
 
 
 def room_names(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
@@ -49,6 +58,37 @@ class Selection(Protocol):
     def sockets_leave(self, *rooms: str) -> int: ...
     def disconnect_sockets(self, close: bool = False) -> int: ...
     def server_side_emit(self, event: str, *args: Any) -> int: ...
+
+
+class Selecting:
+    """The selecting calls of a :class:`Selection`, for a frozen dataclass
+    with an ``opts`` field: each returns a copy with other options."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    opts: BroadcastOptions
+
+    def to(self: _S, *rooms: str | Iterable[str]) -> _S:
+        """Also select the sockets in any of ``rooms``."""
+        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | room_names(rooms)))
+
+    in_ = to
+
+    def except_(self: _S, *rooms: str | Iterable[str]) -> _S:
+        """Leave out the sockets in any of ``rooms``."""
+        return replace(
+            self, opts=replace(self.opts, except_=self.opts.except_ | room_names(rooms))
+        )
+
+    @property
+    def volatile(self: _S) -> _S:
+        """Emits that clients not ready for them may miss."""
+        return replace(self, opts=replace(self.opts, flags=replace(self.opts.flags, volatile=True)))
+
+    def compress(self: _S, value: bool = True) -> _S:
+        """Whether the servers compress the packets."""
+        return replace(
+            self, opts=replace(self.opts, flags=replace(self.opts.flags, compress=value))
+        )
 
 
 class Emitting:

@@ -23,11 +23,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from hubbub.adapters.emitting import Emitting, room_names
+from hubbub.adapters.emitting import Emitting, Selecting, namespace_name
 from hubbub.adapters.wire.broadcast import opts_to_wire, packet_to_wire
 from hubbub.adapters.wire.cluster import MessageType
 from hubbub.adapters.wire.ipc import encode_frame
@@ -67,7 +66,7 @@ def _send(directory: str, frame: bytes) -> int:
 
 
 @dataclass(frozen=True)
-class IpcEmitterOperator:
+class IpcEmitterOperator(Selecting):
     """A selection of rooms and flags; each call returns a new one."""
 
     directory: str
@@ -77,31 +76,10 @@ class IpcEmitterOperator:
     @classmethod
     def whole(cls, directory: str, nsp: str) -> IpcEmitterOperator:
         """Every socket of ``nsp`` in the workers linked in ``directory``."""
-        return cls(directory, nsp if nsp.startswith("/") else "/" + nsp)
+        return cls(directory, namespace_name(nsp))
 
     def of(self, nsp: str) -> IpcEmitterOperator:
         return IpcEmitterOperator.whole(self.directory, nsp)
-
-    def to(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
-        """Also select the sockets in any of ``rooms``."""
-        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | room_names(rooms)))
-
-    in_ = to
-
-    def except_(self, *rooms: str | Iterable[str]) -> IpcEmitterOperator:
-        """Leave out the sockets in any of ``rooms``."""
-        return replace(self, opts=replace(self.opts, except_=self.opts.except_ | room_names(rooms)))
-
-    @property
-    def volatile(self) -> IpcEmitterOperator:
-        """Emits that clients not ready for them may miss."""
-        return replace(self, opts=replace(self.opts, flags=replace(self.opts.flags, volatile=True)))
-
-    def compress(self, value: bool = True) -> IpcEmitterOperator:
-        """Whether the workers compress the packets."""
-        return replace(
-            self, opts=replace(self.opts, flags=replace(self.opts.flags, compress=value))
-        )
 
     def _publish(self, mtype: MessageType, data: dict[str, Any]) -> int:
         message = {"type": int(mtype), "uid": EMITTER_UID, "nsp": self.nsp, "data": data}

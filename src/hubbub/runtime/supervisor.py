@@ -66,6 +66,12 @@ def worker_count(value: str | int) -> int:
     return min(count, MAX_WORKERS)
 
 
+def worker_file(directory: str, index: int, ext: str) -> str:
+    """A worker's file in the workers' directory: its link socket ("sock"),
+    its mark of serving ("ready")."""
+    return os.path.join(directory, f"{index}.{ext}")
+
+
 class WorkerSpec:
     """What a supervisor tells a worker (in ``HUBBUB_WORKER``)."""
 
@@ -96,11 +102,11 @@ class WorkerSpec:
         return f"{self.index},{self.count},{self.fd},{self.alive_fd},{self.directory}"
 
     def socket_path(self, index: int) -> str:
-        return os.path.join(self.directory, f"{index}.sock")
+        return worker_file(self.directory, index, "sock")
 
     def ready_path(self, index: int) -> str:
         """The file a worker makes once it serves (linked to the others)."""
-        return os.path.join(self.directory, f"{index}.ready")
+        return worker_file(self.directory, index, "ready")
 
     def mark_ready(self) -> None:
         with open(self.ready_path(self.index), "w"):
@@ -202,7 +208,7 @@ class Supervisor:
                 for worker in self.workers:  # a killed worker leaves its files
                     for ext in ("sock", "ready"):
                         with contextlib.suppress(OSError):
-                            os.unlink(os.path.join(self.directory, f"{worker.index}.{ext}"))
+                            os.unlink(worker_file(self.directory, worker.index, ext))
             else:
                 shutil.rmtree(self.directory, ignore_errors=True)
         log.info("hubbub supervisor stopped")
@@ -279,7 +285,7 @@ class Supervisor:
 
     def _wait_ready(self, worker: _Worker, timeout: float) -> bool:
         """Wait until the worker serves (linked to the others, accepting)."""
-        ready = os.path.join(self.directory, f"{worker.index}.ready")
+        ready = worker_file(self.directory, worker.index, "ready")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stopping:
             proc = worker.proc

@@ -19,13 +19,12 @@ a ``redis://`` target (and the IPC emitter for an ``ipc://`` one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-from hubbub.adapters.emitting import Emitting, room_names
+from hubbub.adapters.emitting import Emitting, Selecting, namespace_name
 from hubbub.adapters.wire.broadcast import flags_to_wire, opts_to_wire
 from hubbub.adapters.wire.notepack import dumps, pack
 from hubbub.adapters.wire.redis import EMITTER_UID, Channels, RequestType
@@ -35,12 +34,8 @@ from hubbub.types import BroadcastOptions
 __all__ = ["Emitter", "EmitterOperator"]
 
 
-def _normalized(nsp: str) -> str:
-    return nsp if nsp.startswith("/") else "/" + nsp
-
-
 @dataclass(frozen=True)
-class EmitterOperator:
+class EmitterOperator(Selecting):
     """A selection of rooms and flags; each call returns a new one."""
 
     client: redis.Redis
@@ -52,28 +47,11 @@ class EmitterOperator:
     @classmethod
     def whole(cls, client: redis.Redis, nsp: str, key: str) -> EmitterOperator:
         """Every socket of ``nsp`` (the emitter has no uid in the channel names)."""
-        nsp = _normalized(nsp)
+        nsp = namespace_name(nsp)
         return cls(client, Channels.of(nsp, "", key), nsp, key=key)
 
     def of(self, nsp: str) -> EmitterOperator:
         return EmitterOperator.whole(self.client, nsp, self.key)
-
-    def to(self, *rooms: str | Iterable[str]) -> EmitterOperator:
-        return replace(self, opts=replace(self.opts, rooms=self.opts.rooms | room_names(rooms)))
-
-    in_ = to
-
-    def except_(self, *rooms: str | Iterable[str]) -> EmitterOperator:
-        return replace(self, opts=replace(self.opts, except_=self.opts.except_ | room_names(rooms)))
-
-    @property
-    def volatile(self) -> EmitterOperator:
-        return replace(self, opts=replace(self.opts, flags=replace(self.opts.flags, volatile=True)))
-
-    def compress(self, value: bool = True) -> EmitterOperator:
-        return replace(
-            self, opts=replace(self.opts, flags=replace(self.opts.flags, compress=value))
-        )
 
     def emit(self, event: str, *args: Any) -> int:
         """Emit to the selected sockets; how many servers heard it."""

@@ -418,7 +418,8 @@ class HandlerGreenlets:
         hub = self.hub
         while True:
             _guarded(fn, *args)
-            if len(self.idle) >= _KEEP_IDLE or gevent.get_hub() is not hub:
+            # spawn() makes these only on the hub's own thread
+            if len(self.idle) >= _KEEP_IDLE:
                 return
             me.gr_context = contextvars.Context()
             self.idle.append(me)
