@@ -75,6 +75,9 @@ class Run:
     failures: int = 0  # sessions that did not complete, and protocol errors
     server_log_errors: int = 0  # ERROR lines and tracebacks in the server's log
     samples: list[list[int]] = field(default_factory=list)  # [cycles, rss_kb, fds]
+    # sessions per second of each chunk, one per sample after the first: a step
+    # in RSS can then be matched against a change of rate (allocator high water)
+    chunk_rates: list[float] = field(default_factory=list)
     rss_kb: dict[str, int] = field(default_factory=dict)
     fds: dict[str, int] = field(default_factory=dict)
     rss_growth_pct: float = 0.0
@@ -138,13 +141,16 @@ def soak_one(
             cmd = [*nice, str(loadgen), "--port", str(port), "--proto"]
             cmd += [LOADGEN_PROTO[transport], "--scenario", "cycle", "--cycles", str(chunk)]
             cmd += ["--clients", str(args.clients), "--setup-timeout", str(args.stall), "--quiet"]
+            chunk_started = time.monotonic()
             done = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=args.stall + chunk, check=False
             )
+            chunk_s = time.monotonic() - chunk_started
             if done.returncode != 0 or not done.stdout.strip():
                 raise RuntimeError(f"loadgen exited {done.returncode}: {done.stderr[-500:]}")
             result = json.loads(done.stdout)
             run.cycles += int(result["cycles"])
+            run.chunk_rates.append(round(int(result["cycles"]) / chunk_s, 1) if chunk_s else 0.0)
             run.failures += sum(
                 int(result[k])
                 for k in ("errors", "proto_errors", "bad_payloads", "connect_failures")
@@ -157,7 +163,7 @@ def soak_one(
             run.samples.append([run.cycles, rss_kb(proc.pid), open_fds(proc.pid)])
             log(
                 f"{runtime}/{transport}: {run.cycles} cycles, rss {run.samples[-1][1]} kB, "
-                f"fds {run.samples[-1][2]}"
+                f"fds {run.samples[-1][2]}, {run.chunk_rates[-1]:,.0f} cycles/s"
             )
         run.elapsed_s = round(time.monotonic() - started, 2)
         run.cycles_per_s = round(run.cycles / run.elapsed_s, 1) if run.elapsed_s else 0.0

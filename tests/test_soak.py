@@ -19,7 +19,7 @@ SAMPLES = 3
 FIELDS = {
     "runtime", "transport", "cycles_wanted", "clients", "cycles", "elapsed_s", "cycles_per_s",
     "failures", "server_log_errors", "samples", "rss_kb", "fds", "rss_growth_pct",
-    "fd_growth_pct", "verdict", "error",
+    "fd_growth_pct", "verdict", "error", "chunk_rates",
 }  # fmt: skip
 
 
@@ -42,6 +42,7 @@ def test_soak_command_reports_every_run() -> None:
         # a baseline, then one sample per chunk, each [cycles, rss_kb, fds]
         assert [s[0] for s in run["samples"]] == [0, 20, 40, 60], where
         assert all(s[1] > 0 and s[2] > 0 for s in run["samples"]), where
+        assert len(run["chunk_rates"]) == SAMPLES and all(r > 0 for r in run["chunk_rates"])
         assert run["rss_kb"]["final"] == run["samples"][-1][1]
         assert run["fds"]["final"] == run["samples"][-1][2]
         # the first sample at or after 20% of the cycles is the warm-up mark
