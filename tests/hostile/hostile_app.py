@@ -216,6 +216,26 @@ class Raw:
         except TimeoutError:
             return False
 
+    def drain(self, within: float) -> bytes:
+        """Everything the server sent until it closed the connection (or
+        reset it: what was still in flight is lost); raises TimeoutError if
+        it is still open after ``within`` seconds."""
+        deadline = time.monotonic() + within
+        got = [self.buf]
+        self.buf = b""
+        try:
+            while True:
+                self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                got.append(chunk)
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the server kept the connection open")
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        return b"".join(got)
+
     def push(self, chunk: bytes, budget: float, most: int) -> int:
         """Send ``chunk`` again and again for up to ``budget`` seconds (or
         ``most`` bytes): how many bytes the server took. A server that stops
@@ -254,6 +274,17 @@ def http(
         return raw.response()
     finally:
         raw.close()
+
+
+def tcp_buffers_max() -> int:
+    """The most the kernel may buffer on one loopback connection in one
+    direction: the sender's send buffer and the receiver's receive buffer at
+    their autotuning limits (net.ipv4.tcp_wmem, tcp_rmem), which differ from
+    machine to machine (6 MB and 4 MB by default, 32 MB seen)."""
+    def limit(name: str) -> int:
+        with open(f"/proc/sys/net/ipv4/{name}") as f:
+            return int(f.read().split()[2])
+    return limit("tcp_wmem") + limit("tcp_rmem")
 
 
 def rss_bytes() -> int:

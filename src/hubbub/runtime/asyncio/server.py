@@ -120,6 +120,8 @@ class HttpProtocol(asyncio.Protocol):
         self._queue: list[tuple[HttpRequest, bool]] = []
         self._busy = False
         self._paused = False  # reading paused behind a pipelined request
+        # the transport holds more than its high-water mark of answers
+        self._write_blocked = False
         self._hold: PollHold | None = None
         self._stream: StreamHold | None = None
         self._keepalive = True
@@ -201,6 +203,12 @@ class HttpProtocol(asyncio.Protocol):
 
     def _on_timeout(self) -> None:
         if self.transport is None or self._busy or self.ws is not None:
+            return
+        if self._write_blocked:
+            # answers the client has not read for the keep-alive time: a
+            # close would wait for them to drain, so drop them
+            log.info("%s: answers not read in time; closing", self.remote)
+            self.transport.abort()
             return
         if self._url or self._headers:
             # a client that started a request and never finished it
@@ -349,10 +357,31 @@ class HttpProtocol(asyncio.Protocol):
             self._keepalive = keepalive
             self._dispatch(req)
         if not self._busy and self.transport is not None and not self._queue:
-            if self._paused:
+            if self._paused and not self._write_blocked:
                 self._paused = False
                 self.transport.resume_reading()
             self._arm(self.limits.keepalive_timeout)
+
+    # -- flow control: a client that does not read its answers -------------------
+
+    def pause_writing(self) -> None:
+        if self.ws is not None:
+            self.ws.pause_writing()
+            return
+        # answers pile up in the transport (pipelined requests whose answers
+        # are never read): take no more requests until they drain, and give
+        # the client the keep-alive time to read them
+        self._write_blocked = True
+        self._pause_reading()
+        self._arm(self.limits.keepalive_timeout)
+
+    def resume_writing(self) -> None:
+        if self.ws is not None:
+            self.ws.resume_writing()
+            return
+        self._write_blocked = False
+        if not self._busy:
+            self._next()
 
     def _pause_reading(self) -> None:
         transport = self.transport

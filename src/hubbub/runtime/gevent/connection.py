@@ -19,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import socket as stdlib_socket
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 import httptools
 
 from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
@@ -136,19 +138,44 @@ def serve_connection(
     with contextlib.suppress(OSError):
         # answers are single sends, and a client waits for each
         sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
-    endpoint = wsgi.endpoint
-    clock = wsgi.runtime.clock
     remote = str(address[0]) if isinstance(address, tuple) else None
     environ = EnvironBuilder(base_environ, address)
-    # waiting for a request (the first, or the next on a kept-alive connection)
-    sock.settimeout(limits.keepalive_timeout)
+    # the socket has no timeout (gevent would arm a Timeout for every recv
+    # that waits); the connection's one deadline closes it instead
+    sock.settimeout(None)
+    deadline = Deadline(sock, limits.keepalive_timeout)
+
+    def give(received: bytes) -> None:
+        deadline.stop()  # pywsgi keeps its own time limits
+        hand_over(received)
+
+    try:
+        _serve(wsgi, limits, sock, environ, remote, deadline, give)
+    finally:
+        deadline.stop()
+
+
+def _serve(
+    wsgi: WSGIApp,
+    limits: ServerLimits,
+    sock: Any,
+    environ: EnvironBuilder,
+    remote: str | None,
+    deadline: Deadline,
+    hand_over: Callable[[bytes], None],
+) -> None:
+    endpoint = wsgi.endpoint
+    clock = wsgi.runtime.clock
     buf = b""
     while True:
         if not buf:
+            # waiting for a request (the first, or the next on a kept-alive connection)
+            deadline.arm()
             try:
                 buf = sock.recv(READ_SIZE)
-            except OSError:  # idle past the keep-alive timeout, or reset
+            except OSError:  # idle past the keep-alive timeout (closed), or reset
                 return
+            deadline.disarm()
             if not buf:
                 return
         end = buf.find(b"\r\n\r\n")
@@ -225,32 +252,96 @@ def serve_connection(
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:
                 keep_alive = False  # the client may already send frames after it
-            if not _send(sock, result, keep_alive) or not keep_alive:
+            if not _send(sock, deadline, result, keep_alive) or not keep_alive:
                 return
         elif isinstance(result, PollHold):
             host = result.session.host
             assert isinstance(host, GeventHost)
             wait_for_wake(host)
-            if not _send(sock, result.finish(clock()), keep_alive) or not keep_alive:
+            if not _send(sock, deadline, result.finish(clock()), keep_alive) or not keep_alive:
                 return
         elif isinstance(result, StreamHold):
-            if not _stream(sock, result, clock) or not keep_alive:
+            if not _stream(sock, deadline, result, clock) or not keep_alive:
                 return
         else:
             wsgi.serve_websocket(sock, req, result, buf)
             return
 
 
-def _send(sock: Any, response: HttpResponse, keep_alive: bool) -> bool:
+class Deadline:
+    """The time limit of one connection's socket, which has no timeout of
+    its own: while armed, the connection is closed once ``timeout`` seconds
+    pass (a gevent socket closed under a waiting recv or send raises
+    OSError in its greenlet). One libev timer per connection, re-started
+    only when it fires: arming and disarming are a float store, where a
+    socket timeout costs a gevent.Timeout for every wait.
+
+    Invariant: the timer runs from construction to ``stop``; ``due`` is
+    ``inf`` while disarmed, so a firing timer then only re-starts."""
+
+    __slots__ = ("due", "loop", "sock", "timeout", "timer")
+
+    def __init__(self, sock: Any, timeout: float) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.loop = gevent.get_hub().loop
+        self.due = math.inf
+        self.timer: Any = None
+        self._start(timeout)
+
+    def arm(self) -> None:
+        self.due = self.loop.now() + self.timeout
+
+    def disarm(self) -> None:
+        self.due = math.inf
+
+    def stop(self) -> None:
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.close()
+
+    def _start(self, after: float) -> None:
+        timer = self.timer = self.loop.timer(after)
+        timer.start(self._fire)
+
+    def _fire(self) -> None:
+        if self.timer is None:
+            return
+        self.timer.close()
+        left = self.due - self.loop.now()
+        if left <= 0:
+            self.timer = None
+            self.sock.close()
+        else:
+            self._start(min(left, self.timeout))
+
+
+def _send_all(sock: Any, deadline: Deadline, data: bytes) -> None:
+    """``sock.sendall(data)`` within the connection's time limit. A response
+    mostly goes in the one send; gevent's sendall would also ask the
+    socket's send buffer size (a getsockopt) every time."""
+    deadline.arm()  # a client that does not read gets the keep-alive time
+    sent = sock.send(data)
+    if sent < len(data):
+        sock.sendall(memoryview(data)[sent:])
+    deadline.disarm()
+
+
+def _send(sock: Any, deadline: Deadline, response: HttpResponse, keep_alive: bool) -> bool:
     headers = response.headers if keep_alive else [*response.headers, _CLOSE]
     try:
-        sock.sendall(serialize_head(response.status, headers, len(response.body)) + response.body)
+        _send_all(
+            sock, deadline,
+            serialize_head(response.status, headers, len(response.body)) + response.body,
+        )
     except OSError:
         return False
     return True
 
 
-def _stream(sock: Any, hold: StreamHold, clock: Callable[[], float]) -> bool:
+def _stream(
+    sock: Any, deadline: Deadline, hold: StreamHold, clock: Callable[[], float]
+) -> bool:
     """A 0.9 htmlfile GET: a chunked response, a chunk per wake-up, until
     the session ends the document (True) or the client goes (False)."""
     host = hold.session.host
@@ -259,14 +350,14 @@ def _stream(sock: Any, hold: StreamHold, clock: Callable[[], float]) -> bool:
     headers = [*head.headers, ("Transfer-Encoding", "chunked")]
     finished = False
     try:
-        sock.sendall(serialize_head(head.status, headers, None) + _chunk(head.body))
+        _send_all(sock, deadline, serialize_head(head.status, headers, None) + _chunk(head.body))
         while not finished:
             wait_for_wake(host)
             data, finished = hold.more(clock())
             if finished:
-                sock.sendall(_chunk(data) + b"0\r\n\r\n")
+                _send_all(sock, deadline, _chunk(data) + b"0\r\n\r\n")
             elif data:
-                sock.sendall(_chunk(data))
+                _send_all(sock, deadline, _chunk(data))
     except OSError:
         pass
     finally:

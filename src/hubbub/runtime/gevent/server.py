@@ -87,6 +87,16 @@ class SocketHandoff:
         finally:
             timer.close()
 
+    def handle_error(self, t: Any, v: Any, tb: Any) -> None:
+        if isinstance(v, TimeoutError):
+            # a socket wait past the keep-alive time (a client that does not
+            # read its answer): the client's doing, not a server error
+            log.info("%s: no progress within the time limit; closing",
+                     getattr(self, "client_address", None))
+            self.close_connection = True
+            return
+        super().handle_error(t, v, tb)  # type: ignore[misc]
+
     def _handle_client_error(self, ex: Exception) -> Any:
         if isinstance(ex, _HeadTimeout):
             log.info("%s: request headers not complete in time; closing",
@@ -163,12 +173,16 @@ class HubbubServer(pywsgi.WSGIServer):  # type: ignore[misc]
 
     def _serve(self, sock: Any, address: Any) -> None:
         wsgi = self.application
+        # On pywsgi's handler every socket wait (a send to a client that does
+        # not read, above all) is limited to the keep-alive time; its request
+        # heads and WSGIApp's bodies have shorter limits of their own.
         if not isinstance(wsgi, WSGIApp) or wsgi.socketio_views:
+            sock.settimeout(self.limits.keepalive_timeout)
             self.handler_class(sock, address, self).handle()
             return
 
         def hand_over(received: bytes) -> None:
-            sock.settimeout(None)
+            sock.settimeout(self.limits.keepalive_timeout)
             self.handler_class(sock, address, self, _replaying(received, sock)).handle()
 
         serve_connection(wsgi, self.limits, sock, address, self.get_environ, hand_over)
