@@ -202,12 +202,22 @@ class ServerThread:
             await self._stop.wait()
             server.should_exit = True
             await task
+            self._close_app()
             return
         embedded = hubbub.EmbeddedServer(self.app, asgi_app=self.asgi_app, limits=self.limits)
         await embedded.start("127.0.0.1", self.port)
         self._ready.set()
         await self._stop.wait()
         await embedded.shutdown(grace=0.5)
+        self._close_app()
+
+    def _close_app(self) -> None:
+        """Close the hubbub server too, on its own thread: its adapters' links
+        (a RedisAdapter's threads) would outlive the test otherwise."""
+        import hubbub
+
+        if isinstance(self.app, hubbub.Server):
+            self.app.close()
 
     def _run_gevent(self) -> None:
         """hubbub's gevent server on this thread's own hub (no monkey patching)."""
@@ -232,6 +242,7 @@ class ServerThread:
         server.application.endpoint.close_all("server shutting down")
         gevent.sleep(0.1)
         server.stop(timeout=0.5)
+        self._close_app()
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the server's loop (e.g. to send from the server)."""

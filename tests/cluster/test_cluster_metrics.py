@@ -94,3 +94,23 @@ def test_adapter_publish_receive_and_errors(redis_server: RedisServer) -> None:
         finally:
             a.disconnect()
             b.disconnect()
+
+
+@pytest.mark.parametrize("adapter", ["redis", "streams"])
+def test_closing_a_server_closes_its_redis_link(redis_server: RedisServer, adapter: str) -> None:
+    from hubbub.adapters.redis.streams import RedisStreamsAdapter
+
+    factory = (RedisAdapter if adapter == "redis" else RedisStreamsAdapter).factory
+    redis = redis_server.client()
+    clients_before = len(redis.client_list())
+    threads_before = set(threading.enumerate())
+    sio = hubbub.Server(adapter=factory(redis_server.url))
+    started = [t for t in threading.enumerate() if t not in threads_before]
+    assert started, "the Redis link started no thread"
+    wait_until(lambda: len(redis.client_list()) > clients_before, 10, "the link's connections")
+    sio.close()
+    for thread in started:
+        thread.join(10)
+        assert not thread.is_alive(), f"{thread.name} still runs after Server.close()"
+    # its connections go with it: only the test's own client is left
+    wait_until(lambda: len(redis.client_list()) == clients_before, 10, "the link's closing")

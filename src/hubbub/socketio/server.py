@@ -505,11 +505,15 @@ class Server(Broadcasting):
             nsp.adapter.init()
 
     def close(self) -> None:
-        """Disconnect every client ("server shutting down") and close adapters."""
+        """Disconnect every client ("server shutting down") and close adapters,
+        and what their factory holds (a Redis link's threads and connections)."""
         self.closed = True
         self.endpoint.close_all("server shutting down")
-        for nsp in list(self._nsps.values()):
+        for nsp in [*self._nsps.values(), *self._parents]:
             nsp.adapter.close()
+        close_factory = getattr(self.adapter_factory, "close", None)
+        if callable(close_factory):
+            close_factory()
 
     # -- the Engine.IO listener ------------------------------------------------------------
 

@@ -68,6 +68,10 @@ class RedisAdapterFactory:
         adapter: Adapter = self.adapter_class(nsp, self.link, **self.options)
         return adapter
 
+    def close(self) -> None:
+        """Stop the link's threads and connections (the server is closing)."""
+        self.link.close()
+
 
 class RedisAdapter(Adapter):
     """A cluster over Redis pub/sub, wire-compatible with Node's

@@ -104,6 +104,10 @@ class RedisStreamsAdapterFactory:
         self.link.read_stream(self.stream, self._on_entries)
         return adapter
 
+    def close(self) -> None:
+        """Stop the link's threads and connections (the server is closing)."""
+        self.link.close()
+
     def _on_entries(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
         for entry_id, fields in entries:
             nsp = fields.get(b"nsp")
