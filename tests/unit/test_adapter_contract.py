@@ -332,3 +332,29 @@ def test_the_server_starts_and_closes_its_adapters() -> None:
     adapters = [sio.sockets.adapter, chat.adapter]
     sio.close()
     assert [a.calls for a in adapters] == [["init", "close"], ["init", "close"]]
+
+
+class ClosingFactory:
+    """A factory holding something of its own, as the Redis factories do."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def __call__(self, nsp: AdapterNamespace) -> DictAdapter:
+        return DictAdapter(nsp)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_the_server_closes_a_factory_that_can_be_closed() -> None:
+    factory = ClosingFactory()
+    sio = hubbub.Server(adapter=factory)
+    sio.close()
+    assert factory.closed == 1
+    # an adapter class as the factory (the default) has nothing to close:
+    # its unbound close() must not be called
+    for adapter in (DictAdapter, InMemoryAdapter, None):
+        plain = hubbub.Server() if adapter is None else hubbub.Server(adapter=adapter)
+        plain.close()
+        assert plain.closed

@@ -511,7 +511,9 @@ class Server(Broadcasting):
         self.endpoint.close_all("server shutting down")
         for nsp in [*self._nsps.values(), *self._parents]:
             nsp.adapter.close()
-        close_factory = getattr(self.adapter_factory, "close", None)
+        factory = self.adapter_factory
+        # a factory that is an adapter class (the default) holds nothing itself
+        close_factory = None if isinstance(factory, type) else getattr(factory, "close", None)
         if callable(close_factory):
             close_factory()
 
