@@ -180,28 +180,46 @@ class ASGIApp:
         size = 0
         too_large = False
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.body_timeout
-        while True:
-            try:
-                # the body has body_timeout to arrive, however it trickles
-                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
-            except asyncio.TimeoutError:
-                log.info("%s: request body not complete in time", scope.get("client"))
-                await _respond(send, HttpResponse(
-                    408, [("Content-Type", "text/plain"), ("Connection", "close")],
-                    b"Request Timeout",
-                ))
-                return
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > limit:
-                too_large = True
-            elif body:
-                chunks.append(body)
-            if not message.get("more_body", False):
-                break
+        # The body has body_timeout to arrive, however it trickles: one loop
+        # timer for the whole body, which cancels this task when it fires
+        # (asyncio.wait_for would make a task for every receive).
+        task = asyncio.current_task()
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            if task is not None:
+                task.cancel()
+
+        timer = loop.call_at(loop.time() + self.body_timeout, expire)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body = message.get("body", b"")
+                size += len(body)
+                if size > limit:
+                    too_large = True
+                elif body:
+                    chunks.append(body)
+                if not message.get("more_body", False):
+                    break
+        except asyncio.CancelledError:
+            if not expired:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()
+            log.info("%s: request body not complete in time", scope.get("client"))
+            await _respond(send, HttpResponse(
+                408, [("Content-Type", "text/plain"), ("Connection", "close")],
+                b"Request Timeout",
+            ))
+            return
+        finally:
+            timer.cancel()
         req = _request_from_scope(scope, b"" if too_large else b"".join(chunks), too_large)
         result = self.endpoint.handle_request(req, loop.time())
         if isinstance(result, HttpResponse):
