@@ -149,8 +149,9 @@ def soak_one(
             if done.returncode != 0 or not done.stdout.strip():
                 raise RuntimeError(f"loadgen exited {done.returncode}: {done.stderr[-500:]}")
             result = json.loads(done.stdout)
-            run.cycles += int(result["cycles"])
-            run.chunk_rates.append(round(int(result["cycles"]) / chunk_s, 1) if chunk_s else 0.0)
+            cycles = int(result["cycles"])
+            run.cycles += cycles
+            run.chunk_rates.append(round(cycles / chunk_s, 1) if chunk_s else 0.0)
             run.failures += sum(
                 int(result[k])
                 for k in ("errors", "proto_errors", "bad_payloads", "connect_failures")

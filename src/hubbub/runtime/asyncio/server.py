@@ -380,8 +380,7 @@ class HttpProtocol(asyncio.Protocol):
             self.ws.resume_writing()
             return
         self._write_blocked = False
-        if not self._busy:
-            self._next()
+        self._next()  # while busy it waits for the request; else reading resumes
 
     def _pause_reading(self) -> None:
         transport = self.transport

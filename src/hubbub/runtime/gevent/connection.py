@@ -305,8 +305,7 @@ class Deadline:
         timer.start(self._fire)
 
     def _fire(self) -> None:
-        if self.timer is None:
-            return
+        # never after stop(): closing a libev timer also clears a pending firing
         self.timer.close()
         left = self.due - self.loop.now()
         if left <= 0:
