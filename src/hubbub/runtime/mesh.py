@@ -280,6 +280,17 @@ class _Outgoing(_Link):
             self._timer = None
         super().close()
 
+    def connect_now(self) -> None:
+        """The other worker is listening (it linked to this one): connect
+        now rather than when the backoff's timer fires, which may be a second
+        after that worker began to serve."""
+        if self.ready or self.mesh.closed:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._retry = _RETRY_MIN
+        self.connect()
+
 
 class _Incoming(_Link):
     """A link another worker opened to this one: requests come in on it and
@@ -414,8 +425,15 @@ class WorkerMesh:
         return sum(1 for out in self._out.values() if out.ready)
 
     def linked(self) -> bool:
-        """Whether this worker has a link to every other."""
-        return all(out.ready for out in self._out.values())
+        """Whether this worker has a link to every other, and every other a
+        link to it. Both ways: until another worker's link to this one is up,
+        that worker answers this one's sessions as unknown ones (a client
+        whose request it reads loses its session, and its packets with it)
+        and broadcasts past this worker's clients."""
+        if not all(out.ready for out in self._out.values()):
+            return False
+        greeted = {link.worker for link in self._incoming}
+        return all(worker in greeted for worker in self._out)
 
     def publish(self, message: dict[str, Any]) -> None:
         frame = encode_frame({"k": "a", "m": message})
@@ -553,6 +571,9 @@ class WorkerMesh:
             worker = frame.get("w")
             if isinstance(worker, int) and not isinstance(worker, bool):
                 link.worker = worker
+                out = self._out.get(worker)
+                if out is not None:
+                    out.connect_now()
 
     def incoming_lost(self, link: _Incoming) -> None:
         self._incoming.discard(link)

@@ -100,7 +100,8 @@ async def _serve(
     use_cluster_adapter(app, mesh, adapter)
     listener = socket.socket(fileno=spec.fd)
     listener.setblocking(False)
-    # linked first, then serving: a client's broadcast then reaches every worker
+    # linked both ways first, then serving: a client's broadcast then reaches
+    # every worker, and every worker forwards this one's sessions to it
     mesh.start()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LINK_WAIT

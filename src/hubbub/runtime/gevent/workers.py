@@ -140,7 +140,8 @@ def serve_worker(
         log.info("worker %d draining", spec.index)
         mesh.close()
 
-    # linked first, then serving: a client's broadcast then reaches every worker
+    # linked both ways first, then serving: a client's broadcast then reaches
+    # every worker, and every worker forwards this one's sessions to it
     mesh.start()
     deadline = time.monotonic() + LINK_WAIT
     while not mesh.linked() and time.monotonic() < deadline:
