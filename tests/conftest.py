@@ -143,11 +143,9 @@ class ServerThread:
         limits: Any = None,
         uvicorn: bool = False,
         gevent: bool = False,
-        uvicorn_ws: str = "auto",
         wsgi_app: Any = None,
     ) -> None:
         self.app = app
-        self.uvicorn_ws = uvicorn_ws
         self.asgi_app = asgi_app
         # under gevent, the other WSGI app: the WSGIApp is made on the
         # server's thread, whose hub its runtime then uses
@@ -192,7 +190,6 @@ class ServerThread:
                 port=self.port,
                 log_level="warning",
                 lifespan="off",
-                ws=self.uvicorn_ws,
             )
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())

@@ -18,6 +18,7 @@ from eio_helpers import (
     open_polling,
     post,
     query,
+    raw_request,
     request,
     serve,
     sid_query,
@@ -113,6 +114,22 @@ def test_server_disconnect_wakes_a_held_poll(runtime: str, eio: int) -> None:
         r = held.result(2)
         assert time.monotonic() - start < 1.0
         assert (r.status, r.text) == (200, CLOSE[eio])
+        assert get(st.url, sid_query(eio, sid)).status == 400
+
+
+@pytest.mark.parametrize("eio", [4, 3])
+def test_a_client_gone_during_a_held_poll_closes_its_session(runtime: str, eio: int) -> None:
+    """The TCP connection of a held GET closes: the session ends at once as
+    "transport close" (Node: "poll connection closed prematurely"), long
+    before its heartbeat would end it."""
+    reasons: list[str] = []
+    with serve(runtime, **CALM) as (st, eio_server):
+        eio_server.on("disconnect", lambda sid, reason: reasons.append(reason))
+        sid, _ = open_polling(st.url, eio, b64=1 if eio == 3 else None)
+        sock = raw_request(st.url, "GET", sid_query(eio, sid))
+        time.sleep(0.2)  # the GET is held
+        sock.close()
+        assert wait_until(lambda: reasons == ["transport close"], 3.0), reasons
         assert get(st.url, sid_query(eio, sid)).status == 400
 
 

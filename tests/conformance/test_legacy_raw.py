@@ -574,6 +574,22 @@ def test_htmlfile_streams_chunked_script_tags(runtime: str) -> None:
             doc.close()
 
 
+def test_an_htmlfile_client_gone_starts_the_close_timeout_at_once(runtime: str) -> None:
+    """The htmlfile document's connection closes: the session is without a
+    transport from then on and ends after the close timeout, long before
+    its heartbeat timeout would end it."""
+    with serve(runtime, ping_interval=5.0, ping_timeout=10.0, close_timeout=1.0) as (base, seen):
+        sid, _ = handshake(base)
+        doc = HtmlFile(base, sid)
+        try:
+            doc.until(lambda ps: "1::" in ps)
+        finally:
+            doc.close()
+        gone = time.monotonic()
+        assert wait_until(lambda: "/" in seen.reasons(sid), timeout=1.0 + SLACK + 3.0)
+        assert time.monotonic() - gone < 1.0 + SLACK + 2.0
+
+
 # ======================================================================== websocket, flashsocket
 
 

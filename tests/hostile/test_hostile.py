@@ -65,8 +65,6 @@ class Row:
     run: Callable[[Ctx], None]
     runtimes: tuple[str, ...] = tuple(RUNTIMES)
     config: str = "default"
-    # uvicorn's websocket implementation for the row ("auto" is uvicorn's default)
-    uvicorn_ws: str = "auto"
     # an error a row makes the server log on purpose (never with a traceback)
     error_ok: str | None = None
 
@@ -355,8 +353,7 @@ def a_ping_flood_that_never_reads(ctx: Ctx) -> None:
         # what the kernel's buffers take (and a little more, in the server's
         # own), not what the server can be made to hold (up to 1,024 MB are
         # offered). The growth is the whole test process's, other tests'
-        # leftovers included, and at most what was read (uvicorn's wsproto
-        # holds what it read until its pongs go out)
+        # leftovers included
         most_sent = most_grown = tcp_buffers_max() + 8 * MB
         assert sent < most_sent, f"the server read {sent / MB:.0f} MB of pings it could not answer"
         assert grown < most_grown, f"the process grew by {grown / MB:.0f} MB"
@@ -588,10 +585,10 @@ TABLE: list[Row] = [
     Row("idle-connection", an_idle_connection, runtimes=HTTP_OWN),
     Row("idle-after-a-request", idle_after_a_request, runtimes=HTTP_OWN),
     Row("answers-never-read", answers_never_read, runtimes=HTTP_OWN),
-    # under uvicorn, pongs are the websocket library's: wsproto stops reading
-    # while they are unsent; uvicorn's default (websockets' sans-I/O
-    # implementation) keeps reading and queues them (docs/security.md)
-    Row("ping-flood", a_ping_flood_that_never_reads, uvicorn_ws="wsproto"),
+    # under uvicorn, pings are answered by uvicorn itself, and both of its
+    # websocket implementations (0.55) keep reading and queue the pongs of a
+    # client that does not read them: no bound of hubbub's (docs/security.md)
+    Row("ping-flood", a_ping_flood_that_never_reads, runtimes=HTTP_OWN),
     Row("empty-continuation-frames", empty_continuation_frames, runtimes=HTTP_OWN),
     Row("attachments-never-come", attachments_that_never_come),
     Row("namespace-name-too-long", a_namespace_name_too_long),
@@ -646,10 +643,10 @@ class Running:
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Callable[[str, str, str], Running]]:
-    started: dict[tuple[str, str, str], Running] = {}
+    started: dict[tuple[str, str], Running] = {}
 
-    def get(runtime: str, config: str, uvicorn_ws: str = "auto") -> Running:
-        key = (runtime, config, uvicorn_ws)
+    def get(runtime: str, config: str) -> Running:
+        key = (runtime, config)
         fresh = config.startswith("fresh")
         if fresh or key not in started:
             app, seen = build(config, runtime == "gevent")
@@ -659,7 +656,6 @@ def servers() -> Iterator[Callable[[str, str, str], Running]]:
                 limits=LIMITS,
                 uvicorn=runtime == "uvicorn",
                 gevent=runtime == "gevent",
-                uvicorn_ws=uvicorn_ws,
             ).__enter__()
             if fresh:
                 old = started.pop(key, None)
@@ -683,7 +679,7 @@ def test_hostile(
     servers: Callable[[str, str, str], Running],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    running = servers(runtime, row.config, row.uvicorn_ws)
+    running = servers(runtime, row.config)
     caplog.set_level(logging.INFO)
     uvicorn_log = logging.getLogger("uvicorn")
     uvicorn_log.addHandler(caplog.handler)

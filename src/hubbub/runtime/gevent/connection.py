@@ -257,7 +257,9 @@ def _serve(
         elif isinstance(result, PollHold):
             host = result.session.host
             assert isinstance(host, GeventHost)
-            wait_for_wake(host)
+            if not wait_for_wake(host, sock):
+                result.aborted(clock())  # the client closed the connection
+                return
             if not _send(sock, deadline, result.finish(clock()), keep_alive) or not keep_alive:
                 return
         elif isinstance(result, StreamHold):
@@ -351,7 +353,8 @@ def _stream(
     try:
         _send_all(sock, deadline, serialize_head(head.status, headers, None) + _chunk(head.body))
         while not finished:
-            wait_for_wake(host)
+            if not wait_for_wake(host, sock):
+                break  # the client closed the connection
             data, finished = hold.more(clock())
             if finished:
                 _send_all(sock, deadline, _chunk(data) + b"0\r\n\r\n")

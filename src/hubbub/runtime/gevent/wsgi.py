@@ -109,11 +109,66 @@ def _status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
 
 
-def wait_for_wake(host: GeventHost) -> None:
-    """Block this greenlet until the session's host wakes it (a held GET)."""
-    ready = gevent.event.Event()
-    host.waiter = ready.set
-    ready.wait()
+def wait_for_wake(host: GeventHost, sock: Any = None) -> bool:
+    """Block this greenlet until the session's host wakes it (a held GET):
+    True. With the connection's gevent ``sock``, False as soon as the client
+    closes it first (the caller then aborts the hold, and the session ends at
+    once as Node's does, not at its heartbeat).
+
+    The wake is a bare hub callback that switches back in, which is what an
+    ``Event`` does at several times the cost (an object with its links, the
+    notifier's pass over them), once per held poll. The host calls a waiter
+    at most once (``TimerHost.wake`` clears it first), and the first outcome
+    wins; a greenlet that died meanwhile (killed at shutdown) is not
+    switched to."""
+    me = gevent.getcurrent()
+    hub = host.hub
+    loop = hub.loop
+    outcome: list[bool] = []
+
+    def settle(woken: bool) -> None:
+        if not outcome:
+            outcome.append(woken)
+            loop.run_callback(_resume, me)
+
+    def wake() -> None:
+        settle(True)
+
+    watcher = None
+    if sock is not None:
+        raw = sock._sock  # the non-blocking socket under gevent's
+        watcher = loop.io(raw.fileno(), 1)
+
+        def readable() -> None:
+            try:
+                peeked = raw.recv(1, stdlib_socket.MSG_PEEK)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                peeked = b""
+            if peeked:
+                # the client sent more (a pipelined request): it is read
+                # after this answer, and only a wake ends the hold now
+                watcher.stop()
+            else:
+                settle(False)
+
+        watcher.start(readable)
+    host.waiter = wake
+    try:
+        hub.switch()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+            watcher.close()
+        if host.waiter is wake:  # left before the wake (closed, or killed)
+            host.waiter = None
+    return outcome[0] if outcome else False
+
+
+def _resume(waiting: Any) -> None:
+    if not waiting.dead:
+        waiting.switch()
 
 
 class WSGIApp:
