@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         "hubbub.IpcEmitter reaches them (default: a fresh temporary one)",
     )
     run.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --workers: kill and replace a worker whose event loop has been blocked "
+        "this long (default 30; 0: never)",
+    )
+    run.add_argument(
         "--adapter",
         default=None,
         help="adapter URL (redis://host:port/db, redis+sharded://..., redis+streams://...); "
@@ -182,7 +190,12 @@ def main(argv: list[str] | None = None) -> int:
             level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         command = [sys.executable, "-m", "hubbub", *argv]
-        return Supervisor(command, args.host, args.port, workers, ipc_dir=args.ipc_dir).run()
+        if args.worker_timeout < 0:
+            raise SystemExit("hubbub: --worker-timeout takes 0 (never) or more seconds")
+        return Supervisor(
+            command, args.host, args.port, workers, ipc_dir=args.ipc_dir,
+            timeout=args.worker_timeout,
+        ).run()
     if args.monkey_patch:
         if args.runtime != "gevent":
             raise SystemExit("hubbub: --monkey-patch is for --runtime gevent")

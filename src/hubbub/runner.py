@@ -22,6 +22,7 @@ def run(
     adapter: str | None = None,
     ipc_dir: str | None = None,
     metrics_path: str | None = None,
+    worker_timeout: float = 30.0,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 
@@ -37,7 +38,9 @@ def run(
     again, up to this call, so build the app the same way every time and
     keep the call under ``if __name__ == "__main__":``. The workers share
     the IPC adapter, or the adapter ``adapter`` names (``redis://...``);
-    ``ipc_dir`` is where ``hubbub.IpcEmitter`` reaches them.
+    ``ipc_dir`` is where ``hubbub.IpcEmitter`` reaches them. A worker whose
+    event loop has been blocked for ``worker_timeout`` seconds (a handler
+    that never returns, a deadlock) is killed and replaced (0: never).
 
     ``metrics_path`` (say ``"/metrics"``): the server's Prometheus metrics
     (``hubbub.metrics``, the ``hubbub[metrics]`` extra) answer there, on the
@@ -74,7 +77,7 @@ def run(
         if callable(close):
             close()
         command = [sys.executable, *sys.orig_argv[1:]]
-        Supervisor(command, host, port, count, ipc_dir=ipc_dir).run()
+        Supervisor(command, host, port, count, ipc_dir=ipc_dir, timeout=worker_timeout).run()
         return
     if adapter:
         from hubbub.adapters.url import adapter_from_url

@@ -25,6 +25,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cluster_fixtures import APP, Clients, Process, RedisServer, redis_server, wait_until
@@ -427,6 +428,85 @@ def test_hubbub_run_workers_routes_and_drains_on_sigterm(runtime: str, tmp_path:
         assert "stopping: draining 2 workers" in log
         assert log.count("draining") >= 3  # the supervisor's line and each worker's
         assert "hubbub supervisor stopped" in log
+    finally:
+        proc.stop()
+
+
+def _sio_session(port: int) -> tuple[str, str]:
+    """A Socket.IO session over polling, connected to '/': (sid, path)."""
+    path = "/socket.io/?EIO=4&transport=polling"
+    sid = json.loads(_request(port, "GET", path)[1:])["sid"]
+    path += f"&sid={sid}"
+    assert _request(port, "POST", path, b"40") == b"ok"
+    assert _request(port, "GET", path).startswith(b"40{")
+    return sid, path
+
+
+def _ack(port: int, path: str, event: str) -> Any:
+    assert _request(port, "POST", path, f'420["{event}"]'.encode()) == b"ok"
+    body = _request(port, "GET", path).decode()
+    assert body.startswith("430["), body
+    return json.loads(body[3:])[0]
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_a_worker_whose_loop_is_blocked_is_killed_and_replaced(
+    runtime: str, tmp_path: Path
+) -> None:
+    """A handler blocks its worker's event loop for good: past
+    ``--worker-timeout`` the supervisor kills that worker (it stopped
+    renewing its heartbeat) and starts another, which serves; the other
+    worker, whose loop turns, is left alone."""
+    port = free_port()
+    args = [sys.executable, "-m", "hubbub", "run", "tests.cluster.hang_app:sio"]
+    args += ["--port", str(port), "--workers", "2", "--runtime", runtime]
+    args += ["--worker-timeout", "2"]
+    proc = Process("hang", args, port, tmp_path / "hang.log")
+    try:
+        proc.wait_ready()
+        wait_linked(proc, 2)
+        pids = worker_pids(proc)
+        assert sorted(pids) == [0, 1]
+        sessions: dict[int | None, tuple[str, str]] = {}
+        for _ in range(200):  # a session on each worker
+            sid, path = _sio_session(port)
+            sessions.setdefault(sessionids.owner(sid), (sid, path))
+            if len(sessions) == 2:
+                break
+        assert sorted(sessions, key=str) == [0, 1]
+        _, hung_path = sessions[0]
+        assert _ack(port, hung_path, "pid") == pids[0]
+        # the POST that carries 'hang' is answered only once its handler
+        # returns, which it never does: sent on a socket of its own
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        body = b'42["hang"]'
+        sock.sendall(
+            f"POST {hung_path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+            .encode() + body
+        )
+        blocked = time.monotonic()
+        wait_until(
+            lambda: re.search(r"worker 0 \(pid \d+\) has not answered for", proc.log())
+            is not None,
+            15,
+            f"the supervisor noticing the blocked worker:\n{proc.log()}",
+        )
+        # not before its timeout (2 s) has passed
+        assert time.monotonic() - blocked >= 1.5
+        wait_until(
+            lambda: worker_pids(proc).get(0, pids[0]) != pids[0], 15, "a replacement worker"
+        )
+        sock.close()
+        wait_linked(proc, 2 + 2)  # the new worker 0 and worker 1 linked again
+        assert worker_pids(proc)[1] == pids[1]  # the worker that turned stays
+        served: set[int] = set()
+        for _ in range(200):  # fresh sessions reach both workers, the new one too
+            sid, path = _sio_session(port)
+            served.add(_ack(port, path, "pid"))
+            if len(served) == 2:
+                break
+        assert served == set(worker_pids(proc).values())
+        assert "has not answered" not in proc.log().split("exited with signal SIGKILL", 1)[1]
     finally:
         proc.stop()
 

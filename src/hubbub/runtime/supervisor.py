@@ -20,6 +20,9 @@ supervisor never reads a request. It:
 * on SIGHUP, replaces the workers one at a time: the others keep accepting,
   so no connection is refused, and the worker being replaced cuts its
   clients off (``LEAVE_SIGNAL``), so they reconnect to the others;
+* kills a worker whose event loop stopped turning (a handler that blocks
+  it, a deadlock) for ``timeout`` seconds, and so replaces it: each worker
+  touches a heartbeat file from its loop every ``HEARTBEAT`` seconds;
 * logs what it does on the "hubbub.supervisor" logger.
 
 Each worker also holds the read end of a pipe the supervisor keeps open:
@@ -38,7 +41,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 log = logging.getLogger("hubbub.supervisor")
@@ -53,6 +56,11 @@ _FIRST_DELAY = 0.1
 _MAX_DELAY = 10.0
 # a worker that ran this long before dying was no crash loop
 _HEALTHY_AFTER = 10.0
+# how often a worker's loop touches its heartbeat file
+HEARTBEAT = 1.0
+# how long a worker's heartbeat may stop before it is taken for hung (gunicorn's
+# default worker timeout): far past any pause of a loop that still turns
+DEFAULT_TIMEOUT = 30.0
 
 
 def worker_count(value: str | int) -> int:
@@ -112,9 +120,26 @@ class WorkerSpec:
         with open(self.ready_path(self.index), "w"):
             pass
 
+    def heartbeat_path(self, index: int) -> str:
+        """The file whose modification time a worker's loop renews."""
+        return worker_file(self.directory, index, "beat")
+
+    def keep_beating(self, call_later: Callable[[float, Callable[[], None]], object]) -> None:
+        """Renew this worker's heartbeat now and every ``HEARTBEAT`` seconds
+        from its event loop (``call_later`` is the loop's): it stops when the
+        loop does, which is what the supervisor watches for."""
+        path = self.heartbeat_path(self.index)
+
+        def beat() -> None:
+            with contextlib.suppress(OSError):  # the supervisor is gone
+                os.utime(path)
+            call_later(HEARTBEAT, beat)
+
+        beat()
+
 
 class _Worker:
-    __slots__ = ("delay", "due", "index", "proc", "started")
+    __slots__ = ("beat", "beat_seen", "delay", "due", "index", "killed", "proc", "started")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -122,6 +147,12 @@ class _Worker:
         self.started = 0.0
         self.delay = _FIRST_DELAY
         self.due: float | None = 0.0  # when to start it (None: running or stopping)
+        # the heartbeat file's last modification time seen, and when (monotonic:
+        # the file's times are the wall clock's, which may jump; only a change
+        # of it counts)
+        self.beat = 0
+        self.beat_seen = 0.0
+        self.killed = False  # for not answering: it is being replaced
 
 
 class Supervisor:
@@ -135,9 +166,14 @@ class Supervisor:
         grace: float = 10.0,
         sock: socket.socket | None = None,
         ipc_dir: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be in 1..{MAX_WORKERS}")
+        if timeout < 0:
+            raise ValueError("timeout must be 0 (never) or more")
+        # a worker whose loop has not turned for this long is killed (0: never)
+        self.timeout = timeout
         self.command = list(command)
         self.host = host
         self.port = port
@@ -206,7 +242,7 @@ class Supervisor:
             os.close(self._alive_w)
             if self.ipc_dir:
                 for worker in self.workers:  # a killed worker leaves its files
-                    for ext in ("sock", "ready"):
+                    for ext in ("sock", "ready", "beat"):
                         with contextlib.suppress(OSError):
                             os.unlink(worker_file(self.directory, worker.index, ext))
             else:
@@ -244,6 +280,7 @@ class Supervisor:
             if proc is not None:
                 code = proc.poll()
                 if code is None:
+                    self._check_heartbeat(worker, proc, now)
                     continue
                 worker.proc = None
                 lived = now - worker.started
@@ -262,6 +299,33 @@ class Supervisor:
             if worker.due is not None and worker.due <= now:
                 self._start(worker)
 
+    def _check_heartbeat(self, worker: _Worker, proc: subprocess.Popen[bytes], now: float) -> None:
+        """Kill a running worker whose heartbeat stopped ``timeout`` seconds
+        ago (its start-up included); ``_tend`` then replaces it."""
+        if not self.timeout or worker.killed:
+            return
+        try:
+            beat = os.stat(worker_file(self.directory, worker.index, "beat")).st_mtime_ns
+        except OSError:
+            beat = worker.beat  # not there (yet): as if it had not changed
+        if beat != worker.beat:
+            worker.beat = beat
+            worker.beat_seen = now
+            return
+        silent = now - worker.beat_seen
+        if silent < self.timeout:
+            return
+        log.error(
+            "worker %d (pid %d) has not answered for %.0fs (its event loop is blocked); "
+            "killing it",
+            worker.index,
+            proc.pid,
+            silent,
+        )
+        worker.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
     def _start(self, worker: _Worker) -> None:
         listener = self.listeners[worker.index]
         spec = WorkerSpec(
@@ -270,6 +334,11 @@ class Supervisor:
         env = {**os.environ, WORKER_ENV: spec.to_env()}
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spec.ready_path(worker.index))  # its predecessor's
+        try:  # made afresh here: the worker renews its time (never creates it)
+            with open(spec.heartbeat_path(worker.index), "w"):
+                pass
+        except OSError as exc:
+            log.error("cannot make worker %d's heartbeat file: %s", worker.index, exc)
         try:
             worker.proc = subprocess.Popen(
                 self.command, env=env, pass_fds=(listener.fileno(), self._alive_r)
@@ -281,6 +350,10 @@ class Supervisor:
             return
         worker.started = time.monotonic()
         worker.due = None
+        # its silence is counted from its start until its first heartbeat
+        worker.beat = 0
+        worker.beat_seen = worker.started
+        worker.killed = False
         log.info("worker %d started (pid %d)", worker.index, worker.proc.pid)
 
     def _wait_ready(self, worker: _Worker, timeout: float) -> bool:

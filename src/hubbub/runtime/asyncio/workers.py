@@ -98,6 +98,7 @@ async def _serve(
         server.loop, server.endpoint, server.loop.time, spec, _adopter(server), forward_timeout(app)
     )
     use_cluster_adapter(app, mesh, adapter)
+    spec.keep_beating(server.loop.call_later)
     listener = socket.socket(fileno=spec.fd)
     listener.setblocking(False)
     # linked both ways first, then serving: a client's broadcast then reaches

@@ -113,9 +113,11 @@ def serve_worker(
             live.discard(sock)
 
     hub = gevent.get_hub()
+    reactor = GeventReactor(hub)
     mesh = WorkerMesh(
-        GeventReactor(hub), wsgi.endpoint, wsgi.runtime.clock, spec, adopt, forward_timeout(app)
+        reactor, wsgi.endpoint, wsgi.runtime.clock, spec, adopt, forward_timeout(app)
     )
+    spec.keep_beating(reactor.call_later)
     use_cluster_adapter(wsgi.server, mesh, adapter)
     wsgi.router = mesh
 
