@@ -22,7 +22,7 @@ from gevent import pywsgi
 
 from hubbub.runtime.contract import is_server
 from hubbub.runtime.gevent.connection import Replay, serve_connection
-from hubbub.runtime.gevent.wsgi import TAKE_SOCKET, WSGIApp
+from hubbub.runtime.gevent.wsgi import CONNECTION_SOCKET, TAKE_SOCKET, WSGIApp
 from hubbub.runtime.limits import ServerLimits
 
 log = logging.getLogger("hubbub.wsgi")
@@ -115,6 +115,7 @@ class SocketHandoff:
     def get_environ(self) -> dict[str, Any]:
         env: dict[str, Any] = super().get_environ()  # type: ignore[misc]
         env[TAKE_SOCKET] = self._take_socket
+        env[CONNECTION_SOCKET] = self.socket
         return env
 
     def _take_socket(self) -> Any:

@@ -44,6 +44,10 @@ WSGIAppType = Callable[[Environ, StartResponse], Iterable[bytes]]
 # put in the environ by hubbub's pywsgi handler (runtime/gevent/server.py):
 # a function handing over the raw socket; the handler then writes nothing
 TAKE_SOCKET = "hubbub.take_socket"
+# hubbub's gevent server also gives the connection's socket, which a held GET
+# watches for the client closing it (taken out of the environ at once: an
+# environ may outlive its request, and must not keep the socket)
+CONNECTION_SOCKET = "hubbub.connection_socket"
 
 
 def request_from_environ(environ: Environ, body_limit: int) -> HttpRequest:
@@ -222,6 +226,7 @@ class WSGIApp:
     # -- WSGI ------------------------------------------------------------------------
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        sock = environ.pop(CONNECTION_SOCKET, None)
         path = environ.get("PATH_INFO", "")
         if not self.endpoint.serves(path):
             if self.wsgi_app is not None:
@@ -264,11 +269,11 @@ class WSGIApp:
                 result.headers.append(("Connection", "close"))
             return _respond(start_response, result)
         if isinstance(result, PollHold):
-            return _respond(start_response, self._hold(result))
+            return _respond(start_response, self._hold(result, sock))
         if isinstance(result, StreamHold):
             head = result.head
             start_response(_status_line(head.status), head.headers)
-            return self._stream(result)
+            return self._stream(result, sock)
         return self._websocket(environ, req, result, start_response)
 
     def owner_elsewhere(self, req: HttpRequest) -> int | None:
@@ -346,7 +351,7 @@ class WSGIApp:
         finally:
             sock.close()
 
-    def _stream(self, hold: StreamHold) -> Iterator[bytes]:
+    def _stream(self, hold: StreamHold, sock: Any = None) -> Iterator[bytes]:
         """A 0.9 htmlfile GET: pywsgi sends the body chunked, a chunk per
         wake-up; when the client is gone, writing fails and pywsgi closes
         this generator."""
@@ -356,7 +361,8 @@ class WSGIApp:
         try:
             yield hold.head.body
             while True:
-                wait_for_wake(host)
+                if not wait_for_wake(host, sock):
+                    return  # the client closed the connection
                 chunk, finished = hold.more(self.runtime.clock())
                 if chunk:
                     yield chunk
@@ -367,10 +373,13 @@ class WSGIApp:
                 host.waiter = None
                 hold.aborted(self.runtime.clock())
 
-    def _hold(self, hold: PollHold) -> HttpResponse:
+    def _hold(self, hold: PollHold, sock: Any = None) -> HttpResponse:
         host = hold.session.host
         assert isinstance(host, GeventHost)
-        wait_for_wake(host)
+        if not wait_for_wake(host, sock):
+            # the client closed the connection: nobody reads this answer
+            hold.aborted(self.runtime.clock())
+            return HttpResponse(400, [("Connection", "close")], b"")
         return hold.finish(self.runtime.clock())
 
     def _websocket(
