@@ -458,7 +458,7 @@ def test_a_worker_whose_loop_is_blocked_is_killed_and_replaced(
     renewing its heartbeat) and starts another, which serves; the other
     worker, whose loop turns, is left alone."""
     port = free_port()
-    args = [sys.executable, "-m", "hubbub", "run", "tests.cluster.hang_app:sio"]
+    args = [sys.executable, "-m", "hubbub", "run", "tests.cluster.lifecycle_app:sio"]
     args += ["--port", str(port), "--workers", "2", "--runtime", runtime]
     args += ["--worker-timeout", "2"]
     proc = Process("hang", args, port, tmp_path / "hang.log")
@@ -507,6 +507,74 @@ def test_a_worker_whose_loop_is_blocked_is_killed_and_replaced(
                 break
         assert served == set(worker_pids(proc).values())
         assert "has not answered" not in proc.log().split("exited with signal SIGKILL", 1)[1]
+    finally:
+        proc.stop()
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One HTTP response with a Content-Length from ``sock``: its body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, body
+        body += chunk
+    return body
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_a_client_gone_during_a_forwarded_poll_closes_its_session(
+    runtime: str, tmp_path: Path
+) -> None:
+    """A held GET that one worker read for another worker's session, whose
+    client then closes the connection: the owner ends that session at once
+    ("transport close"), as it does for a GET it reads itself, not at the
+    session's heartbeat (45 s here) or its connect timeout."""
+    port = free_port()
+    args = [sys.executable, "-m", "hubbub", "run", "tests.cluster.lifecycle_app:sio"]
+    args += ["--port", str(port), "--workers", "2", "--runtime", runtime]
+    proc = Process("fwd", args, port, tmp_path / "fwd.log")
+    path = "/socket.io/?EIO=4&transport=polling"
+    request = "GET {} HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        proc.wait_ready()
+        wait_linked(proc, 2)
+        conn = None
+        other = ""
+        for _ in range(100):
+            # the worker that reads this connection is the one that makes the
+            # session of a handshake sent on it
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conn.sendall(request.format(path).encode())
+            here = sessionids.owner(json.loads(_read_response(conn)[1:])["sid"])
+            for _ in range(50):  # a session of the other worker
+                sid = json.loads(_request(port, "GET", path)[1:])["sid"]
+                if sessionids.owner(sid) != here:
+                    other = sid
+                    break
+            if other:
+                break
+            conn.close()
+        assert conn is not None and other, "every connection went to one worker"
+        conn.sendall(request.format(f"{path}&sid={other}").encode())
+        time.sleep(0.3)  # forwarded to its owner, and held there
+        conn.close()
+
+        def gone() -> bool:
+            # a POST to a live session is answered "ok", to an ended one 400
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                probe.request("POST", f"{path}&sid={other}", body=b"6")
+                return probe.getresponse().status == 400
+            finally:
+                probe.close()
+
+        wait_until(gone, 5, f"the owner ending the session:\n{proc.log()}")
     finally:
         proc.stop()
 

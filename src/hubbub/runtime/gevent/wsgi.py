@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gevent
-import gevent.event
 
 from hubbub.http import REASONS, HttpRequest, HttpResponse, native_environ
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
@@ -113,66 +112,83 @@ def _status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
 
 
-def wait_for_wake(host: GeventHost, sock: Any = None) -> bool:
-    """Block this greenlet until the session's host wakes it (a held GET):
-    True. With the connection's gevent ``sock``, False as soon as the client
-    closes it first (the caller then aborts the hold, and the session ends at
-    once as Node's does, not at its heartbeat).
+class ClientWait:
+    """One greenlet's wait for a wake-up (:meth:`wake`, from anywhere on its
+    hub), or, given the connection's gevent ``sock``, for the client closing
+    that connection first: :meth:`wait` says which (True: woken).
 
     The wake is a bare hub callback that switches back in, which is what an
     ``Event`` does at several times the cost (an object with its links, the
-    notifier's pass over them), once per held poll. The host calls a waiter
-    at most once (``TimerHost.wake`` clears it first), and the first outcome
-    wins; a greenlet that died meanwhile (killed at shutdown) is not
-    switched to."""
-    me = gevent.getcurrent()
-    hub = host.hub
-    loop = hub.loop
-    outcome: list[bool] = []
+    notifier's pass over them). The first outcome wins; a greenlet that died
+    meanwhile (killed at shutdown) is not switched to."""
 
-    def settle(woken: bool) -> None:
-        if not outcome:
-            outcome.append(woken)
-            loop.run_callback(_resume, me)
+    __slots__ = ("greenlet", "hub", "loop", "outcome", "raw", "watcher")
 
-    def wake() -> None:
-        settle(True)
+    def __init__(self, hub: Any, sock: Any = None) -> None:
+        self.greenlet = gevent.getcurrent()
+        self.hub = hub
+        self.loop = hub.loop
+        self.outcome: bool | None = None
+        self.raw = sock._sock if sock is not None else None  # non-blocking, under gevent's
+        self.watcher: Any = None
 
-    watcher = None
-    if sock is not None:
-        raw = sock._sock  # the non-blocking socket under gevent's
-        watcher = loop.io(raw.fileno(), 1)
+    def wake(self) -> None:
+        self._settle(True)
 
-        def readable() -> None:
-            try:
-                peeked = raw.recv(1, stdlib_socket.MSG_PEEK)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                peeked = b""
-            if peeked:
-                # the client sent more (a pipelined request): it is read
-                # after this answer, and only a wake ends the hold now
+    def wait(self) -> bool:
+        raw = self.raw
+        if raw is not None:
+            self.watcher = self.loop.io(raw.fileno(), 1)
+            self.watcher.start(self._readable)
+        try:
+            self.hub.switch()
+        finally:
+            watcher, self.watcher = self.watcher, None
+            if watcher is not None:
                 watcher.stop()
-            else:
-                settle(False)
+                watcher.close()
+        return bool(self.outcome)
 
-        watcher.start(readable)
-    host.waiter = wake
-    try:
-        hub.switch()
-    finally:
-        if watcher is not None:
-            watcher.stop()
-            watcher.close()
-        if host.waiter is wake:  # left before the wake (closed, or killed)
-            host.waiter = None
-    return outcome[0] if outcome else False
+    def _settle(self, woken: bool) -> None:
+        if self.outcome is None:
+            self.outcome = woken
+            self.loop.run_callback(_resume, self.greenlet)
+
+    def _readable(self) -> None:
+        assert self.raw is not None
+        try:
+            peeked = self.raw.recv(1, stdlib_socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            peeked = b""
+        if not peeked:
+            self._settle(False)
+        elif self.watcher is not None:
+            # the client sent more (a pipelined request): it is read after
+            # this answer, and only a wake ends the wait now
+            self.watcher.stop()
 
 
 def _resume(waiting: Any) -> None:
     if not waiting.dead:
         waiting.switch()
+
+
+def wait_for_wake(host: GeventHost, sock: Any = None) -> bool:
+    """Block this greenlet until the session's host wakes it (a held GET):
+    True. With the connection's gevent ``sock``, False as soon as the client
+    closes it first (the caller then aborts the hold, and the session ends at
+    once as Node's does, not at its heartbeat). The host calls a waiter at
+    most once (``TimerHost.wake`` clears it first)."""
+    waiting = ClientWait(host.hub, sock)
+    wake = waiting.wake
+    host.waiter = wake
+    try:
+        return waiting.wait()
+    finally:
+        if host.waiter == wake:  # left before the wake (closed, or killed)
+            host.waiter = None
 
 
 class WSGIApp:
@@ -261,7 +277,7 @@ class WSGIApp:
         if router is not None:
             owner = self.owner_elsewhere(req)
             if owner is not None:
-                return self._route(router, owner, environ, req, start_response)
+                return self._route(router, owner, environ, req, start_response, sock)
         result = self.endpoint.handle_request(req, self.runtime.clock())
         if isinstance(result, HttpResponse):
             if req.is_websocket_upgrade:
@@ -289,30 +305,41 @@ class WSGIApp:
 
     def _route(
         self, router: WorkerMesh, owner: int, environ: Environ, req: HttpRequest,
-        start_response: StartResponse,
+        start_response: StartResponse, sock: Any = None,
     ) -> Iterable[bytes]:
         """A request for worker ``owner``'s session: an upgrade or a stream's
         GET is handed over with its connection, any other request forwarded
         and its answer awaited."""
         take = environ.get(TAKE_SOCKET)
         if (req.is_websocket_upgrade or self.endpoint.streams(req)) and take is not None:
-            sock = take()
-            if not router.hand_over(owner, req, b"", sock.fileno()):
-                sock.close()
+            taken = take()
+            if not router.hand_over(owner, req, b"", taken.fileno()):
+                taken.close()
             return []  # pywsgi closes its copy of the connection (no shutdown)
-        answer: gevent.event.AsyncResult[HttpResponse] = gevent.event.AsyncResult()
-        forward = router.forward(owner, req, answer.set)
+        waiting = ClientWait(gevent.get_hub(), sock)
+        answers: list[HttpResponse] = []
+
+        def done(response: HttpResponse) -> None:
+            answers.append(response)
+            waiting.wake()
+
+        forward = router.forward(owner, req, done)
         if forward is None:
             response = self.endpoint.handle_request(req, self.runtime.clock())
             if not isinstance(response, HttpResponse):
                 response = HttpResponse(400, [], b"Bad Request")
             return _respond(start_response, response)
         try:
-            response = answer.get()
+            answered = waiting.wait()
         except BaseException:
             router.abandon(forward)
             raise
-        return _respond(start_response, response)
+        if not answered:
+            # the client closed the connection: the owner lets go of the
+            # request (a held poll is aborted, its session ends at once)
+            router.abandon(forward)
+            return _respond(start_response, HttpResponse(400, [("Connection", "close")], b""))
+        return _respond(start_response, answers[0])
 
     def adopt_connection(self, sock: Any, req: HttpRequest, received: bytes = b"") -> None:
         """Answer a request another worker handed over with its connection (a

@@ -1,0 +1,23 @@
+"""The server of the workers' lifecycle tests, with the default ping times
+(a session outlives the tests unless something ends it): 'pid' acks its
+worker's pid; 'hang' blocks its worker's event loop for good (``time.sleep``,
+not patched under gevent), as a deadlocked or runaway handler does."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import hubbub
+
+sio = hubbub.Server()
+
+
+@sio.on("hang")
+def hang(socket: hubbub.Socket) -> None:
+    time.sleep(3600)
+
+
+@sio.on("pid")
+def pid(socket: hubbub.Socket) -> int:
+    return os.getpid()
