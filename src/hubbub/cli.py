@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hubbub.runtime.asyncio.asgi import ASGIApp
+from hubbub.runtime.supervisor import DEFAULT_TIMEOUT
 
 
 def load_app(spec: str) -> Any:
@@ -130,10 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--worker-timeout",
         type=float,
-        default=30.0,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="with --workers: kill and replace a worker whose event loop has been blocked "
-        "this long (default 30; 0: never)",
+        f"this long (default {DEFAULT_TIMEOUT:g}; 0: never)",
     )
     run.add_argument(
         "--adapter",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Literal
 
+from hubbub.runtime.supervisor import DEFAULT_TIMEOUT
+
 RuntimeName = Literal["asyncio", "gevent"]
 
 
@@ -22,7 +24,7 @@ def run(
     adapter: str | None = None,
     ipc_dir: str | None = None,
     metrics_path: str | None = None,
-    worker_timeout: float = 30.0,
+    worker_timeout: float = DEFAULT_TIMEOUT,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 

@@ -15,7 +15,11 @@ sio = hubbub.Server()
 
 @sio.on("hang")
 def hang(socket: hubbub.Socket) -> None:
-    time.sleep(3600)
+    # blocks the loop for as long as the supervisor lives (a worker the
+    # watchdog failed to kill does not outlive its test's supervisor)
+    supervisor = os.getppid()
+    while os.getppid() == supervisor:
+        time.sleep(0.1)
 
 
 @sio.on("pid")

@@ -519,7 +519,9 @@ def _read_response(sock: socket.socket) -> bytes:
         assert chunk, data
         data += chunk
     head, body = data.split(b"\r\n\r\n", 1)
-    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    match = re.search(rb"(?i)content-length: *(\d+)", head)
+    assert match is not None, head
+    length = int(match.group(1))
     while len(body) < length:
         chunk = sock.recv(4096)
         assert chunk, body
