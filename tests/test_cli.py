@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from websockets.sync.client import connect
 
-from conftest import free_port, run_process
+from conftest import free_port, run_example, run_process
 
 
 def _handshake(port: int) -> bytes:
@@ -102,3 +102,14 @@ def test_monkey_patching_happens_before_the_app_is_imported() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
     )
     assert result.stdout.strip() == "patched True", result.stderr
+
+
+def test_examples_under_uvicorn_leave_permessage_deflate_off_as_the_server_does() -> None:
+    # uvicorn would accept the deflate every socket.io-client under Node
+    # offers; hubbub's own servers (and Node's) leave it off by default
+    with run_example("engineio_echo.py", "--asgi") as url:
+        ws_url = url.replace("http", "ws", 1) + "/engine.io/?EIO=4&transport=websocket"
+        with connect(ws_url, compression="deflate") as ws:
+            assert ws.response is not None
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+            assert str(ws.recv(timeout=5)).startswith("0{")

@@ -92,7 +92,10 @@ def run_example(
         import uvicorn
 
         asgi = ASGIApp(app, asgi_app)
-        uvicorn.run(asgi, host=args.host, port=args.port, log_level="warning")
+        # uvicorn negotiates permessage-deflate itself unless told not to;
+        # follow the server's own setting (off by default, as in Node)
+        uvicorn.run(asgi, host=args.host, port=args.port, log_level="warning",
+                    ws_per_message_deflate=asgi.endpoint.websocket_compression)
         return
     from hubbub.runtime.asyncio.server import run
 

@@ -4,6 +4,7 @@ loop timer. Order, cancellation, re-arming from inside a firing timer."""
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from hubbub.runtime.asyncio.core import AsyncioHost, TimerQueue
 
@@ -108,3 +109,40 @@ def test_cancelled_timers_are_swept_while_live_ones_fire() -> None:
     size, log = asyncio.run(main())
     assert size < 600  # at most about twice the sweep threshold, not 5010
     assert log == [f"k{i}" for i in range(10)]
+
+
+class _RecordedLoop:
+    """The two calls TimerQueue makes of its loop, with a clock the test
+    sets: what is under test is where the queue asks to be woken."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.wakes: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: object) -> _Handle:
+        self.wakes.append(when)
+        return _Handle()
+
+
+class _Handle:
+    def cancel(self) -> None:
+        pass
+
+
+def test_a_deadline_is_woken_for_never_early_and_late_by_at_most_1_1024_of_its_delay() -> None:
+    # A client that polls right at pingInterval + pingTimeout must find its
+    # session closed, as with Node's millisecond timers: the buckets that
+    # share a loop timer may not make short heartbeats late by more than
+    # about the loop's own precision.
+    for start in (1000.0, 12_345.678, 98_765.4321):
+        for delay in (0.001, 0.2, 0.3, 0.5, 1.0, 5.0, 25.0, 45.0):
+            loop = _RecordedLoop(start)
+            queue = TimerQueue(cast(asyncio.AbstractEventLoop, loop))
+            host = AsyncioHost(queue, _Session("s", [], queue))
+            host.rearm(start + delay)
+            (wake,) = loop.wakes
+            assert start + delay <= wake <= start + delay + max(delay / 1024, 2.0**-12), (
+                start, delay, wake - start - delay)

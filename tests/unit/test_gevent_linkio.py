@@ -58,6 +58,36 @@ def test_writes_of_one_turn_go_out_in_order_in_one_send() -> None:
     assert io.buffered_bytes() == 200
     assert _read_all(b, 200) == b"".join(b"%03d," % i for i in range(50))
     assert sends == [200]
+
+
+def test_write_now_sends_at_once_in_a_send_of_its_own() -> None:
+    # the 101 answer goes out alone, before the frames the handshake writes
+    # in the same turn (a Node ws client parses a frame that shares the
+    # 101's read before its 'open' listeners have run)
+    a, b = _pair()
+    sends: list[bytes] = []
+
+    class Recording:
+        """The socket, recording its sends."""
+
+        def send(self, data: bytes) -> int:
+            sends.append(bytes(data))
+            return int(a.send(data))  # type: ignore[attr-defined]
+
+        def fileno(self) -> int:
+            return int(a.fileno())  # type: ignore[attr-defined]
+
+        def shutdown(self, how: int) -> None:
+            a.shutdown(how)  # type: ignore[attr-defined]
+
+    io = SocketLinkIO(Recording(), close_timeout=1.0)
+    head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
+    io.write_now(head)
+    assert sends == [head]  # before the turn ends
+    io.write(b"frame1,")
+    io.write(b"frame2")
+    assert _read_all(b, len(head) + 13) == head + b"frame1,frame2"
+    assert sends[1:] == [b"frame1,frame2"]
     assert io.buffered_bytes() == 0
     io.write(b"more")
     assert _read_all(b, 4) == b"more"

@@ -27,18 +27,25 @@ _EARLY = 0.001
 
 
 # Session deadlines are kept in buckets, each fired at its end: never before
-# a deadline, and late by at most 1/64 of the delay it was armed with (a
-# heartbeat 25 s away by a quarter second, a 300 ms one by 4 ms), so idle
-# sessions armed about the same time share a bucket. Widths are powers of
-# two (bucket ends are exact floats) between these bounds, in seconds.
-_MIN_WIDTH_LOG2 = -8
+# a deadline, and late by at most 1/1024 of the delay it was armed with (a
+# heartbeat 25 s away by 16 ms, a 300 ms one by a quarter of a millisecond,
+# about the loop's own precision), so idle sessions armed about the same
+# time share a bucket. Coarser buckets would save little (a bucket is a
+# list and a heap entry) and would make short heartbeats late enough for a
+# client that polls right at its deadline to find its session still open,
+# where Node's timers (millisecond precision) have closed it. Widths are
+# powers of two (bucket ends are exact floats) between these bounds, in
+# seconds.
+_MIN_WIDTH_LOG2 = -12
 _MAX_WIDTH_LOG2 = 0
+_WIDTH_SHIFT = 10  # width <= delay / 2**_WIDTH_SHIFT
 
 
 def _bucket_end(when: float, delay: float) -> float:
     exp = _MIN_WIDTH_LOG2
     if delay > 0.0:
-        exp = min(max(math.floor(math.log2(delay)) - 6, _MIN_WIDTH_LOG2), _MAX_WIDTH_LOG2)
+        exp = min(max(math.floor(math.log2(delay)) - _WIDTH_SHIFT, _MIN_WIDTH_LOG2),
+                  _MAX_WIDTH_LOG2)
     width = 2.0**exp
     return math.ceil(when / width) * width
 

@@ -165,6 +165,19 @@ class SocketLinkIO:
         if self._flushing is None and self._watcher is None:
             self._flushing = self.hub.loop.run_callback(self._flush)
 
+    def write_now(self, data: bytes) -> None:
+        """``write``, then send what is queued at once instead of at the end
+        of the turn: the 101 answer goes out in a segment of its own, before
+        the frames the handshake writes next, as Node's server sends it. A
+        Node ``ws`` client that listens for messages only once 'open' has
+        fired (the official Engine.IO v3 suite does) loses a frame that came
+        in the 101's segment."""
+        self.write(data)
+        flushing = self._flushing
+        if flushing is not None:
+            flushing.stop()
+            self._flush()
+
     def write_shared(self, block: SharedFrames, start: int) -> None:
         if self.dead or self._closing is not None:
             return

@@ -446,7 +446,7 @@ class WSGIApp:
             link_io.close(graceful=False)
             return
         link = handshake.link
-        link_io.write(handshake.response)
+        link_io.write_now(handshake.response)
         if link.open():
             req.release()
             link_io.start(link, received)
