@@ -50,10 +50,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "per-address": {"max_sessions_per_address": 2},
     "deflate": {"websocket_compression": True},
     "fresh": {},  # a new server for each row that uses it
-    "fresh-cap": {},
+    # few 0.9 sessions handshaken and never connected
+    "fresh-cap": {"max_handshaken": 4},
 }
-# configs whose 0.9 endpoint keeps few handshaken-but-unconnected sessions
-SMALL_HANDSHAKEN = {"fresh-cap": 4}
 
 
 def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
@@ -70,8 +69,6 @@ def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
         **CONFIGS[config],
     }
     sio = hubbub.Server(**options)
-    if config in SMALL_HANDSHAKEN and sio.legacy is not None:
-        sio.legacy.options.max_handshaken = SMALL_HANDSHAKEN[config]
 
     @sio.on("echo")
     def echo(socket: hubbub.Socket, *args: Any) -> tuple[Any, ...]:
