@@ -39,6 +39,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import RUNTIMES, ServerThread
+from hubbub.legacy.v09.codec import encode_payload as encode_legacy_payload
 from hubbub.websocket.frames import OP_CONTINUATION, OP_PING, OP_TEXT, encode_frame
 
 pytestmark = pytest.mark.timeout(45)
@@ -496,19 +497,59 @@ def a_call_whose_client_leaves(ctx: Ctx) -> None:
     assert list(ctx.seen.calls.values()) == ["DisconnectedError"]
 
 
+# the events that name a Namespace class's hooks (socketio.dispatch._HOOKS:
+# on_connect, on_disconnect, on_any, on_any_outgoing; "a b" names on_a_b)
+HOOK_EVENTS = ("any", "any_outgoing", "any outgoing", "connect", "disconnect")
+# the names a v5 client may send: "connect" and "disconnect" are reserved
+# (socket.io-parser refuses them: the connection closes with a parse error)
+RESERVED_HOOK_EVENTS = ("connect", "disconnect")
+
+
 def hooks_are_not_events(ctx: Ctx) -> None:
+    # a hook the client called would get its argument "x" (and answer the
+    # ack with its None); the hooks' own calls never carry it
     ws = v5(ctx.port, "/hooks")
     try:
-        ws.send('42/hooks,1["any","x"]')
-        ws.send('42/hooks,2["ping"]')
+        for i, event in enumerate(HOOK_EVENTS, 1):
+            if event not in RESERVED_HOOK_EVENTS:
+                ws.send(f'42/hooks,{i}["{event}","x"]')
+        ws.send('42/hooks,9["ping"]')
         answer = str(ws.recv(timeout=5))
-        assert answer == '43/hooks,2["pong"]', answer  # nothing answered the "any" event
-        deadline = time.monotonic() + 2
-        while len(ctx.seen.any_hook) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert ctx.seen.any_hook == [("any", "x"), ("ping",)]
+        assert answer == '43/hooks,9["pong"]', answer  # nothing answered the others
     finally:
         ws.close()
+    for event in RESERVED_HOOK_EVENTS:
+        ws = v5(ctx.port, "/hooks")
+        try:
+            ws.send(f'42/hooks,1["{event}","x"]')
+            assert ws_closed(ws), event
+        finally:
+            ws.close()
+    # a 0.9 client may send every name: each reaches the namespace's dispatch
+    poll = f"/socket.io/1/xhr-polling/{legacy_sid(ctx.port)}"
+    assert http(ctx.port, "GET", poll)[2] == b"1::"
+    assert http(ctx.port, "POST", poll, body=b"1::/hooks")[0] == 200
+    assert http(ctx.port, "GET", poll)[2] == b"1::/hooks"
+    packets = [
+        f"5:{i}+:/hooks:" + json.dumps({"name": event, "args": ["x"]})
+        for i, event in enumerate(HOOK_EVENTS, 1)
+    ]
+    packets.append('5:9+:/hooks:{"name":"ping","args":[]}')
+    body = encode_legacy_payload(packets).encode()
+    assert http(ctx.port, "POST", poll, body=body)[0] == 200
+    status, _, answer = http(ctx.port, "GET", poll)
+    assert (status, answer) == (200, b'6::/hooks:9+["pong"]')  # nothing answered the others
+    # on_any saw every event, as it sees any other
+    v5_events = [(e, "x") for e in HOOK_EVENTS if e not in RESERVED_HOOK_EVENTS]
+    expected = [*v5_events, ("ping",), *[(e, "x") for e in HOOK_EVENTS], ("ping",)]
+    deadline = time.monotonic() + 2
+    while len(ctx.seen.any_hook) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ctx.seen.any_hook == expected
+    called = [hook for hook in ctx.seen.hooks if "x" in hook[1:]]
+    assert called == [], called
+    # the hooks do run, for the server: one connect for each socket
+    assert [hook for hook in ctx.seen.hooks if hook[0] == "connect"] == [("connect", {})] * 4
 
 
 def unicode_digits(ctx: Ctx) -> None:
