@@ -64,4 +64,8 @@ def owner(sid: str) -> int | None:
 def owner_digits(sid: str) -> int | None:
     """The worker that made ``sid`` (an id of :func:`new_digits`), if it names one."""
     tag = sid[:_DIGIT_TAG]
-    return int(tag) if len(tag) == _DIGIT_TAG and tag.isdigit() else None
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses,
+    # and "٣", which int() reads; new_digits never makes either
+    if len(tag) == _DIGIT_TAG and tag.isascii() and tag.isdigit():
+        return int(tag)
+    return None

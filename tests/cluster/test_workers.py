@@ -581,6 +581,47 @@ def test_a_client_gone_during_a_forwarded_poll_closes_its_session(
         proc.stop()
 
 
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
+def test_a_session_id_of_unicode_digits_names_no_worker(runtime: str, tmp_path: Path) -> None:
+    """A 0.6 session id of digits other than ASCII's ("²²", as raw bytes or
+    as %B2 escapes, which gevent decodes) names no worker: the request is
+    answered as one for an unknown session, by whichever worker reads it
+    (the embedded server's HTTP parser refuses a URL of raw non-ASCII bytes
+    with 400 before that, and leaves %B2 undecoded)."""
+    port = free_port()
+    args = [sys.executable, "-m", "hubbub", "run", "tests.cluster.lifecycle_app:sio"]
+    args += ["--port", str(port), "--workers", "2", "--runtime", runtime]
+    proc = Process("digits", args, port, tmp_path / "digits.log")
+    upgrade = (
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    )
+    raw = 400 if runtime == "asyncio" else None  # the answer to raw bytes, if not the usual
+    requests = [
+        # (request line, extra headers, the answer to a request for no session)
+        ("GET /socket.io/xhr-polling/\xb2\xb2/1234", "", raw or 404),
+        ("GET /socket.io/xhr-polling/%B2%B2/1234", "", 404),
+        ("GET /socket.io/jsonp-polling/\xb2\xb3\xb9/1234/0", "", raw or 404),
+        ("POST /socket.io/htmlfile/%B2%B2/send", "Content-Length: 0\r\n", 404),
+        # a 0.6 websocket never names a session
+        ("GET /socket.io/websocket/\xb2\xb2", upgrade, 400),
+        ("GET /socket.io/websocket/%B2%B2", upgrade, 400),
+    ]
+    try:
+        proc.wait_ready()
+        wait_linked(proc, 2)
+        for _ in range(4):  # on fresh connections: each worker reads some of them
+            for line, headers, status in requests:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                    conn.sendall(f"{line} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode("latin-1"))
+                    answer = conn.recv(4096)
+                assert answer.startswith(f"HTTP/1.1 {status} ".encode()), (line, answer)
+        assert proc.proc.poll() is None
+        assert "Traceback" not in proc.log(), proc.log()
+    finally:
+        proc.stop()
+
+
 # -- connection state recovery across the workers -----------------------------------------------
 
 

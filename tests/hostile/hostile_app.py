@@ -40,6 +40,8 @@ class Seen:
 
     calls: dict[str, str] = field(default_factory=dict)  # sid -> outcome of socket.call
     any_hook: list[tuple[Any, ...]] = field(default_factory=list)
+    # the /hooks namespace's other hooks: (hook, *arguments)
+    hooks: list[tuple[Any, ...]] = field(default_factory=list)
     handled: list[str] = field(default_factory=list)
 
 
@@ -50,10 +52,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "per-address": {"max_sessions_per_address": 2},
     "deflate": {"websocket_compression": True},
     "fresh": {},  # a new server for each row that uses it
-    "fresh-cap": {},
+    # few 0.9 sessions handshaken and never connected
+    "fresh-cap": {"max_handshaken": 4},
 }
-# configs whose 0.9 endpoint keeps few handshaken-but-unconnected sessions
-SMALL_HANDSHAKEN = {"fresh-cap": 4}
 
 
 def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
@@ -70,8 +71,6 @@ def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
         **CONFIGS[config],
     }
     sio = hubbub.Server(**options)
-    if config in SMALL_HANDSHAKEN and sio.legacy is not None:
-        sio.legacy.options.max_handshaken = SMALL_HANDSHAKEN[config]
 
     @sio.on("echo")
     def echo(socket: hubbub.Socket, *args: Any) -> tuple[Any, ...]:
@@ -102,8 +101,18 @@ def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
                 seen.calls[socket.id] = type(exc).__name__
 
     class Hooks(hubbub.Namespace):
+        # every hook of socketio.dispatch._HOOKS, each recording its calls
+        def on_connect(self, auth: Any) -> None:
+            seen.hooks.append(("connect", auth))
+
+        def on_disconnect(self, reason: str) -> None:
+            seen.hooks.append(("disconnect", reason))
+
         def on_any(self, event: str, *args: Any) -> None:
             seen.any_hook.append((event, *args))
+
+        def on_any_outgoing(self, event: str, *args: Any) -> None:
+            seen.hooks.append(("any_outgoing", event, *args))
 
         def on_ping(self) -> str:
             seen.handled.append("ping")

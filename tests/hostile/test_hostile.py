@@ -39,6 +39,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import RUNTIMES, ServerThread
+from hubbub.legacy.v09.codec import encode_payload as encode_legacy_payload
 from hubbub.websocket.frames import OP_CONTINUATION, OP_PING, OP_TEXT, encode_frame
 
 pytestmark = pytest.mark.timeout(45)
@@ -410,14 +411,90 @@ def dynamic_namespaces_are_capped_and_freed(ctx: Ctx) -> None:
     extra.close()
 
 
-def too_many_sessions_from_one_address(ctx: Ctx) -> None:
-    # the healthy client holds one of the two sessions allowed
-    status, _, _ = http(ctx.port, "GET", f"{PATH}?EIO=4&transport=polling")
-    assert status == 200
-    status, _, body = http(ctx.port, "GET", f"{PATH}?EIO=4&transport=polling")
+WS_HEADERS = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}
+
+
+def ws_handshake(port: int, target: str) -> tuple[int, Raw]:
+    """A websocket handshake on a raw connection: (status, the connection)."""
+    raw = Raw(port)
+    raw.send(request_bytes("GET", target, port, WS_HEADERS))
+    status, _, _ = raw.response()
+    return status, raw
+
+
+def v06_poll_path() -> str:
+    # a new 0.6 xhr-polling session: no session id, the client's timestamp
+    return f"/socket.io/xhr-polling//{int(time.time() * 1000)}"
+
+
+def each_new_session_is_refused(port: int) -> None:
+    """Every generation's way to open a session is refused by the cap."""
+    status, _, body = http(port, "GET", f"{PATH}?EIO=4&transport=polling")
     assert status == 403 and json.loads(body)["code"] == 4
-    status, _, body = http(ctx.port, "GET", "/socket.io/1/?t=1")
+    # a websocket without a polling session first. Under uvicorn every
+    # refused websocket gets uvicorn's own 403, whatever the reason: the row
+    # shows each of these handshakes admitted while there is room
+    for target in (f"{PATH}?EIO=4&transport=websocket", f"{PATH}?EIO=3&transport=websocket"):
+        status, raw = ws_handshake(port, target)
+        raw.close()
+        assert status == 403, target
+    status, _, body = http(port, "GET", "/socket.io/1/?t=1")
     assert (status, body) == (403, b"handshake unauthorized")
+    status, _, body = http(port, "GET", v06_poll_path())
+    assert (status, body) == (403, b"unauthorized")
+    status, raw = ws_handshake(port, "/socket.io/websocket")
+    raw.close()
+    assert status == 403
+
+
+def admitted(open_one: Callable[[], tuple[int, Any]], status: int) -> Any:
+    """Open a session as soon as the one closed before has freed its place
+    (a session ends when the server has read its client's close)."""
+    deadline = time.monotonic() + 3.0
+    while True:
+        got, held = open_one()
+        if got == status:
+            return held
+        if isinstance(held, Raw):
+            held.close()
+        assert got == 403 and time.monotonic() < deadline, got
+        time.sleep(0.05)
+
+
+def too_many_sessions_from_one_address(ctx: Ctx) -> None:
+    # the healthy client holds one of the two sessions allowed; a session of
+    # each kind in turn holds the other, and is counted against every kind
+    port = ctx.port
+    status, _, body = http(port, "GET", f"{PATH}?EIO=4&transport=polling")
+    assert status == 200
+    sid = json.loads(body[1:])["sid"]
+    each_new_session_is_refused(port)
+    # the client closes its session: the place is free again
+    status, _, _ = http(port, "POST", f"{PATH}?EIO=4&transport=polling&sid={sid}", body=b"1")
+    assert status == 200
+    # an Engine.IO websocket straight away (no polling first), v4 and v3
+    for eio in (4, 3):
+        raw = admitted(lambda eio=eio: ws_handshake(port, f"{PATH}?EIO={eio}&transport=websocket"),
+                       101)
+        each_new_session_is_refused(port)
+        raw.close()
+    # Socket.IO 0.6: a websocket, then a polling session (which the row leaves)
+    raw = admitted(lambda: ws_handshake(port, "/socket.io/websocket"), 101)
+    each_new_session_is_refused(port)
+    raw.close()
+
+    def v06_poll() -> tuple[int, bytes]:
+        status, _, body = http(port, "GET", v06_poll_path())
+        return status, body
+
+    body = admitted(v06_poll, 200)
+    assert re.match(rb"~m~\d+~m~\d+", body), body  # the session id, as 0.6 sends it
+    each_new_session_is_refused(port)
 
 
 def handshaken_legacy_sessions_are_capped(ctx: Ctx) -> None:
@@ -496,19 +573,59 @@ def a_call_whose_client_leaves(ctx: Ctx) -> None:
     assert list(ctx.seen.calls.values()) == ["DisconnectedError"]
 
 
+# the events that name a Namespace class's hooks (socketio.dispatch._HOOKS:
+# on_connect, on_disconnect, on_any, on_any_outgoing; "a b" names on_a_b)
+HOOK_EVENTS = ("any", "any_outgoing", "any outgoing", "connect", "disconnect")
+# the names a v5 client may send: "connect" and "disconnect" are reserved
+# (socket.io-parser refuses them: the connection closes with a parse error)
+RESERVED_HOOK_EVENTS = ("connect", "disconnect")
+
+
 def hooks_are_not_events(ctx: Ctx) -> None:
+    # a hook the client called would get its argument "x" (and answer the
+    # ack with its None); the hooks' own calls never carry it
     ws = v5(ctx.port, "/hooks")
     try:
-        ws.send('42/hooks,1["any","x"]')
-        ws.send('42/hooks,2["ping"]')
+        for i, event in enumerate(HOOK_EVENTS, 1):
+            if event not in RESERVED_HOOK_EVENTS:
+                ws.send(f'42/hooks,{i}["{event}","x"]')
+        ws.send('42/hooks,9["ping"]')
         answer = str(ws.recv(timeout=5))
-        assert answer == '43/hooks,2["pong"]', answer  # nothing answered the "any" event
-        deadline = time.monotonic() + 2
-        while len(ctx.seen.any_hook) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert ctx.seen.any_hook == [("any", "x"), ("ping",)]
+        assert answer == '43/hooks,9["pong"]', answer  # nothing answered the others
     finally:
         ws.close()
+    for event in RESERVED_HOOK_EVENTS:
+        ws = v5(ctx.port, "/hooks")
+        try:
+            ws.send(f'42/hooks,1["{event}","x"]')
+            assert ws_closed(ws), event
+        finally:
+            ws.close()
+    # a 0.9 client may send every name: each reaches the namespace's dispatch
+    poll = f"/socket.io/1/xhr-polling/{legacy_sid(ctx.port)}"
+    assert http(ctx.port, "GET", poll)[2] == b"1::"
+    assert http(ctx.port, "POST", poll, body=b"1::/hooks")[0] == 200
+    assert http(ctx.port, "GET", poll)[2] == b"1::/hooks"
+    packets = [
+        f"5:{i}+:/hooks:" + json.dumps({"name": event, "args": ["x"]})
+        for i, event in enumerate(HOOK_EVENTS, 1)
+    ]
+    packets.append('5:9+:/hooks:{"name":"ping","args":[]}')
+    body = encode_legacy_payload(packets).encode()
+    assert http(ctx.port, "POST", poll, body=body)[0] == 200
+    status, _, answer = http(ctx.port, "GET", poll)
+    assert (status, answer) == (200, b'6::/hooks:9+["pong"]')  # nothing answered the others
+    # on_any saw every event, as it sees any other
+    v5_events = [(e, "x") for e in HOOK_EVENTS if e not in RESERVED_HOOK_EVENTS]
+    expected = [*v5_events, ("ping",), *[(e, "x") for e in HOOK_EVENTS], ("ping",)]
+    deadline = time.monotonic() + 2
+    while len(ctx.seen.any_hook) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ctx.seen.any_hook == expected
+    called = [hook for hook in ctx.seen.hooks if "x" in hook[1:]]
+    assert called == [], called
+    # the hooks do run, for the server: one connect for each socket
+    assert [hook for hook in ctx.seen.hooks if hook[0] == "connect"] == [("connect", {})] * 4
 
 
 def unicode_digits(ctx: Ctx) -> None:

@@ -123,6 +123,8 @@ def test_a_connect_answer_ends_at_its_head_and_keeps_the_rest() -> None:
 @pytest.mark.parametrize("raw", [
     b"SMTP 220 hi\r\n\r\n",
     b"HTTP/1.1 abc OK\r\n\r\n",
+    b"HTTP/1.1 \xb2\xb2\xb2 OK\r\n\r\n",  # digits to str.isdigit(), not to int()
+    b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -260,6 +262,9 @@ def test_a_refused_or_wrong_handshake_raises() -> None:
     client = ClientWebSocket("h", "/")
     with pytest.raises(WebSocketError, match="Sec-WebSocket-Accept"):
         client.feed(b"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: nope\r\n\r\n")
+    client = ClientWebSocket("h", "/")
+    with pytest.raises(WebSocketError, match="malformed"):
+        client.feed(b"HTTP/1.1 \xb2\xb2\xb2 Switching Protocols\r\n\r\n")
     with pytest.raises(ValueError):
         ClientWebSocket("h", "/", [("X", "a\r\nb")])
 

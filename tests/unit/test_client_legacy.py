@@ -91,6 +91,15 @@ def test_a_malformed_handshake_fails() -> None:
     assert "malformed" in str(listener.of("failed")[0])
 
 
+@pytest.mark.parametrize("heartbeat", ["²5", "٣"])
+def test_a_heartbeat_timeout_of_other_digits_is_ignored(heartbeat: str) -> None:
+    # digits to str.isdigit(), not ASCII's: the default timeout stays
+    driver, listener = FakeDriver(), Recorder()
+    link = _client(driver, listener)
+    _handshake(driver, heartbeat=heartbeat)
+    assert link.heartbeat_timeout == 60.0 and link.transport == "websocket"
+
+
 def test_namespaces_connect_in_nodes_form_and_are_refused_with_the_reason() -> None:
     driver, listener = FakeDriver(), Recorder()
     link = _ws_open(driver, listener)

@@ -96,3 +96,14 @@ def test_sessions_made_in_a_worker_are_its_own(worker: None) -> None:
     (v09,) = server.legacy.sessions if server.legacy is not None else ()
     assert sessionids.owner(v09) == 3
     server.close()
+
+
+def test_digits_other_than_ascii_name_no_worker(worker: None) -> None:
+    # str.isdigit() takes "²" and "٣", int() refuses the first: neither is
+    # a digit of an id hubbub made
+    for sid in ("²²", "²²345", "٣٣345", "1²"):
+        assert sessionids.owner_digits(sid) is None, sid
+    router = Server(v06=True).endpoint
+    for path in ("/socket.io/xhr-polling/²²/1234", "/socket.io/jsonp-polling/٣٣/1234/0",
+                 "/socket.io/htmlfile/²³¹/send"):
+        assert router.session_owner(_get(path)) is None, path

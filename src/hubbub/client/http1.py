@@ -236,9 +236,11 @@ class ResponseParser:
     def _parse_head(self, head: bytes) -> Response:
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+        status = parts[1] if len(parts) > 1 else ""
+        if not (parts[0].startswith("HTTP/") and status.isascii() and status.isdigit()):
             raise HttpError(f"malformed HTTP status line {lines[0][:80]!r}")
-        response = Response(int(parts[1]))
+        response = Response(int(status))
         for line in lines[1:]:
             name, sep, value = line.partition(":")
             if not sep:
@@ -249,7 +251,7 @@ class ResponseParser:
         if (response.header("transfer-encoding") or "").lower().endswith("chunked"):
             self._chunked = True
         elif (length := response.header("content-length")) is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 raise HttpError("malformed Content-Length")
             self._length = int(length)
             if self._length > self._max_body:

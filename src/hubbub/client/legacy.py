@@ -101,7 +101,8 @@ class LegacyClient:
             self._fail(ConnectFailed(f"malformed 0.9 handshake {text[:80]!r}"))
             return
         self.sid = parts[0]
-        if parts[1].isdigit() and int(parts[1]):
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+        if parts[1].isascii() and parts[1].isdigit() and int(parts[1]):
             self.heartbeat_timeout = float(parts[1])
         offered = parts[3].split(",")
         for name in self.transports:

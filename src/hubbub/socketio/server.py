@@ -37,8 +37,8 @@ from hubbub.legacy.v09.codec import LegacyPacket
 from hubbub.legacy.v09.codec import encode_packet as encode_legacy_packet
 from hubbub.legacy.v09.connection import LegacyConnection, LegacyParser
 from hubbub.legacy.v09.endpoint import LegacyEndpoint
+from hubbub.legacy.v09.options import DEFAULT_MAX_HANDSHAKEN, LegacyOptions
 from hubbub.legacy.v09.options import DEFAULT_TRANSPORTS as DEFAULT_LEGACY_TRANSPORTS
-from hubbub.legacy.v09.options import LegacyOptions
 from hubbub.legacy.v09.session import LegacySession
 from hubbub.router import Router
 from hubbub.runtime.contract import Runtime, Scheduler
@@ -113,6 +113,9 @@ class Server(Broadcasting):
     :param close_timeout: how long a 0.9 session waits for its polling client to
         come back.
     :param polling_duration: how long a 0.9 long-poll is held open.
+    :param max_handshaken: the most 0.9 sessions handshaken whose client has not
+        connected yet (each waits ``close_timeout``); a handshake past it is
+        refused (503 "handshake error").
     :param cleanup_empty_child_namespaces: free a dynamic namespace's child when
         its last socket leaves.
     :param max_child_namespaces: the most children all dynamic namespaces may have
@@ -145,6 +148,7 @@ class Server(Broadcasting):
         legacy_transports: Sequence[str] = DEFAULT_LEGACY_TRANSPORTS,
         close_timeout: float = 60.0,
         polling_duration: float = 20.0,
+        max_handshaken: int = DEFAULT_MAX_HANDSHAKEN,
         cleanup_empty_child_namespaces: bool = False,
         max_child_namespaces: int = 10_000,
         max_event_rate: float | None = None,
@@ -222,6 +226,7 @@ class Server(Broadcasting):
                     heartbeat_timeout=eio.ping_interval + eio.ping_timeout,
                     close_timeout=close_timeout,
                     polling_duration=polling_duration,
+                    max_handshaken=max_handshaken,
                     allow_request=eio.allow_request,
                     websocket="websocket" in eio.transports,
                     polling="polling" in eio.transports,

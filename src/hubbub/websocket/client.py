@@ -138,7 +138,8 @@ class ClientWebSocket:
     def _check_answer(self, head: bytes) -> None:
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[1].isdigit():
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+        if len(parts) < 2 or not (parts[1].isascii() and parts[1].isdigit()):
             raise WebSocketError("malformed websocket handshake answer")
         self.status = int(parts[1])
         for line in lines[1:]:

@@ -122,7 +122,8 @@ class V06Endpoint:
         (``/<transport>/<sid>/...``), None for a first request."""
         parts = req.path[len(self._prefix) :].split("/")
         sid = parts[1] if len(parts) > 1 else ""
-        return sessionids.owner_digits(sid) if sid.isdigit() else None
+        # ASCII digits, as new_sid makes them (a path may hold any character)
+        return sessionids.owner_digits(sid) if sid.isascii() and sid.isdigit() else None
 
     # -- requests ---------------------------------------------------------------
 

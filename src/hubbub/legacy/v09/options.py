@@ -13,6 +13,9 @@ from hubbub.engineio.options import AllowRequest
 DEFAULT_TRANSPORTS = ("websocket", "htmlfile", "xhr-polling", "jsonp-polling")
 KNOWN_TRANSPORTS = frozenset({*DEFAULT_TRANSPORTS, "flashsocket"})
 PROTOCOL = "1"
+#: The most 0.9 sessions handshaken and not yet connected at once (the
+#: ``max_handshaken`` of hubbub.Server): each waits close_timeout for its client.
+DEFAULT_MAX_HANDSHAKEN = 10_000
 
 
 @dataclass
@@ -30,7 +33,7 @@ class LegacyOptions:
     polling: bool = True
     # at most this many sessions handshaken and never connected at once
     # (each waits close_timeout for its client)
-    max_handshaken: int = 10_000
+    max_handshaken: int = DEFAULT_MAX_HANDSHAKEN
 
     def __post_init__(self) -> None:
         for t in self.transports:
