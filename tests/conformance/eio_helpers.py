@@ -1,8 +1,10 @@
 """Small blocking Engine.IO clients for the conformance tests.
 
-Polling goes over ``http.client`` (one fresh connection per request unless a
-connection is passed in), websocket over ``websockets.sync.client``. Nothing
-here knows the server's internals: everything is observed over real sockets.
+Polling goes over ``http.client``: one fresh connection per request, unless
+a connection is passed in or a ``node_agent()`` is active (then through a
+NodeAgent, as the official suites' requests go under Node). Websocket goes
+over ``websockets.sync.client``. Nothing here knows the server's internals:
+everything is observed over real sockets.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import select
 import socket
 import threading
 import time
@@ -72,6 +75,8 @@ def request(
     conn: http.client.HTTPConnection | None = None,
     timeout: float = 5.0,
 ) -> Resp:
+    if conn is None and _agent is not None:
+        return _agent.request(base, method, path, body, headers, timeout)
     own = conn is None
     if conn is None:
         host, port = hostport(base)
@@ -85,6 +90,162 @@ def request(
     finally:
         if own:
             conn.close()
+
+
+# how long Node's global agent keeps a free socket: past it the agent
+# destroys the socket itself, so a server closing it then is no fault
+AGENT_FREE_SOCKET_TIMEOUT = 5.0
+
+
+@dataclass
+class _Kept:
+    """An idle kept-alive connection and what it last carried."""
+
+    conn: http.client.HTTPConnection
+    since: float
+    last: str
+
+
+class NodeAgent:
+    """Polling requests as the official JS suites make them under Node.
+
+    Why: the suites fetch with node-fetch, which, given no agent, asks for
+    ``Connection: close`` on every request; Node's global agent keeps alive
+    nonetheless every socket whose *response* does not say ``close`` and
+    gives it to the next request to the same host:port. A server that
+    honours the client's close without saying so in its answer (hubbub's
+    gevent server once did) breaks that next request: "socket hang up" in
+    Node. A client with a fresh connection per request never sees it.
+
+    Like the agent: the idle kept-alive connection freed last is reused; a
+    response saying ``Connection: close`` leaves nothing to reuse; a
+    connection idle past the agent's timeout is dropped; a request never
+    waits for a busy connection, so requests at once (a held GET and a POST)
+    go on separate connections. ``connection_close=False`` sends no
+    ``Connection`` header, as a browser's fetch would.
+
+    Stricter than the agent, on purpose: the agent forgets a free socket the
+    server closed only once its event loop has run since the close, so
+    whether Node's next request fails depends on when the FIN comes. Here a
+    kept connection the server closed fails the test either way, seen before
+    the request goes out or by the request failing on it: that is the bug.
+    Nothing is retried.
+    """
+
+    def __init__(
+        self,
+        *,
+        connection_close: bool = True,
+        idle_timeout: float = AGENT_FREE_SOCKET_TIMEOUT,
+    ) -> None:
+        self.connection_close = connection_close
+        self.idle_timeout = idle_timeout
+        self.opened = 0  # connections made, for tests of the agent itself
+        self._idle: dict[tuple[str, int], list[_Kept]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def request(
+        self,
+        base: str,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+    ) -> Resp:
+        key = hostport(base)
+        kept = self._take(key)
+        if kept is None:
+            conn = http.client.HTTPConnection(*key, timeout=timeout)
+            with self._lock:
+                self.opened += 1
+        else:
+            conn = kept.conn
+            conn.timeout = timeout
+            assert conn.sock is not None
+            conn.sock.settimeout(timeout)
+        sent = {"Connection": "close"} if self.connection_close else {}
+        sent.update(headers or {})
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        try:
+            conn.request(method, path, body=body, headers=sent)
+            r = conn.getresponse()
+            data = r.read()
+        except TimeoutError:
+            conn.close()
+            raise
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            if kept is None:
+                raise
+            raise AssertionError(
+                f"{method} {path} failed on a kept-alive connection ({exc!r}): the server "
+                f"closed it after answering {kept.last} without Connection: close"
+            ) from exc
+        if r.will_close:
+            conn.close()
+        else:
+            self._free(key, _Kept(conn, time.monotonic(), f"{method} {path} ({r.status})"))
+        return Resp(r.status, r.headers, data)
+
+    def _take(self, key: tuple[str, int]) -> _Kept | None:
+        with self._lock:
+            idle = self._idle.get(key, [])
+            kept = idle.pop() if idle else None
+            if kept is not None and time.monotonic() - kept.since > self.idle_timeout:
+                # the newest is too old, so are the others
+                for old in [kept, *idle]:
+                    old.conn.close()
+                idle.clear()
+                kept = None
+        if kept is None:
+            return None
+        sock = kept.conn.sock
+        assert sock is not None
+        if select.select([sock], [], [], 0)[0]:
+            # an idle connection has nothing to read unless the server closed
+            # it (or wrote what no request asked for)
+            kept.conn.close()
+            raise AssertionError(
+                f"the server closed a kept-alive connection after answering {kept.last} "
+                "without Connection: close"
+            )
+        return kept
+
+    def _free(self, key: tuple[str, int], kept: _Kept) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.setdefault(key, []).append(kept)
+                return
+        kept.conn.close()  # a request that outlived its agent
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, {}
+        for kept_list in idle.values():
+            for kept in kept_list:
+                kept.conn.close()
+
+
+_agent: NodeAgent | None = None
+
+
+@contextlib.contextmanager
+def node_agent(**kw: Any) -> Iterator[NodeAgent]:
+    """Send the polling requests of ``request`` (and ``get``, ``post``,
+    ``open_polling``) made without a connection of their own through a new
+    NodeAgent until the block ends."""
+    global _agent
+    agent = NodeAgent(**kw)
+    previous, _agent = _agent, agent
+    try:
+        yield agent
+    finally:
+        _agent = previous
+        agent.close()
 
 
 def get(base: str, path: str, **kw: Any) -> Resp:

@@ -1,6 +1,7 @@
 """Engine.IO behaviour hubbub promises beyond the official suites, part 2:
 session lifecycle (upgrade timeout, server-initiated close, server sends to a
-held GET) and HTTP keep-alive, on the embedded server and under uvicorn.
+held GET) and HTTP keep-alive, on the embedded server, under uvicorn and on
+gevent.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ what the options change on the wire (JSONP, b64, EIO narrowing, error
 bodies, CORS, cookies, size limits, the open packet, compression).
 
 Each test starts its own server (``serve``) with the options it needs, on
-the embedded server and under uvicorn unless it is about the embedded one.
+the embedded server, under uvicorn and on gevent unless it is about the
+embedded one.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The official Engine.IO v3 test suite (docs/engine.io-protocol/v3-test-suite
 in socketio/socket.io), case by case, in Python over real sockets.
 
-Every test runs against examples/engineio_echo.py on the embedded server and
-under uvicorn (the ``echo_url`` fixture). The JS suite skips its duplicate-GET
-case (a CORS problem of the browser run); it is checked here all the same.
+Every test runs against examples/engineio_echo.py on the embedded server,
+under uvicorn and on gevent (the ``echo_url`` fixture). The polling requests
+go through a NodeAgent (eio_helpers): with ``Connection: close``, over
+connections kept alive unless the answer says ``close``, as node-fetch's do
+over Node's agent. The JS suite skips its duplicate-GET case (a CORS problem
+of the browser run); it is checked here all the same.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import json
 import time
 from collections.abc import Iterator
 
+import pytest
 from eio_helpers import (
     PING_INTERVAL,
     PING_TIMEOUT,
     SLACK,
     get,
     in_thread,
+    node_agent,
     open_polling,
     post,
     query,
@@ -30,6 +35,14 @@ from eio_helpers import (
     ws_refused,
 )
 from websockets.sync.client import ClientConnection
+
+
+@pytest.fixture(autouse=True)
+def _node_agent() -> Iterator[None]:
+    """Every polling request through a NodeAgent, as node-fetch's go through
+    Node's agent in the JS suite (eio_helpers.NodeAgent says why)."""
+    with node_agent():
+        yield
 
 
 def sq(sid: str, **extra: str) -> str:

@@ -1,10 +1,13 @@
 """The official Engine.IO v4 test suite (docs/engine.io-protocol/v4-test-suite
 in socketio/socket.io), case by case, in Python over real sockets.
 
-Every test runs against examples/engineio_echo.py on the embedded server and
-under uvicorn (the ``echo_url`` fixture). Where the JS suite relies on one
-request reaching the server before another, the test makes that order
-explicit instead of hoping for it.
+Every test runs against examples/engineio_echo.py on the embedded server,
+under uvicorn and on gevent (the ``echo_url`` fixture). The polling requests
+go through a NodeAgent (eio_helpers): with ``Connection: close``, over
+connections kept alive unless the answer says ``close``, as node-fetch's do
+over Node's agent. Where the JS suite relies on one request reaching the
+server before another, the test makes that order explicit instead of hoping
+for it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import json
 import time
 from collections.abc import Iterator
 
+import pytest
 from eio_helpers import (
     PING_INTERVAL,
     PING_TIMEOUT,
     SLACK,
     get,
     in_thread,
+    node_agent,
     open_polling,
     post,
     query,
@@ -35,6 +40,14 @@ from eio_helpers import (
 from websockets.sync.client import ClientConnection
 
 OPEN_KEYS = {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+
+
+@pytest.fixture(autouse=True)
+def _node_agent() -> Iterator[None]:
+    """Every polling request through a NodeAgent, as node-fetch's go through
+    Node's agent in the JS suite (eio_helpers.NodeAgent says why)."""
+    with node_agent():
+        yield
 
 
 def sq(sid: str, **extra: str) -> str:

@@ -2,12 +2,15 @@
 (docs/socket.io-protocol/v5-test-suite in socketio/socket.io), case by case,
 in Python over real sockets.
 
-Every case runs against examples/conformance_server.py on the embedded server
-and under uvicorn (``--asgi``), and over both transports: websocket (through
-``websockets.sync.client``, one Engine.IO packet per frame, as the JS suite
-does) and HTTP long-polling (through ``http.client``, payloads joined with
-``\\x1e``, binary packets as ``b`` + base64). Nothing here knows the server's
-internals: only what goes over the wire is observed.
+Every case runs against examples/conformance_server.py on the embedded server,
+under uvicorn (``--asgi``) and on gevent (``--runtime gevent``), and over both
+transports: websocket (through ``websockets.sync.client``, one Engine.IO
+packet per frame, as the JS suite does) and HTTP long-polling (payloads
+joined with ``\\x1e``, binary packets as ``b`` + base64) through a NodeAgent
+(eio_helpers): with ``Connection: close``, over connections kept alive unless
+the answer says ``close``, as node-fetch's requests go over Node's agent.
+Nothing here knows the server's internals: only what goes over the wire is
+observed.
 
 Where the JS suite is loose the cases say a little more: an unknown namespace
 leaves the connection open (a valid CONNECT still works on it), and the
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import json
 import time
 from collections import deque
@@ -27,6 +29,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from eio_helpers import node_agent
+from eio_helpers import request as http_request
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -48,6 +52,14 @@ def sio_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(params=TRANSPORTS)
 def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _node_agent() -> Iterator[None]:
+    """Every polling request through a NodeAgent, as node-fetch's go through
+    Node's agent in the JS suite (eio_helpers.NodeAgent says why)."""
+    with node_agent():
+        yield
 
 
 # -- the clients ---------------------------------------------------------------
@@ -130,8 +142,7 @@ class WsConn(Conn):
 
 class PollingConn(Conn):
     def __init__(self, base: str) -> None:
-        host, _, port = base[len("http://") :].partition(":")
-        self.host, self.port = host, int(port)
+        self.base = base
         status, body = self._request("GET", PATH + "?EIO=4&transport=polling")
         assert status == 200, (status, body)
         assert body.startswith("0"), body
@@ -143,13 +154,8 @@ class PollingConn(Conn):
     def _request(
         self, method: str, target: str, body: str | None = None, timeout: float = 5.0
     ) -> tuple[int, str]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request(method, target, body=body.encode() if body is not None else None)
-            r = conn.getresponse()
-            return r.status, r.read().decode("utf-8")
-        finally:
-            conn.close()
+        r = http_request(self.base, method, target, body=body, timeout=timeout)
+        return r.status, r.text
 
     @property
     def _target(self) -> str:

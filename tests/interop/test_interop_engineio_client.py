@@ -5,8 +5,8 @@ run of ``tests/js/eio_client.mjs`` prints JSON lines of what the client saw;
 these tests check them: transports, the upgrade, and every echoed message,
 byte for byte, including that binary comes back as binary. The server is
 ``examples/engineio_echo.py`` (or, where a test needs other heartbeats, the
-same echo in a :class:`ServerThread`), on the embedded server and under
-uvicorn.
+same echo in a :class:`ServerThread`), on the embedded server, under
+uvicorn and on gevent.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ v5, also with socket.io-msgpack-parser) and 2.x (``tests/js/sio_client2.js``,
 ``socket.io-client-v2``: EIO=3, protocol v4) run one scenario per process
 and print what they saw as JSON lines; these tests check it. The server is
 ``tests/interop/sio_app.py`` (Namespace classes and decorator handlers; see
-its docstring for the events), on the embedded server and under uvicorn.
+its docstring for the events), on the embedded server, under uvicorn and on
+gevent.
 
 Every scenario uses fresh clients and randomly named rooms, so tests do not
 depend on each other or on their order.
