@@ -1026,6 +1026,26 @@ def _http(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
+def test_socketio_servers_policy_server_listens_where_the_web_server_does_for_its_port_only() -> None:
+    # gevent-socketio's default (a policy server on 10843 of the web
+    # listener's host), without its allow-every-port policy; off on request
+    from hubbub.gevent_socketio.server import SocketIOServer
+    from hubbub.runtime.gevent.policy import policy_for
+
+    def view(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b""]
+
+    for host in ("127.0.0.1", "0.0.0.0"):
+        policy = SocketIOServer((host, 18765), view, resource="socket.io").policy_server
+        assert policy is not None
+        assert policy.address == (host, 10843)
+        assert policy.policy == policy_for([18765])
+        assert b'to-ports="18765"' in policy.policy
+    server = SocketIOServer(("127.0.0.1", 18765), view, policy_server=False)
+    assert server.policy_server is None
+
+
 def test_socketio_server_serves_both_generations_and_the_policy() -> None:
     from hubbub.gevent_socketio.server import SocketIOServer
 
