@@ -1026,7 +1026,7 @@ def _http(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def test_socketio_servers_policy_server_listens_where_the_web_server_does_for_its_port_only() -> None:
+def test_socketio_servers_policy_server_listens_where_its_web_server_does_for_its_port() -> None:
     # gevent-socketio's default (a policy server on 10843 of the web
     # listener's host), without its allow-every-port policy; off on request
     from hubbub.gevent_socketio.server import SocketIOServer
