@@ -159,6 +159,12 @@ def legacy_jsonp_handshake_without_jsonp_polling(ctx: Ctx) -> None:
 def legacy_requests_from_another_origin(ctx: Ctx) -> None:
     sid = legacy_sid(ctx.port)
     evil = {"Origin": "http://evil.example"}
+    # the same-origin default refuses the handshake itself, xhr and JSONP
+    for headers in (evil, {"Sec-Fetch-Site": "cross-site"}):
+        status, _, body = http(ctx.port, "GET", "/socket.io/1/", headers)
+        assert status == 403, (headers, status, body)
+    status, _, body = http(ctx.port, "GET", "/socket.io/1/", {"Origin": ctx.origin})
+    assert status == 200 and body.count(b":") == 3, body
     status, _, _ = http(ctx.port, "POST", f"/socket.io/1/xhr-polling/{sid}", evil, b"3:::hi")
     assert status == 403
     status, _, _ = http(
