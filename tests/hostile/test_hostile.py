@@ -526,6 +526,24 @@ def an_event_flood(ctx: Ctx) -> None:
         assert 40 <= acks < 150, f"{acks} of 300 events answered at 50/s"
     finally:
         ws.close()
+    # a 0.9 client's events go through the same limit
+    legacy = open_ws(f"ws://127.0.0.1:{ctx.port}/socket.io/1/websocket/{legacy_sid(ctx.port)}")
+    try:
+        assert legacy.recv(timeout=5) == "1::"
+        for i in range(1, 301):
+            legacy.send(f'5:{i}+::{{"name":"echo","args":[{i}]}}')
+        acks = 0
+        deadline = time.monotonic() + 1.5
+        try:
+            while time.monotonic() < deadline:
+                msg = legacy.recv(timeout=max(deadline - time.monotonic(), 0.01))
+                if isinstance(msg, str) and msg.startswith("6:::"):
+                    acks += 1
+        except TimeoutError:
+            pass
+        assert 40 <= acks < 150, f"{acks} of 300 0.9 events answered at 50/s"
+    finally:
+        legacy.close()
 
 
 # -- hostile input ----------------------------------------------------------------------------
