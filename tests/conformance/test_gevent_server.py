@@ -5,13 +5,16 @@ A request the short path does not take whole (a body still on its way,
 another path) is answered by pywsgi from the bytes already read, on the
 same connection; the environ an application asks for is there; frames
 sent right behind the upgrade request are served; an idle websocket is
-read by the hub, without a greenlet of its own.
+read by the hub, without a greenlet of its own. Request heads are held to
+the server's header limits, on the short path and by pywsgi's handler
+alike.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import logging
 import re
 import socket
 import time
@@ -190,3 +193,76 @@ def test_an_idle_websocket_holds_no_greenlet(port: int) -> None:
     finally:
         for conn in conns:
             conn.close()
+
+
+# small enough to reach in a test, with room for pywsgi's own caps above them
+HEAD_LIMITS = hubbub.ServerLimits(max_header_size=2048, max_headers=20)
+
+
+@pytest.fixture(params=["short path", "views mode"])
+def limited_port(request: pytest.FixtureRequest) -> Any:
+    """hubbub's server, its short path first; or a plain WSGI app (views
+    mode), every request read by pywsgi's handler."""
+    if request.param == "short path":
+        sio = hubbub.Server(cors_allowed_origins="*")
+        app: Any = hubbub.WSGIApp(sio, _app)
+    else:
+        app = _app
+    with ServerThread(app, gevent=True, limits=HEAD_LIMITS) as server:
+        yield server.port
+
+
+def _head(target: str, headers: int, size: int | None = None) -> bytes:
+    """A GET with ``headers`` headers, the last padded to make the head
+    ``size`` bytes long (its request line and final blank line included)."""
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"X-H{i}: v" for i in range(headers - 2)]
+    lines.append("X-Pad: ")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    if size is not None:
+        head = head[:-4] + b"p" * (size - len(head)) + b"\r\n\r\n"
+        assert len(head) == size
+    return head
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (_head("/page", HEAD_LIMITS.max_headers), 200),
+        (_head("/page", HEAD_LIMITS.max_headers + 1), 431),
+        (_head("/page", 3, HEAD_LIMITS.max_header_size), 200),
+        (_head("/page", 3, HEAD_LIMITS.max_header_size + 1), 431),
+        (_head("/page?" + "q" * HEAD_LIMITS.max_header_size, 3), 431),
+        # one read of a head that has not ended and is already too large
+        (_head("/page", 3, HEAD_LIMITS.max_header_size * 2)[:-4], 431),
+    ],
+    ids=["max headers", "a header more", "max size", "a byte more", "request line", "unended"],
+)
+def test_a_head_is_read_within_the_header_limits(
+    limited_port: int, head: bytes, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The short path holds a head to the header limits, and pywsgi's handler
+    the heads it reads (in views mode, or those the short path leaves to it:
+    here every "/page" within the limits), as the embedded server does."""
+    caplog.set_level(logging.INFO, logger="hubbub")
+    conn = Conn(limited_port)
+    try:
+        conn.sock.sendall(head)
+        answer = conn.until(b"\r\n\r\n")
+        assert int(answer.split()[1]) == status, answer
+        if status == 200:
+            return
+        # the embedded server's answer and log line
+        assert b"\r\nContent-Type: text/plain\r\n" in answer
+        assert b"\r\nConnection: close\r\n" in answer
+        reason = b"Request Header Fields Too Large"
+        assert f"\r\nContent-Length: {len(reason)}\r\n".encode() in answer
+        while len(conn.buf) < len(reason):
+            conn.buf += conn.sock.recv(65536)
+        assert conn.buf == reason
+        assert conn.sock.recv(65536) == b""  # and it closes the connection
+    finally:
+        conn.close()
+    assert any(
+        "malformed HTTP request (header too large)" in r.getMessage() for r in caplog.records
+    )

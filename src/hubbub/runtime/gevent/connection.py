@@ -7,11 +7,14 @@ itself: no WSGI environ, no header objects, no response machinery, one
 send per response. It takes only the requests it can answer exactly as
 pywsgi would: HTTP/1.1, GET, POST or OPTIONS under the Socket.IO path, the
 whole head (and a POST's whole body, by Content-Length) in what has
-arrived, within the server's limits. Anything else (a slow or oversized
-head, a chunked or trickling body, another path, a malformed request)
-goes, with the bytes read so far, to the pywsgi handler, which then owns
-the connection: every rule pywsgi and WSGIApp apply to such requests
-stays theirs.
+arrived, within the server's limits. A head over the limits
+(``max_header_size``, ``max_headers``) is refused here with the embedded
+server's 431, never handed on. Anything else (a head not all here yet, a
+chunked or trickling body, another path, a malformed request) goes, with
+the bytes read so far, to the pywsgi handler, which then owns the
+connection: every rule pywsgi and WSGIApp apply to such requests stays
+theirs, and the handler (server.SocketHandoff) reads the rest of a head
+within the same limits.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from typing import Any
 import gevent
 import httptools
 
-from hubbub.http import HttpRequest, HttpResponse, join_headers, serialize_head, shared_str
+from hubbub.http import (
+    REASONS,
+    HttpRequest,
+    HttpResponse,
+    join_headers,
+    serialize_head,
+    shared_str,
+)
 from hubbub.runtime.contract import PollHold, StreamHold
 from hubbub.runtime.gevent.core import READ_SIZE, GeventHost
 from hubbub.runtime.gevent.wsgi import WSGIApp, wait_for_wake
@@ -43,6 +53,20 @@ _METHODS = frozenset({b"GET", b"POST", b"OPTIONS"})
 # headers whose requests the short path leaves to pywsgi
 _NOT_HERE = frozenset({b"transfer-encoding", b"expect"})
 _CLOSE = ("Connection", "close")
+
+
+def refusal(status: int) -> bytes:
+    """The whole answer to a request refused before it is read whole, as the
+    embedded server gives it (its ``_write_simple``): the reason as a plain
+    text body, and the connection closes."""
+    reason = REASONS[status].encode("latin-1")
+    return serialize_head(status, [("Content-Type", "text/plain"), _CLOSE], len(reason)) + reason
+
+
+#: a request head over ``max_header_size`` or ``max_headers``
+HEAD_TOO_LARGE = refusal(431)
+#: a request head that cannot be parsed
+BAD_REQUEST = refusal(400)
 
 
 class EnvironBuilder:
@@ -178,9 +202,18 @@ def _serve(
             deadline.disarm()
             if not buf:
                 return
+        # Invariant: no head over the limits goes to pywsgi (whose own reader
+        # has only far looser caps of its own); a head not all here yet goes
+        # to the handler, which reads the rest within the same limits.
         end = buf.find(b"\r\n\r\n")
-        if end < 0 or end + 4 > limits.max_header_size:
-            hand_over(buf)
+        if end < 0:
+            if len(buf) > limits.max_header_size:
+                _refuse_head(sock, deadline, remote)
+            else:
+                hand_over(buf)
+            return
+        if end + 4 > limits.max_header_size:
+            _refuse_head(sock, deadline, remote)
             return
         head = _Head()
         parser = head.parser = httptools.HttpRequestParser(head)
@@ -189,16 +222,19 @@ def _serve(
         except httptools.HttpParserUpgrade:
             pass
         except httptools.HttpParserError:
+            # pywsgi's rules decide; its handler holds the head to the limits
             hand_over(buf)
             return
         finally:
             head.parser = None  # no cycle left for the garbage collector
+        if len(head.headers) > limits.max_headers:
+            _refuse_head(sock, deadline, remote)
+            return
         method = parser.get_method()
         if (
             not head.done
             or method not in _METHODS
             or parser.get_http_version() != "1.1"
-            or len(head.headers) > limits.max_headers
         ):
             hand_over(buf)
             return
@@ -326,6 +362,14 @@ def _send_all(sock: Any, deadline: Deadline, data: bytes) -> None:
     if sent < len(data):
         sock.sendall(memoryview(data)[sent:])
     deadline.disarm()
+
+
+def _refuse_head(sock: Any, deadline: Deadline, remote: str | None) -> None:
+    """Answer a head over the limits as the embedded server does (431, its
+    log line); the caller then ends the connection."""
+    log.info("%s: malformed HTTP request (%s)", remote, "header too large")
+    with contextlib.suppress(OSError):
+        _send_all(sock, deadline, HEAD_TOO_LARGE)
 
 
 def _send(sock: Any, deadline: Deadline, response: HttpResponse, keep_alive: bool) -> bool:

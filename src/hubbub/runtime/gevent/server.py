@@ -9,8 +9,10 @@ app (then in views mode: its views call ``socketio_manage``).
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import io
 import logging
+import re
 import signal
 import socket as stdlib_socket
 from collections.abc import Callable
@@ -21,7 +23,12 @@ import gevent.event
 from gevent import pywsgi
 
 from hubbub.runtime.contract import is_server
-from hubbub.runtime.gevent.connection import Replay, serve_connection
+from hubbub.runtime.gevent.connection import (
+    BAD_REQUEST,
+    HEAD_TOO_LARGE,
+    Replay,
+    serve_connection,
+)
 from hubbub.runtime.gevent.wsgi import CONNECTION_SOCKET, TAKE_SOCKET, WSGIApp
 from hubbub.runtime.limits import ServerLimits
 
@@ -39,6 +46,25 @@ _TIMEOUT_RESPONSE = (
 )
 
 
+class _HeadTooLarge(Exception):
+    """A request head over the server's ``max_header_size`` or ``max_headers``."""
+
+
+# A line pywsgi's header parser (the email package's) reads as one header,
+# or the continuation of one: email.feedparser's headerRE, and no CR before
+# the line's end (that parser also ends a line at a lone CR). At any other
+# line it stops and keeps the rest of the head as a body, so the headers
+# after that line would be silently dropped: such a head is refused
+# instead, as httptools refuses it.
+_HEADER_LINE = re.compile(rb"(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*\r?\n")
+_END_OF_HEAD = (b"\r\n", b"\n", b"")
+
+# what pywsgi itself takes for a client's error rather than a server's: its
+# ValueErrors (a bad request line, version or Content-Length) and its
+# _InvalidClientInput (a body that breaks off or a bad chunk)
+_CLIENT_ERRORS = (ValueError, getattr(pywsgi, "_InvalidClientInput", ValueError))
+
+
 class SocketHandoff:
     """Mixin for pywsgi handlers (hubbub's own and the gunicorn worker's).
 
@@ -49,9 +75,14 @@ class SocketHandoff:
     It also keeps the time limits pywsgi has none of (slowloris): a
     connection waits at most ``keepalive_timeout`` for its next request line
     and then ``header_timeout`` for the rest of the head (the body's limit is
-    WSGIApp's), taken from the server's ``limits`` (a ServerLimits). And a
-    request that asks for ``Connection: close`` is answered with it, so
-    clients that pool connections know not to reuse this one.
+    WSGIApp's), taken from the server's ``limits`` (a ServerLimits). It
+    reads a head within ``max_header_size`` and ``max_headers`` (431, as
+    the embedded server answers), and refuses a header line pywsgi's parser
+    would take for the end of the headers (400). Requests pywsgi refuses
+    are logged at INFO, as the embedded server logs them: a client's doing,
+    not a server error. And a request that asks for ``Connection: close``
+    is answered with it, so clients that pool connections know not to
+    reuse this one.
     """
 
     socket: Any
@@ -63,21 +94,60 @@ class SocketHandoff:
     status: Any
     _orig_status: Any
     _head_timer: Any = None
+    # what is left of max_header_size once the request line is read
+    _head_left: int = 0
 
     def _limits(self) -> ServerLimits:
         limits = getattr(self.server, "limits", None)
         return limits if isinstance(limits, ServerLimits) else _DEFAULT_LIMITS
 
     def read_requestline(self) -> str:
-        timer = gevent.Timeout(self._limits().keepalive_timeout, _HeadTimeout("idle"))
+        limits = self._limits()
+        timer = gevent.Timeout(limits.keepalive_timeout, _HeadTimeout("idle"))
         timer.start()
         try:
-            line: str = super().read_requestline()  # type: ignore[misc]
+            # pywsgi's own read, to just past max_header_size: a longer line
+            # is refused here, a shorter one past pywsgi's own cap by pywsgi
+            raw: bytes = self.rfile.readline(limits.max_header_size + 1)
         except _HeadTimeout:
             return ""  # idle (or a request line that never ended): close
         finally:
             timer.close()
-        return line
+        self._head_left = limits.max_header_size - len(raw)
+        if self._head_left < 0:
+            # answered here: pywsgi would answer a 414 of its own
+            self._refuse_head()
+            return ""  # pywsgi closes the connection
+        return raw.decode("latin-1")
+
+    def MessageClass(self, fp: Any, *args: Any) -> Any:
+        """The request's headers (pywsgi's hook), read within the server's
+        limits: pywsgi's own reader has only far looser caps of its own, and
+        answers them with a 400. Parsed as pywsgi parses them."""
+        max_headers = self._limits().max_headers
+        left = self._head_left
+        lines: list[bytes] = []
+        while True:
+            line: bytes = fp.readline(left + 1)
+            left -= len(line)
+            if left < 0:
+                raise _HeadTooLarge
+            if line in _END_OF_HEAD:
+                break
+            if not _HEADER_LINE.fullmatch(line):
+                raise ValueError("invalid header line")
+            lines.append(line)
+            if len(lines) > max_headers:
+                raise _HeadTooLarge
+        lines.append(line)
+        text = b"".join(lines).decode("latin-1")
+        return email.parser.Parser(_class=pywsgi.OldMessage).parsestr(text)
+
+    def _refuse_head(self) -> None:
+        log.info("%s: malformed HTTP request (%s)", getattr(self, "client_address", None),
+                 "header too large")
+        with contextlib.suppress(OSError):
+            self.socket.sendall(HEAD_TOO_LARGE)
 
     def read_request(self, raw_requestline: str) -> Any:
         timer = gevent.Timeout(self._limits().header_timeout, _HeadTimeout("headers"))
@@ -98,11 +168,20 @@ class SocketHandoff:
         super().handle_error(t, v, tb)  # type: ignore[misc]
 
     def _handle_client_error(self, ex: Exception) -> Any:
+        address = getattr(self, "client_address", None)
         if isinstance(ex, _HeadTimeout):
-            log.info("%s: request headers not complete in time; closing",
-                     getattr(self, "client_address", None))
+            log.info("%s: request headers not complete in time; closing", address)
             self.close_connection = True
             return ("408", _TIMEOUT_RESPONSE)
+        if isinstance(ex, _HeadTooLarge):
+            log.info("%s: malformed HTTP request (%s)", address, "header too large")
+            self.close_connection = True
+            return ("431", HEAD_TOO_LARGE)
+        if isinstance(ex, _CLIENT_ERRORS):
+            # anything else is left to pywsgi's report, as a server error
+            log.info("%s: malformed HTTP request (%s)", address, ex)
+            self.close_connection = True
+            return ("400", BAD_REQUEST)
         return super()._handle_client_error(ex)  # type: ignore[misc]
 
     def start_response(
