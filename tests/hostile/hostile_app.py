@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from websockets.sync.client import ClientConnection, connect
 
 import hubbub
@@ -121,6 +122,32 @@ def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
     sio.register("/hooks", Hooks)
     sio.of(re.compile(r"^/dyn-\d+$"))
     return sio, seen
+
+
+def printed_from_now_on(request: pytest.FixtureRequest) -> pytest.CaptureFixture[str]:
+    """``capfd``, from the moment of this call: call it once the test's
+    server is running. A server started under it would keep its streams:
+    uvicorn's log handler holds the sys.stderr of the moment it starts,
+    which for capfd is closed at the end of the test, while the module's
+    later tests still use the server."""
+    capfd: pytest.CaptureFixture[str] = request.getfixturevalue("capfd")
+    return capfd
+
+
+def assert_no_traceback_printed(capfd: pytest.CaptureFixture[str]) -> None:
+    """Nothing the test's servers printed holds a traceback.
+
+    The servers run in this process, on threads of their own, so what they
+    write to stdout or stderr lands in ``capfd`` (file descriptors 1 and 2,
+    and sys.stdout/sys.stderr, which gevent's hub and traceback.print_exc
+    look up each time they print): an exception gevent's hub or pywsgi
+    printed instead of logging it, a thread's excepthook, a stray
+    print_exc. Logged tracebacks are caplog's to check (uvicorn's log
+    handler writes to the stream it was given at start, not to capfd).
+    """
+    out, err = capfd.readouterr()
+    printed = out + err
+    assert "Traceback" not in printed, printed
 
 
 class Healthy:

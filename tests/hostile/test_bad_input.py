@@ -6,7 +6,8 @@ module, masked frames from hubbub's own codec) to a server running in this
 process, and compares what comes back with the row's expected answer. All
 the while a healthy websocket client, connected before the row starts,
 keeps exchanging echo messages: it must still be served after every bad
-input (and, for the slow clients, while they hang).
+input (and, for the slow clients, while they hang). No error may be
+logged, and no traceback printed to stdout or stderr.
 
 The embedded server and the gevent server get every row; under uvicorn
 only the rows that reach hubbub itself (uvicorn parses HTTP and websocket
@@ -28,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from hostile_app import assert_no_traceback_printed, printed_from_now_on
 from websockets.sync.client import ClientConnection, connect
 
 import hubbub
@@ -643,8 +645,10 @@ def test_bad_input(
     case: Case,
     servers: Callable[[str], Any],
     caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     server = servers(server_kind)  # first: starting uvicorn configures its loggers
+    capfd = printed_from_now_on(request)
     caplog.set_level(logging.INFO, logger="hubbub")
     # uvicorn's loggers do not propagate to the root logger caplog watches
     uvicorn_log = logging.getLogger("uvicorn")
@@ -669,6 +673,7 @@ def test_bad_input(
         if r.levelno >= logging.ERROR and r.name.startswith(("hubbub", "uvicorn"))
     ]
     assert errors == []
+    assert_no_traceback_printed(capfd)
 
 
 @pytest.mark.parametrize("in_pieces", [False, True], ids=["whole", "in pieces"])

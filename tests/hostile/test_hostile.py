@@ -3,7 +3,8 @@ each runtime (the embedded server, ASGIApp under uvicorn, gevent) over real
 sockets.
 
 Every row runs while a healthy client beside it keeps getting its acks,
-and no traceback may be logged. Rows that try to make the server hold
+and no traceback may be logged, nor printed to stdout or stderr (gevent's
+hub prints what it is not told to log). Rows that try to make the server hold
 memory also check that it did not (how much the attacker managed to send,
 and the growth of the process, which holds the in-process server). The
 earlier table of malformed input is tests/hostile/test_bad_input.py.
@@ -16,6 +17,7 @@ import logging
 import os
 import re
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,9 +30,11 @@ from hostile_app import (
     Healthy,
     Raw,
     Seen,
+    assert_no_traceback_printed,
     build,
     http,
     open_ws,
+    printed_from_now_on,
     request_bytes,
     rss_bytes,
     tcp_buffers_max,
@@ -690,6 +694,30 @@ def header_injection_by_the_wrapped_app(ctx: Ctx) -> None:
     assert status == 500 and "set-cookie" not in headers
 
 
+def a_reset_in_the_middle_of_the_head(ctx: Ctx) -> None:
+    raw = Raw(ctx.port)
+    raw.send(f"GET {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n".encode())
+    time.sleep(0.2)  # the server is now waiting for the rest of the head
+    # SO_LINGER 0: the close resets the connection (no FIN)
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    raw.close()
+    # nothing to read on a reset connection: give the server the time to
+    # notice it before the healthy client's check and the log checks
+    time.sleep(0.2)
+
+
+def too_many_headers(ctx: Ctx) -> None:
+    headers = {f"X-Filler-{i}": "x" for i in range(LIMITS.max_headers + 50)}
+    raw = Raw(ctx.port)
+    try:
+        raw.send(request_bytes("GET", f"{PATH}?EIO=4&transport=polling", ctx.port, headers))
+        status, _, _ = raw.response()
+        assert status == 431
+        assert raw.closed_by_server(within=2.0)
+    finally:
+        raw.close()
+
+
 def connection_close_is_answered(ctx: Ctx) -> None:
     # a client that pools connections (Node's agent) reuses one unless the
     # answer says close: every way a request is read must say it. Under
@@ -738,6 +766,8 @@ TABLE: list[Row] = [
     Row("body-never-arrives", a_body_that_never_arrives),
     Row("endless-chunk-extension", an_endless_chunk_extension, runtimes=HTTP_OWN),
     Row("slow-headers", slow_headers, runtimes=HTTP_OWN),
+    Row("reset-in-the-head", a_reset_in_the_middle_of_the_head),
+    Row("too-many-headers", too_many_headers, runtimes=HTTP_OWN),
     Row("idle-connection", an_idle_connection, runtimes=HTTP_OWN),
     Row("idle-after-a-request", idle_after_a_request, runtimes=HTTP_OWN),
     Row("answers-never-read", answers_never_read, runtimes=HTTP_OWN),
@@ -834,8 +864,10 @@ def test_hostile(
     row: Row,
     servers: Callable[[str, str, str], Running],
     caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     running = servers(runtime, row.config)
+    capfd = printed_from_now_on(request)
     caplog.set_level(logging.INFO)
     uvicorn_log = logging.getLogger("uvicorn")
     uvicorn_log.addHandler(caplog.handler)
@@ -855,6 +887,7 @@ def test_hostile(
         if r.exc_info and r.name.startswith(("hubbub", "uvicorn", "gevent", "asyncio"))
     ]
     assert tracebacks == []
+    assert_no_traceback_printed(capfd)
     errors = [
         (r.name, r.getMessage())
         for r in caplog.records

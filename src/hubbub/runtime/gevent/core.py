@@ -27,6 +27,14 @@ from hubbub.websocket.shared import SharedFrames, SharedSink
 
 log = logging.getLogger("hubbub.runtime")
 
+# What a greenlet or hub callback of hubbub's may end with that is an error,
+# to be logged with its traceback: left to gevent's hub, it would be printed
+# to stderr, past the application's logging. The rest of BaseException
+# passes through: a kill (GreenletExit), and the system errors
+# (KeyboardInterrupt, SystemExit) the hub raises in the main greenlet.
+# gevent.Timeout is no Exception, yet one that escapes is an error.
+FAILURES: tuple[type[BaseException], ...] = (Exception, gevent.Timeout)
+
 
 class _LoopTimer:
     """A libev timer with the ``cancel()`` the core expects: ``fn(*args)``
@@ -275,7 +283,10 @@ class SocketLinkIO:
             reader.close()
         link, self._link = self._link, None
         if link is not None:
-            link.lost()
+            try:
+                link.lost()
+            except FAILURES:  # a bug: logged, and the socket is closed all the same
+                log.exception("websocket end of stream failed")
 
     # -- writing --------------------------------------------------------------------
 
@@ -470,8 +481,18 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
     # no coroutine can come back: check_handler refused them at registration
     try:
         fn(*args)
-    except Exception:
+    except FAILURES:
         log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
+
+
+def run_logged(fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)``, for a greenlet hubbub spawns for its own work
+    (``gevent.spawn(run_logged, fn, ...)``): what it fails with is logged
+    with its traceback instead of printed by gevent's hub."""
+    try:
+        fn(*args)
+    except FAILURES:
+        log.exception("%s failed", getattr(fn, "__qualname__", fn))
 
 
 def runtime_for(endpoint: Endpoint) -> GeventRuntime:

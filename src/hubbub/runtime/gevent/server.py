@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import email.parser
+import http.client
 import io
 import logging
 import re
@@ -29,6 +30,7 @@ from hubbub.runtime.gevent.connection import (
     Replay,
     serve_connection,
 )
+from hubbub.runtime.gevent.core import FAILURES
 from hubbub.runtime.gevent.wsgi import CONNECTION_SOCKET, TAKE_SOCKET, WSGIApp
 from hubbub.runtime.limits import ServerLimits
 
@@ -83,6 +85,10 @@ class SocketHandoff:
     not a server error. And a request that asks for ``Connection: close``
     is answered with it, so clients that pool connections know not to
     reuse this one.
+
+    What pywsgi would print to stderr goes to logging (``hubbub.wsgi``)
+    instead: an exception of the app (with its traceback; the client gets
+    pywsgi's 500), and a failure to read a request head.
     """
 
     socket: Any
@@ -167,22 +173,47 @@ class SocketHandoff:
             return
         super().handle_error(t, v, tb)  # type: ignore[misc]
 
+    def _log_error(self, t: Any, v: Any, tb: Any) -> None:
+        # pywsgi's handle_error reports the error here, then answers 500 (or
+        # closes a response already begun); a handler class's own
+        # handle_error (gevent-socketio's SocketIOServer takes the app's)
+        # stays in charge of the rest
+        if not isinstance(v, FAILURES):
+            # a kill (GreenletExit), which pywsgi does not report, or a
+            # system error, which gevent's hub raises in the main greenlet
+            super()._log_error(t, v, tb)  # type: ignore[misc]
+            return
+        # pywsgi would hand it to the hub, which prints it to stderr
+        environ = self.environ or {}
+        log.error("%s %s from %s failed", environ.get("REQUEST_METHOD"),
+                  environ.get("PATH_INFO"), getattr(self, "client_address", None),
+                  exc_info=(t, v, tb))
+
     def _handle_client_error(self, ex: Exception) -> Any:
+        # pywsgi prints the traceback of anything here but a ValueError (or
+        # its own input error): of the rest, only a bug of the server's is
+        # worth one
         address = getattr(self, "client_address", None)
+        self.close_connection = True
         if isinstance(ex, _HeadTimeout):
             log.info("%s: request headers not complete in time; closing", address)
-            self.close_connection = True
             return ("408", _TIMEOUT_RESPONSE)
         if isinstance(ex, _HeadTooLarge):
             log.info("%s: malformed HTTP request (%s)", address, "header too large")
-            self.close_connection = True
             return ("431", HEAD_TOO_LARGE)
-        if isinstance(ex, _CLIENT_ERRORS):
-            # anything else is left to pywsgi's report, as a server error
+        if isinstance(ex, (*_CLIENT_ERRORS, http.client.HTTPException)):
+            # a head or body pywsgi (or the standard library's header
+            # parser, whose exceptions are no ValueErrors) refuses: the
+            # client's doing. Before OSError: pywsgi's input error is one.
             log.info("%s: malformed HTTP request (%s)", address, ex)
-            self.close_connection = True
             return ("400", BAD_REQUEST)
-        return super()._handle_client_error(ex)  # type: ignore[misc]
+        if isinstance(ex, OSError):
+            # the socket failed under the head (the client reset it): there
+            # is no one to answer
+            log.info("%s: connection lost while reading a request head: %s", address, ex)
+            return None
+        log.error("%s: reading a request head failed", address, exc_info=ex)
+        return ("400", BAD_REQUEST)
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -248,6 +279,8 @@ class HubbubServer(pywsgi.WSGIServer):  # type: ignore[misc]
         live.add(sock)
         try:
             self._serve(sock, address)
+        except FAILURES as exc:
+            connection_failed(address, exc)
         finally:
             live.discard(sock)
 
@@ -266,6 +299,18 @@ class HubbubServer(pywsgi.WSGIServer):  # type: ignore[misc]
             self.handler_class(sock, address, self, _replaying(received, sock)).handle()
 
         serve_connection(wsgi, self.limits, sock, address, self.get_environ, hand_over)
+
+
+def connection_failed(address: Any, exc: BaseException) -> None:
+    """Log what ended a connection's greenlet (the server's ``handle``),
+    which gevent's hub would print to stderr. The handler deals with the
+    errors of a request; what gets this far is above all an error response
+    sent to a client already gone."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        # a reset, a closed connection or a client that stopped reading: its doing
+        log.info("%s: connection lost: %s", address, exc)
+    else:
+        log.error("%s: connection failed", address, exc_info=exc)
 
 
 def as_wsgi_app(app: Any, **options: Any) -> WSGIApp:

@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import gevent
-from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from hubbub.runtime.gevent.server import SocketHandoff, as_wsgi_app
+from hubbub.runtime.gevent.core import FAILURES, run_logged
+from hubbub.runtime.gevent.server import SocketHandoff, as_wsgi_app, connection_failed
 from hubbub.runtime.gevent.wsgi import WSGIApp
 
 
@@ -25,11 +26,23 @@ class HubbubGunicornHandler(SocketHandoff, PyWSGIHandler):  # type: ignore[misc]
     """gunicorn's pywsgi handler (its access log) with the socket handoff."""
 
 
+class HubbubGunicornServer(PyWSGIServer):  # type: ignore[misc]
+    """gunicorn's pywsgi server; what ends a connection's greenlet is
+    logged, not printed to stderr by gevent's hub."""
+
+    def handle(self, sock: Any, address: Any) -> None:
+        try:
+            super().handle(sock, address)
+        except FAILURES as exc:
+            connection_failed(address, exc)
+
+
 class GeventWorker(GeventPyWSGIWorker):  # type: ignore[misc]
     """gunicorn's gevent worker serving a hubbub app, websockets included:
     ``gunicorn -k hubbub.runtime.gevent.worker.GeventWorker myapp:app``.
     The app may be a ``Server`` (served alone), a ``WSGIApp``, or a plain
     WSGI app (served in views mode, for ``socketio_manage``)."""
+    server_class = HubbubGunicornServer
     wsgi_handler = HubbubGunicornHandler
 
     def load_wsgi(self) -> None:
@@ -54,4 +67,4 @@ class GeventWorker(GeventPyWSGIWorker):  # type: ignore[misc]
         # until gunicorn's graceful timeout; clients reconnect elsewhere
         wsgi = getattr(self, "wsgi", None)
         if isinstance(wsgi, WSGIApp):
-            gevent.spawn(wsgi.endpoint.close_all, "server shutting down")
+            gevent.spawn(run_logged, wsgi.endpoint.close_all, "server shutting down")

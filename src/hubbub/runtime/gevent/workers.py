@@ -14,7 +14,8 @@ import gevent.socket
 
 from hubbub import sessionids
 from hubbub.http import HttpRequest
-from hubbub.runtime.gevent.server import as_wsgi_app, cut_connections, serve
+from hubbub.runtime.gevent.core import FAILURES
+from hubbub.runtime.gevent.server import as_wsgi_app, connection_failed, cut_connections, serve
 from hubbub.runtime.limits import ServerLimits
 from hubbub.runtime.mesh import LINK_WAIT, WorkerMesh, forward_timeout, use_cluster_adapter
 from hubbub.runtime.supervisor import LEAVE_SIGNAL, WorkerSpec
@@ -109,6 +110,8 @@ def serve_worker(
         live.add(sock)
         try:
             wsgi.adopt_connection(sock, req, rest)
+        except FAILURES as exc:
+            connection_failed(req.remote_addr, exc)
         finally:
             live.discard(sock)
 

@@ -28,7 +28,13 @@ import gevent
 
 from hubbub.http import REASONS, HttpRequest, HttpResponse, native_environ
 from hubbub.runtime.contract import Endpoint, PollHold, StreamHold, WebSocketAccept, endpoint_of
-from hubbub.runtime.gevent.core import GeventHost, GeventRuntime, SocketLinkIO, runtime_for
+from hubbub.runtime.gevent.core import (
+    FAILURES,
+    GeventHost,
+    GeventRuntime,
+    SocketLinkIO,
+    runtime_for,
+)
 from hubbub.runtime.mesh import WorkerMesh
 from hubbub.socketio.views import ENVIRON_KEY, ViewBinding
 from hubbub.websocket.frames import WebSocketError
@@ -484,7 +490,7 @@ class WSGIApp:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        except Exception:
+        except FAILURES:
             log.exception("the view for %s raised", environ.get("PATH_INFO"))
         finally:
             if not binding.settled:
