@@ -196,7 +196,7 @@ def test_an_idle_websocket_holds_no_greenlet(port: int) -> None:
 
 
 # small enough to reach in a test, with room for pywsgi's own caps above them
-HEAD_LIMITS = hubbub.ServerLimits(max_header_size=2048, max_headers=20)
+HEAD_LIMITS = hubbub.ServerLimits(max_header_size=2048, max_headers_count=20)
 
 
 @pytest.fixture(params=["short path", "views mode"])
@@ -228,8 +228,8 @@ def _head(target: str, headers: int, size: int | None = None) -> bytes:
 @pytest.mark.parametrize(
     ("head", "status"),
     [
-        (_head("/page", HEAD_LIMITS.max_headers), 200),
-        (_head("/page", HEAD_LIMITS.max_headers + 1), 431),
+        (_head("/page", HEAD_LIMITS.max_headers_count), 200),
+        (_head("/page", HEAD_LIMITS.max_headers_count + 1), 431),
         (_head("/page", 3, HEAD_LIMITS.max_header_size), 200),
         (_head("/page", 3, HEAD_LIMITS.max_header_size + 1), 431),
         (_head("/page?" + "q" * HEAD_LIMITS.max_header_size, 3), 431),

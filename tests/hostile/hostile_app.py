@@ -30,7 +30,7 @@ from hubbub import jsonmod
 PATH = "/socket.io/"
 IO_TIMEOUT = 5.0
 LIMITS = hubbub.ServerLimits(
-    header_timeout=0.5, body_timeout=1.0, keepalive_timeout=2.0, max_header_size=8192
+    headers_timeout=0.5, body_timeout=1.0, keep_alive_timeout=2.0, max_header_size=8192
 )
 STDLIB_JSON = types.SimpleNamespace(dumps=jsonmod.std_dumps, loads=jsonmod.std_loads)
 

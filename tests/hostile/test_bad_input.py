@@ -38,7 +38,7 @@ from hubbub.websocket.frames import OP_BINARY, OP_TEXT, encode_frame
 from hubbub.websocket.handshake import accept_key
 
 MAX_BUFFER = 10_000  # max_http_buffer_size: POST bodies and websocket messages
-LIMITS = hubbub.ServerLimits(max_header_size=8192, header_timeout=0.5, keepalive_timeout=5.0)
+LIMITS = hubbub.ServerLimits(max_header_size=8192, headers_timeout=0.5, keep_alive_timeout=5.0)
 PATH = "/engine.io/"
 IO_TIMEOUT = 5.0
 
@@ -320,7 +320,7 @@ def many_headers(count: int) -> dict[str, str]:
 
 def huge_header_unfinished(ctx: Ctx) -> Answer:
     """A header line that never ends: refused once it passes the limit, long
-    before header_timeout, not buffered for as long as the client likes."""
+    before headers_timeout, not buffered for as long as the client likes."""
     with RawConn(ctx.port) as conn:
         conn.send(b"GET " + PATH.encode() + b"?EIO=4&transport=polling HTTP/1.1\r\n")
         conn.send(b"X-Big: ")
@@ -331,7 +331,7 @@ def huge_header_unfinished(ctx: Ctx) -> Answer:
             conn.send(b"a" * (LIMITS.max_header_size // 2))
         resp = conn.read_response()
         elapsed = time.monotonic() - started
-        assert elapsed < LIMITS.header_timeout, f"answered after {elapsed:.2f}s"
+        assert elapsed < LIMITS.headers_timeout, f"answered after {elapsed:.2f}s"
         return Answer(status=resp.status, conn_closed=conn.closed_by_server())
 
 
@@ -349,10 +349,10 @@ def slow_client(dribble: bool) -> Callable[[Ctx], Answer]:
                 ctx.healthy()
                 if dribble:
                     conn.send(b"z")
-                time.sleep(LIMITS.header_timeout / 10)
+                time.sleep(LIMITS.headers_timeout / 10)
             resp = conn.read_response()
             elapsed = time.monotonic() - started
-            assert LIMITS.header_timeout - 0.1 <= elapsed < LIMITS.header_timeout + 2.0, elapsed
+            assert LIMITS.headers_timeout - 0.1 <= elapsed < LIMITS.headers_timeout + 2.0, elapsed
             return Answer(status=resp.status, conn_closed=conn.closed_by_server())
 
     return send
@@ -437,7 +437,7 @@ ENGINE_CASES = [
     ),
 ]
 
-TOO_MANY_HEADERS = http_request("GET", POLL_V4, headers=many_headers(LIMITS.max_headers))
+TOO_MANY_HEADERS = http_request("GET", POLL_V4, headers=many_headers(LIMITS.max_headers_count))
 NO_COLON = b"GET " + POLL_V4.encode() + b" HTTP/1.1\r\nno colon here\r\nHost: 127.0.0.1\r\n\r\n"
 HUGE_URL = http_request("GET", POLL_V4 + "&pad=" + "a" * 9000)
 # pywsgi's parser (the email package's) would end the line at the lone CR
@@ -681,12 +681,12 @@ def test_bad_input(
 def test_a_head_at_the_header_limits_is_served(
     server_kind: str, in_pieces: bool, servers: Callable[[str], Any]
 ) -> None:
-    """As many headers as max_headers allows, and a head of max_header_size
+    """As many headers as max_headers_count allows, and a head of max_header_size
     bytes with them, are served (on gevent, in pieces, by pywsgi's handler,
     whose own parser alone would refuse that many)."""
     server = servers(server_kind)
-    # Host, X-Pad and these make max_headers
-    headers = many_headers(LIMITS.max_headers - 2)
+    # Host, X-Pad and these make max_headers_count
+    headers = many_headers(LIMITS.max_headers_count - 2)
     # padded to the limit as gevent counts it, the whole head; the embedded
     # server counts less of it (the URL, and each header's name and value)
     pad = LIMITS.max_header_size - len(http_request("GET", POLL_V4, headers=headers))

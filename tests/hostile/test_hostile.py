@@ -303,7 +303,7 @@ def slow_headers(ctx: Ctx) -> None:
 def an_idle_connection(ctx: Ctx) -> None:
     raw = Raw(ctx.port)
     try:
-        assert raw.closed_by_server(within=LIMITS.keepalive_timeout + 2.0)
+        assert raw.closed_by_server(within=LIMITS.keep_alive_timeout + 2.0)
     finally:
         raw.close()
 
@@ -315,7 +315,7 @@ def idle_after_a_request(ctx: Ctx) -> None:
         status, headers, _ = raw.response()
         assert status == 200 and headers.get("connection") != "close"
         # kept alive, then idle: closed once the keep-alive time has passed
-        assert raw.closed_by_server(within=LIMITS.keepalive_timeout + 2.0)
+        assert raw.closed_by_server(within=LIMITS.keep_alive_timeout + 2.0)
     finally:
         raw.close()
 
@@ -346,7 +346,7 @@ def answers_never_read(ctx: Ctx) -> None:
             assert grown < 48 * MB, f"the process grew by {grown / MB:.0f} MB"
             # the stalled answers get the keep-alive time to be read, then the
             # connection is dropped with the rest of the requests unanswered
-            time.sleep(LIMITS.keepalive_timeout + 1.5)
+            time.sleep(LIMITS.keep_alive_timeout + 1.5)
             answered = raw.drain(within=10.0).count(b"HTTP/1.1 ")
             assert answered < asked, f"all {asked} requests were answered: the connection was kept"
         finally:
@@ -707,7 +707,7 @@ def a_reset_in_the_middle_of_the_head(ctx: Ctx) -> None:
 
 
 def too_many_headers(ctx: Ctx) -> None:
-    headers = {f"X-Filler-{i}": "x" for i in range(LIMITS.max_headers + 50)}
+    headers = {f"X-Filler-{i}": "x" for i in range(LIMITS.max_headers_count + 50)}
     raw = Raw(ctx.port)
     try:
         raw.send(request_bytes("GET", f"{PATH}?EIO=4&transport=polling", ctx.port, headers))

@@ -147,7 +147,7 @@ class HttpProtocol(asyncio.Protocol):
             self.remote = shared_address(str(peer[0]))
         self.secure = transport.get_extra_info("sslcontext") is not None
         self.server.connections.add(self)
-        self._arm(self.limits.header_timeout)
+        self._arm(self.limits.headers_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
@@ -261,7 +261,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body_size = 0
         self._too_large = False
         if not self._busy:
-            self._arm(self.limits.header_timeout)
+            self._arm(self.limits.headers_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -274,7 +274,7 @@ class HttpProtocol(asyncio.Protocol):
         self._header_bytes += len(name) + len(value) + 4
         if (
             self._header_bytes > self.limits.max_header_size
-            or len(self._headers) >= self.limits.max_headers
+            or len(self._headers) >= self.limits.max_headers_count
         ):
             self._parse_error = _BadRequest(431, "Request Header Fields Too Large")
             raise httptools.HttpParserError("header too large")
@@ -360,7 +360,7 @@ class HttpProtocol(asyncio.Protocol):
             if self._paused and not self._write_blocked:
                 self._paused = False
                 self.transport.resume_reading()
-            self._arm(self.limits.keepalive_timeout)
+            self._arm(self.limits.keep_alive_timeout)
 
     # -- flow control: a client that does not read its answers -------------------
 
@@ -373,7 +373,7 @@ class HttpProtocol(asyncio.Protocol):
         # the client the keep-alive time to read them
         self._write_blocked = True
         self._pause_reading()
-        self._arm(self.limits.keepalive_timeout)
+        self._arm(self.limits.keep_alive_timeout)
 
     def resume_writing(self) -> None:
         if self.ws is not None:

@@ -8,7 +8,7 @@ send per response. It takes only the requests it can answer exactly as
 pywsgi would: HTTP/1.1, GET, POST or OPTIONS under the Socket.IO path, the
 whole head (and a POST's whole body, by Content-Length) in what has
 arrived, within the server's limits. A head over the limits
-(``max_header_size``, ``max_headers``) is refused here with the embedded
+(``max_header_size``, ``max_headers_count``) is refused here with the embedded
 server's 431, never handed on. Anything else (a head not all here yet, a
 chunked or trickling body, another path, a malformed request) goes, with
 the bytes read so far, to the pywsgi handler, which then owns the
@@ -63,7 +63,7 @@ def refusal(status: int) -> bytes:
     return serialize_head(status, [("Content-Type", "text/plain"), _CLOSE], len(reason)) + reason
 
 
-#: a request head over ``max_header_size`` or ``max_headers``
+#: a request head over ``max_header_size`` or ``max_headers_count``
 HEAD_TOO_LARGE = refusal(431)
 #: a request head that cannot be parsed
 BAD_REQUEST = refusal(400)
@@ -167,7 +167,7 @@ def serve_connection(
     # the socket has no timeout (gevent would arm a Timeout for every recv
     # that waits); the connection's one deadline closes it instead
     sock.settimeout(None)
-    deadline = Deadline(sock, limits.keepalive_timeout)
+    deadline = Deadline(sock, limits.keep_alive_timeout)
 
     def give(received: bytes) -> None:
         deadline.stop()  # pywsgi keeps its own time limits
@@ -227,7 +227,7 @@ def _serve(
             return
         finally:
             head.parser = None  # no cycle left for the garbage collector
-        if len(head.headers) > limits.max_headers:
+        if len(head.headers) > limits.max_headers_count:
             _refuse_head(sock, deadline, remote)
             return
         method = parser.get_method()

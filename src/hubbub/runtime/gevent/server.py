@@ -49,7 +49,7 @@ _TIMEOUT_RESPONSE = (
 
 
 class _HeadTooLarge(Exception):
-    """A request head over the server's ``max_header_size`` or ``max_headers``."""
+    """A request head over the server's ``max_header_size`` or ``max_headers_count``."""
 
 
 # A line pywsgi's header parser (the email package's) reads as one header,
@@ -75,10 +75,10 @@ class SocketHandoff:
     when the app returns.
 
     It also keeps the time limits pywsgi has none of (slowloris): a
-    connection waits at most ``keepalive_timeout`` for its next request line
-    and then ``header_timeout`` for the rest of the head (the body's limit is
+    connection waits at most ``keep_alive_timeout`` for its next request line
+    and then ``headers_timeout`` for the rest of the head (the body's limit is
     WSGIApp's), taken from the server's ``limits`` (a ServerLimits). It
-    reads a head within ``max_header_size`` and ``max_headers`` (431, as
+    reads a head within ``max_header_size`` and ``max_headers_count`` (431, as
     the embedded server answers), and refuses a header line pywsgi's parser
     would take for the end of the headers (400). Requests pywsgi refuses
     are logged at INFO, as the embedded server logs them: a client's doing,
@@ -109,7 +109,7 @@ class SocketHandoff:
 
     def read_requestline(self) -> str:
         limits = self._limits()
-        timer = gevent.Timeout(limits.keepalive_timeout, _HeadTimeout("idle"))
+        timer = gevent.Timeout(limits.keep_alive_timeout, _HeadTimeout("idle"))
         timer.start()
         try:
             # pywsgi's own read, to just past max_header_size: a longer line
@@ -130,7 +130,7 @@ class SocketHandoff:
         """The request's headers (pywsgi's hook), read within the server's
         limits: pywsgi's own reader has only far looser caps of its own, and
         answers them with a 400. Parsed as pywsgi parses them."""
-        max_headers = self._limits().max_headers
+        max_headers_count = self._limits().max_headers_count
         left = self._head_left
         lines: list[bytes] = []
         while True:
@@ -143,7 +143,7 @@ class SocketHandoff:
             if not _HEADER_LINE.fullmatch(line):
                 raise ValueError("invalid header line")
             lines.append(line)
-            if len(lines) > max_headers:
+            if len(lines) > max_headers_count:
                 raise _HeadTooLarge
         lines.append(line)
         text = b"".join(lines).decode("latin-1")
@@ -156,7 +156,7 @@ class SocketHandoff:
             self.socket.sendall(HEAD_TOO_LARGE)
 
     def read_request(self, raw_requestline: str) -> Any:
-        timer = gevent.Timeout(self._limits().header_timeout, _HeadTimeout("headers"))
+        timer = gevent.Timeout(self._limits().headers_timeout, _HeadTimeout("headers"))
         timer.start()
         try:
             return super().read_request(raw_requestline)  # type: ignore[misc]
@@ -290,12 +290,12 @@ class HubbubServer(pywsgi.WSGIServer):  # type: ignore[misc]
         # not read, above all) is limited to the keep-alive time; its request
         # heads and WSGIApp's bodies have shorter limits of their own.
         if not isinstance(wsgi, WSGIApp) or wsgi.socketio_views:
-            sock.settimeout(self.limits.keepalive_timeout)
+            sock.settimeout(self.limits.keep_alive_timeout)
             self.handler_class(sock, address, self).handle()
             return
 
         def hand_over(received: bytes) -> None:
-            sock.settimeout(self.limits.keepalive_timeout)
+            sock.settimeout(self.limits.keep_alive_timeout)
             self.handler_class(sock, address, self, _replaying(received, sock)).handle()
 
         serve_connection(wsgi, self.limits, sock, address, self.get_environ, hand_over)
