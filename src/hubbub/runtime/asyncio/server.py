@@ -244,9 +244,9 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             err = self._parse_error or _BadRequest(400, "Bad Request")
             self._parse_error = None
-            log.info(
-                "%s: malformed HTTP request (%s)", self.remote, err if self._parse_error else exc
-            )
+            # the parser's error names the cause, the limits' included
+            # ("header too large", raised by on_url and on_header)
+            log.info("%s: malformed HTTP request (%s)", self.remote, exc)
             self._write_simple(err.status, str(err).encode(), close=True)
             return
 
