@@ -144,13 +144,21 @@ class Process:
 
 
 def hub(
-    name: str, adapter: str, log_dir: Path, runtime: str = "asyncio", recovery: bool = False
+    name: str,
+    adapter: str,
+    log_dir: Path,
+    runtime: str = "asyncio",
+    recovery: bool = False,
+    children: str | None = None,
 ) -> Process:
+    """``children``: "keep" or "cleanup" serves cluster_app's dynamic namespace."""
     port = free_port()
     args = [sys.executable, str(APP), "--port", str(port), "--adapter", adapter, "--name", name]
     args += ["--runtime", runtime]  # asyncio, gevent or uvicorn (ASGIApp)
     if recovery:
         args.append("--recovery")
+    if children is not None:
+        args += ["--children", children]
     return Process(name, args, port, log_dir / f"{name}.log")
 
 
