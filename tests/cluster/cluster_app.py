@@ -2,7 +2,7 @@
 
     python tests/cluster/cluster_app.py --port N --adapter redis://127.0.0.1:6379/0
         [--name hub1] [--runtime asyncio|gevent|uvicorn] [--recovery] [--workers N]
-        [--ipc-dir D]
+        [--ipc-dir D] [--children keep|cleanup]
 
 Every handler is a plain function that answers with its return value or,
 for operations that wait for the cluster, with a 'result'(token, value)
@@ -25,6 +25,12 @@ event, so the same code runs on asyncio and on gevent. Events:
   'announced'(server, payload);
 * ``server_count()``: acks the adapter's server count;
 * ``ticker(room, count, interval)``: broadcasts 'tick'(i) to the room.
+
+With ``--children``, a dynamic namespace serves the names ``/dyn-<a-z0-9>``:
+its children welcome their clients as "/" does and answer ``join(room)``
+and ``children()`` (every child of this server: its number of sockets);
+``cleanup`` frees a child when its last client leaves
+(``cleanup_empty_child_namespaces``), ``keep`` keeps it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import re
 from typing import Any
 
 import hubbub
@@ -57,15 +64,33 @@ def _then(value: Any, fn: Any) -> None:
 _TASKS: set[Any] = set()
 
 
-def build(name: str, adapter: str, recovery: bool) -> hubbub.Server:
+def build(name: str, adapter: str, recovery: bool, children: str | None = None) -> hubbub.Server:
     sio = hubbub.Server(
         adapter=hubbub.adapter_from_url(adapter),
         cors_allowed_origins="*",
         ping_interval=1.0,
         ping_timeout=2.0,
         connection_state_recovery={"max_disconnection_duration": 30.0} if recovery else None,
+        cleanup_empty_child_namespaces=children == "cleanup",
     )
     nsp = sio.of("/")
+    if children is not None:
+        dynamic = sio.of(re.compile(r"^/dyn-[a-z0-9]+$"))
+
+        @dynamic.on("connect")
+        def child_connect(socket: hubbub.Socket, auth: Any) -> None:
+            socket.emit("welcome", {"sid": socket.id, "server": name, "nsp": socket.nsp.name})
+
+        @dynamic.on("join")
+        def child_join(socket: hubbub.Socket, room: str) -> list[str]:
+            socket.join(room)
+            return sorted(socket.rooms - {socket.id})
+
+        @dynamic.on("children")
+        def child_namespaces(socket: hubbub.Socket) -> dict[str, int]:
+            return {
+                n: len(child.sockets) for n, child in sio.namespaces.items() if child.parent
+            }
 
     @sio.on("connect")
     def connect(socket: hubbub.Socket, auth: Any) -> None:
@@ -191,12 +216,13 @@ def main() -> None:
     parser.add_argument("--recovery", action="store_true")
     parser.add_argument("--workers", default="1")
     parser.add_argument("--ipc-dir", default=None)
+    parser.add_argument("--children", choices=["keep", "cleanup"], default=None)
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("hubbub.engine").setLevel(logging.WARNING)
-    sio = build(args.name, args.adapter, args.recovery)
+    sio = build(args.name, args.adapter, args.recovery, args.children)
     if args.runtime == "uvicorn":
         import uvicorn
 

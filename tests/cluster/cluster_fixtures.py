@@ -144,13 +144,21 @@ class Process:
 
 
 def hub(
-    name: str, adapter: str, log_dir: Path, runtime: str = "asyncio", recovery: bool = False
+    name: str,
+    adapter: str,
+    log_dir: Path,
+    runtime: str = "asyncio",
+    recovery: bool = False,
+    children: str | None = None,
 ) -> Process:
+    """``children``: "keep" or "cleanup" serves cluster_app's dynamic namespace."""
     port = free_port()
     args = [sys.executable, str(APP), "--port", str(port), "--adapter", adapter, "--name", name]
     args += ["--runtime", runtime]  # asyncio, gevent or uvicorn (ASGIApp)
     if recovery:
         args.append("--recovery")
+    if children is not None:
+        args += ["--children", children]
     return Process(name, args, port, log_dir / f"{name}.log")
 
 
@@ -201,6 +209,10 @@ def wait_subscribers(
         client.close()
 
 
+# what the client scripts give an operation when told nothing
+NODE_TIMEOUT_MS = 8000
+
+
 class ClientError(AssertionError):
     pass
 
@@ -238,7 +250,13 @@ class Clients:
             if box is not None:
                 box.put(answer)
 
-    def request(self, op: str, timeout: float = 10.0, **fields: Any) -> Any:
+    def request(self, op: str, timeout: int | None = None, **fields: Any) -> Any:
+        """``timeout``: milliseconds the Node side gives the operation (its
+        default when None); the answer is awaited a little longer, so that
+        Node's own timeout error, which says what was waited for, comes first."""
+        if timeout is not None:
+            fields["timeout"] = timeout
+        within = (timeout or NODE_TIMEOUT_MS) / 1000 + 2.0
         rid = next(self._ids)
         box: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         with self._lock:
@@ -247,9 +265,9 @@ class Clients:
         self.proc.stdin.write(json.dumps({"id": rid, "op": op, **fields}) + "\n")
         self.proc.stdin.flush()
         try:
-            answer = box.get(timeout=timeout)
+            answer = box.get(timeout=within)
         except queue.Empty:
-            raise ClientError(f"no answer to {op} {fields} within {timeout}s") from None
+            raise ClientError(f"no answer to {op} {fields} within {within}s") from None
         finally:
             with self._lock:
                 self._answers.pop(rid, None)

@@ -92,12 +92,13 @@ def test_killed_process_leaves_the_count(
 ACK_TIMEOUT = 3.0
 
 
+@pytest.mark.parametrize("runtime", ["asyncio", "gevent"])
 @pytest.mark.parametrize("adapter", ["redis", "redis+streams"])
 def test_killed_during_broadcast_with_ack(
-    redis_server: RedisServer, clients: Clients, tmp_path: Path, adapter: str
+    redis_server: RedisServer, clients: Clients, tmp_path: Path, adapter: str, runtime: str
 ) -> None:
     url = redis_server.url.replace("redis://", f"{adapter}://")
-    procs = [hub(f"hub{i}", url, tmp_path) for i in (1, 2, 3)]
+    procs = [hub(f"hub{i}", url, tmp_path, runtime=runtime) for i in (1, 2, 3)]
     with running(*procs), ThreadPoolExecutor(1) as pool:
         channel = "socket.io#/#" if adapter == "redis+streams" else REQUESTS
         wait_subscribers(redis_server, channel, 3)

@@ -40,11 +40,14 @@ def assert_sound(*procs: Process) -> None:
 @pytest.mark.parametrize(
     ("scheme", "runtime", "fault"),
     [
+        ("redis", "asyncio", "cut"),
         ("redis", "gevent", "cut"),
+        ("redis+sharded", "asyncio", "cut"),
         ("redis+streams", "asyncio", "cut"),
         ("redis+streams", "gevent", "cut"),
         ("redis", "asyncio", "stall"),
         ("redis+streams", "asyncio", "stall"),
+        ("redis+sharded", "gevent", "stall"),
     ],
 )
 def test_redis_link_cut(
@@ -58,15 +61,20 @@ def test_redis_link_cut(
     """cut: every connection reset, new ones refused; stall: nothing gets
     through either way and nothing is reset, as when a network drops packets."""
     streams = scheme == "redis+streams"
+    sharded = scheme == "redis+sharded"
     with tcp_proxy(redis_server.port) as proxy:
         hub1 = hub("hub1", f"{scheme}://127.0.0.1:{redis_server.port}/0", tmp_path)
         hub2 = hub("hub2", f"{scheme}://127.0.0.1:{proxy.port}/0", tmp_path, runtime=runtime)
         with running(hub1, hub2):
-            channel = "socket.io#/#" if streams else "socket.io-request#/#"
-            wait_subscribers(redis_server, channel, 2)
+            # the channel whose subscriber count is the server count
+            channel = "socket.io#/#" if streams or sharded else "socket.io-request#/#"
+            wait_subscribers(redis_server, channel, 2, sharded=sharded)
             for name, server in (("a", hub1), ("b", hub2), ("b2", hub2)):
                 clients.connect(name, server.url)
                 clients.emit(name, "join", "room")
+            if sharded:
+                # a room has a channel of its own there, subscribed after the join's ack
+                wait_subscribers(redis_server, "socket.io#/#room#", 2, sharded=True)
             clients.emit("a", "emit_to", ["room"], [], "before", 0)
             assert clients.wait("b", "before") == [[0, "hub1"]]
             if streams:
@@ -93,7 +101,7 @@ def test_redis_link_cut(
             time.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - cut_at)))
             proxy.restore()
 
-            wait_subscribers(redis_server, channel, 2, timeout=20)
+            wait_subscribers(redis_server, channel, 2, sharded=sharded, timeout=20)
 
             # cross-process delivery resumes, both ways (a publisher may need a retry)
             def delivered(sender: str, receiver: str, event: str) -> bool:

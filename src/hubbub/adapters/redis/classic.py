@@ -125,6 +125,7 @@ class RedisAdapter(Adapter):
         self.link.unsubscribe(ch.pattern, pattern=True)
         for channel in (ch.request, ch.response, ch.specific_response):
             self.link.unsubscribe(channel)
+        self.link.untrack_count(ch.request)
 
     def server_count(self) -> int:
         """The servers subscribed to this namespace's request channel (at least 1),

@@ -251,6 +251,13 @@ class RedisLink:
         with self._lock:
             self._counted.setdefault(channel, 0)
 
+    def untrack_count(self, channel: str) -> None:
+        """Stop refreshing the count of ``channel`` (its namespace was freed):
+        each refresh asks for every tracked channel, so a dynamic namespace's
+        children, freed and made again under new names, would add to it forever."""
+        with self._lock:
+            self._counted.pop(channel, None)
+
     def cached_count(self, channel: str) -> int:
         with self._lock:
             return self._counted.get(channel, 0)

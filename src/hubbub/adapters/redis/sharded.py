@@ -81,6 +81,7 @@ class ShardedRedisAdapter(ClusterAdapter):
     def close(self) -> None:
         self.link.unsubscribe(self.channel)
         self.link.unsubscribe(self.response_channel)
+        self.link.untrack_count(self.channel)
         for room in self.room_names():
             if self._separate_channel(room):
                 self.link.unsubscribe(self._dynamic(room))

@@ -99,7 +99,9 @@ class RedisStreamsAdapterFactory:
 
     def __call__(self, nsp: AdapterNamespace) -> Adapter:
         self.link.attach(nsp.scheduler)
-        adapter = RedisStreamsAdapter(nsp, self.link, stream_name=self.stream, **self.options)
+        adapter = RedisStreamsAdapter(
+            nsp, self.link, stream_name=self.stream, on_close=self._forget, **self.options
+        )
         self._adapters[nsp.name] = adapter
         self.link.read_stream(self.stream, self._on_entries)
         return adapter
@@ -107,6 +109,12 @@ class RedisStreamsAdapterFactory:
     def close(self) -> None:
         """Stop the link's threads and connections (the server is closing)."""
         self.link.close()
+
+    def _forget(self, adapter: RedisStreamsAdapter) -> None:
+        # a freed dynamic namespace's child: without this, every name a
+        # client ever asked for would keep its closed adapter here
+        if self._adapters.get(adapter.nsp.name) is adapter:
+            del self._adapters[adapter.nsp.name]
 
     def _on_entries(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
         for entry_id, fields in entries:
@@ -150,9 +158,12 @@ class RedisStreamsAdapter(ClusterAdapter):
         session_key_prefix: str = "sio:session:",
         requests_timeout: float = 5.0,
         local_delay: float = 1.0,
+        # the factory's: forgets this adapter once its namespace is freed
+        on_close: Callable[[RedisStreamsAdapter], None] | None = None,
     ) -> None:
         super().__init__(nsp)
         self.link = link
+        self._on_close = on_close
         self.stream = stream_name
         self.max_len = max_len
         self.session_prefix = session_key_prefix
@@ -195,6 +206,9 @@ class RedisStreamsAdapter(ClusterAdapter):
     def close(self) -> None:
         self.link.unsubscribe(self.public_channel)
         self.link.unsubscribe(self.private_channel)
+        self.link.untrack_count(self.public_channel)
+        if self._on_close is not None:
+            self._on_close(self)
 
     def server_count(self) -> int:
         """The servers subscribed to this namespace's public channel (at least 1),
