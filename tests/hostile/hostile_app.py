@@ -3,7 +3,8 @@
 ``build(config)`` makes a hubbub.Server with the production limits the
 rows exercise, short enough to test (body and attachment timeouts of a
 second, a small event rate...) and the standard library's JSON (the path
-without orjson, whose strictness some rows probe). ``Healthy`` is a
+without orjson, whose strictness some rows probe; the "own-json"
+configuration has the module hubbub picks itself). ``Healthy`` is a
 well-behaved Socket.IO v5 client that keeps getting its acks while a row
 attacks the server beside it.
 """
@@ -33,6 +34,8 @@ LIMITS = hubbub.ServerLimits(
     headers_timeout=0.5, body_timeout=1.0, keep_alive_timeout=2.0, max_header_size=8192
 )
 STDLIB_JSON = types.SimpleNamespace(dumps=jsonmod.std_dumps, loads=jsonmod.std_loads)
+# the room of the "relay" event's recipients
+RELAY_ROOM = "relay"
 
 
 @dataclass
@@ -55,6 +58,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "fresh": {},  # a new server for each row that uses it
     # few 0.9 sessions handshaken and never connected
     "fresh-cap": {"max_handshaken": 4},
+    # the JSON module hubbub picks itself (orjson when installed), not the
+    # standard library's the other configurations use
+    "own-json": {"json": None},
 }
 
 
@@ -80,6 +86,16 @@ def build(config: str, gevent: bool) -> tuple[hubbub.Server, Seen]:
     @sio.on("broadcast")
     def broadcast(socket: hubbub.Socket, value: Any) -> None:
         sio.emit("broadcast", value)
+
+    @sio.on("join")
+    def join(socket: hubbub.Socket, room: str) -> bool:
+        socket.join(room)
+        return True
+
+    @sio.on("relay")
+    def relay(socket: hubbub.Socket, *args: Any) -> None:
+        # what a chat server does: what one client sent, to the whole room
+        sio.to(RELAY_ROOM).emit("relay", *args)
 
     if gevent:
 

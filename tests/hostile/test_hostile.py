@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
+import shutil
 import socket
 import struct
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,12 +30,14 @@ import pytest
 from hostile_app import (
     LIMITS,
     PATH,
+    RELAY_ROOM,
     Healthy,
     Raw,
     Seen,
     assert_no_traceback_printed,
     build,
     http,
+    in_thread,
     open_ws,
     printed_from_now_on,
     request_bytes,
@@ -42,13 +47,15 @@ from hostile_app import (
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import RUNTIMES, ServerThread
+from conftest import JS_DIR, RUNTIMES, ServerThread
+from hubbub.legacy.v09.codec import decode_payload as decode_legacy_payload
 from hubbub.legacy.v09.codec import encode_payload as encode_legacy_payload
 from hubbub.websocket.frames import OP_CONTINUATION, OP_PING, OP_TEXT, encode_frame
 
 pytestmark = pytest.mark.timeout(45)
 
 MB = 1024 * 1024
+NODE = shutil.which("node")
 
 
 @dataclass
@@ -254,28 +261,53 @@ def a_body_that_never_arrives(ctx: Ctx) -> None:
 
 
 def an_endless_chunk_extension(ctx: Ctx) -> None:
+    head = (
+        f"POST {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n5;ext="
+    ).encode()
+    most = LIMITS.body_timeout + 1.5
+    # sent slowly: hubbub's body timer answers (the embedded server's, and
+    # ASGIApp's under uvicorn, whose httptools parser reads an extension
+    # without end as the embedded server's does; WSGIApp's on gevent,
+    # before pywsgi's cap on an extension's length), and the answer is read
+    # before the server closes
     raw = Raw(ctx.port)
     try:
-        raw.send(
-            f"POST {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n5;ext=".encode()
-        )
-        answered = False
-        deadline = time.monotonic() + 4.0
-        while time.monotonic() < deadline and not answered:
+        raw.send(head)
+        start = time.monotonic()
+        answer = b""
+        raw.sock.settimeout(0.1)
+        while time.monotonic() - start < most + 2.0:
             try:
-                raw.send(b"a" * 64)
-            except (BrokenPipeError, ConnectionResetError):
-                answered = True
-                break
-            raw.sock.settimeout(0.2)
-            try:
-                answered = raw.sock.recv(4096) in (b"",) or True
+                raw.send(b"a" * 256)
+                chunk = raw.sock.recv(4096)
             except TimeoutError:
                 continue
-            except ConnectionResetError:
-                answered = True
-        assert answered, "the server kept reading a chunk extension for 4 s"
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            answer += chunk
+        took = time.monotonic() - start
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert took < most, f"a chunk extension was read for {took:.1f} s"
+    finally:
+        raw.close()
+    # then as fast as the server reads: it may read all of it (httptools
+    # keeps none of an extension), for no longer, and without growing; on
+    # gevent, pywsgi's cap refuses it first (400)
+    raw = Raw(ctx.port)
+    try:
+        raw.send(head)
+        before = rss_bytes()
+        start = time.monotonic()
+        sent = raw.push(b"a" * 65536, budget=most + 2.0, most=256 * MB)
+        closed = raw.closed_by_server(within=max(start + most - time.monotonic(), 0.1))
+        took = time.monotonic() - start
+        ctx.healthy.echo()
+        grown = rss_bytes() - before
+        assert closed, f"{sent / MB:.0f} MB of a chunk extension read in {took:.1f} s, still open"
+        assert grown < 32 * MB, f"the process grew by {grown / MB:.0f} MB"
     finally:
         raw.close()
 
@@ -748,6 +780,306 @@ def connection_close_is_answered(ctx: Ctx) -> None:
             raw.close()
 
 
+# -- values no client can be sent, relayed to a room ------------------------------------------
+
+# the argument of a hostile client's "relay" event: strings holding a lone
+# surrogate (the escape JSON.stringify writes for one, which hubbub's
+# decoders refuse as orjson does) and NaN and the infinities (which no
+# JSON.stringify writes: raw text only a hostile client sends)
+UNSENDABLE = ('"\\ud800"', '["ok","x\\udfff"]', "NaN", "[Infinity]", '{"k":-Infinity}')
+# what well-behaved clients relay before and after them
+BEFORE = {"n": "before", "text": "é😀"}
+AFTER = {"n": "after", "text": "é😀"}
+
+
+def strict_json(text: str) -> Any:
+    """``text`` parsed as a browser's JSON.parse would, or what made it
+    invalid: NaN and the infinities are not JSON (socket.io-client closes
+    its connection with a parse error on them)."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except ValueError as exc:
+        return f"invalid JSON ({exc}): {text[:80]}"
+
+
+class NodeRecipients:
+    """tests/js/relay_recipients.mjs: socket.io-client 4 under Node on a
+    websocket and on long-polling, in the relay room; what they printed."""
+
+    def __init__(self, port: int) -> None:
+        assert NODE is not None, "node runs the real socket.io-client"
+        self.proc = subprocess.Popen(
+            [
+                NODE, str(JS_DIR / "relay_recipients.mjs"), f"http://127.0.0.1:{port}",
+                RELAY_ROOM, "--timeout", "30000",
+            ],
+            cwd=JS_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        in_thread(self._read)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self.lines.put(json.loads(line))
+        self.lines.put({"event": "exit"})
+
+    def until(self, done: Callable[[], bool], within: float) -> bool:
+        """Read its lines until ``done()``; False if it is not within
+        ``within`` seconds or the script ended."""
+        deadline = time.monotonic() + within
+        while not done():
+            if self.seen and self.seen[-1]["event"] in ("fail", "exit"):
+                return False
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                return False
+            self.seen.append(line)
+        return True
+
+    def relays(self, client: str) -> list[Any]:
+        return [
+            line["args"]
+            for line in self.seen
+            if line["event"] == "relay" and line["client"] == client
+        ]
+
+    def events(self, *names: str) -> list[dict[str, Any]]:
+        return [line for line in self.seen if line["event"] in names]
+
+    def end(self) -> None:
+        """Tell the clients to close, and wait for the script to exit."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("end\n")
+        self.proc.stdin.flush()
+        assert self.until(lambda: self.seen[-1:] == [{"event": "done"}], within=5.0), self.seen
+        assert self.proc.wait(timeout=5) == 0
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=5)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+class WsRecipient:
+    """A Socket.IO v5 client on a websocket, in the relay room, which relays
+    the good values; the ``websockets`` client fails on a text frame that is
+    not UTF-8, as a browser's does."""
+
+    def __init__(self, port: int) -> None:
+        self.ws = v5(port)
+        self.ws.send(f'421["join","{RELAY_ROOM}"]')
+        assert str(self.ws.recv(timeout=5)) == "431[true]"
+        self.relays: list[Any] = []
+
+    def relay(self, value: Any) -> None:
+        self.ws.send("42" + json.dumps(["relay", value]))
+
+    def until(self, value: Any, within: float = 5.0) -> None:
+        """Read what it is sent until ``value`` is relayed (or the time is up)."""
+        deadline = time.monotonic() + within
+        try:
+            while [value] not in self.relays:
+                msg = self.ws.recv(timeout=max(deadline - time.monotonic(), 0.01))
+                if msg == "2":
+                    self.ws.send("3")
+                elif isinstance(msg, str) and msg.startswith('42["relay"'):
+                    parsed = strict_json(msg[2:])
+                    self.relays.append(parsed[1:] if isinstance(parsed, list) else parsed)
+                else:
+                    self.relays.append(f"not a relay: {msg!r:.80}")
+        except ConnectionClosed as exc:
+            self.relays.append(f"closed ({exc})")
+        except TimeoutError:
+            pass
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def poll_once(port: int, target: str, within: float) -> bytes | None:
+    """One long-poll's body (a status other than 200 fails); None when the
+    server sent nothing within ``within`` seconds."""
+    raw = Raw(port, timeout=within)
+    try:
+        raw.send(request_bytes("GET", target, port))
+        status, _, body = raw.response()
+    except TimeoutError:
+        return None
+    finally:
+        raw.close()
+    assert status == 200, (status, body)
+    return body
+
+
+class PollingRecipient:
+    """A Socket.IO v5 client on long-polling, in the relay room, that polls
+    only when told to: its queue holds what it is sent meanwhile."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        _, _, body = http(port, "GET", f"{PATH}?EIO=4&transport=polling")
+        self.target = f"{PATH}?EIO=4&transport=polling&sid={json.loads(body[1:])['sid']}"
+        assert http(port, "POST", self.target, body=b"40")[2] == b"ok"
+        assert http(port, "GET", self.target)[2].startswith(b"40")
+        join = f'421["join","{RELAY_ROOM}"]'.encode()
+        assert http(port, "POST", self.target, body=join)[2] == b"ok"
+        assert http(port, "GET", self.target)[2] == b"431[true]"
+        self.relays: list[Any] = []
+
+    def until(self, value: Any, within: float = 5.0) -> None:
+        deadline = time.monotonic() + within
+        while [value] not in self.relays and time.monotonic() < deadline:
+            try:
+                body = poll_once(self.port, self.target, deadline - time.monotonic())
+            except AssertionError as exc:  # its session is gone
+                self.relays.append(f"poll refused {exc}")
+                return
+            if body is None:
+                return
+            try:
+                packets = body.decode("utf-8").split("\x1e")  # no lone surrogate is UTF-8
+            except UnicodeDecodeError:
+                self.relays.append(f"not UTF-8: {body[:80]!r}")
+                continue
+            for packet in packets:
+                if packet.startswith('42["relay"'):
+                    parsed = strict_json(packet[2:])
+                    self.relays.append(parsed[1:] if isinstance(parsed, list) else parsed)
+                elif packet != "2":  # a ping (not in this row's time) is not ours to answer
+                    self.relays.append(f"not a relay: {packet:.80}")
+
+    def close(self) -> None:
+        http(self.port, "POST", self.target, body=b"1")
+
+
+class LegacyRecipient:
+    """A Socket.IO 0.9 client on xhr-polling, in the relay room, that polls
+    only when told to."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.target = f"/socket.io/1/xhr-polling/{legacy_sid(port)}"
+        assert http(port, "GET", self.target)[2] == b"1::"
+        join = json.dumps({"name": "join", "args": [RELAY_ROOM]})
+        assert http(port, "POST", self.target, body=f"5:1+::{join}".encode())[0] == 200
+        assert http(port, "GET", self.target)[2] == b"6:::1+[true]"
+        self.relays: list[Any] = []
+
+    def until(self, value: Any, within: float = 5.0) -> None:
+        deadline = time.monotonic() + within
+        while [value] not in self.relays and time.monotonic() < deadline:
+            try:
+                body = poll_once(self.port, self.target, deadline - time.monotonic())
+            except AssertionError as exc:
+                self.relays.append(f"poll refused {exc}")
+                return
+            if body is None:
+                return
+            try:
+                packets = decode_legacy_payload(body.decode("utf-8"))
+            except UnicodeDecodeError:
+                self.relays.append(f"not UTF-8: {body[:80]!r}")
+                continue
+            for packet in packets:
+                if packet.startswith("5:::"):
+                    event = strict_json(packet[4:])
+                    relayed = isinstance(event, dict) and event.get("name") == "relay"
+                    self.relays.append(event["args"] if relayed else event)
+                elif packet != "8::":  # a noop: the poll's time passed with nothing to send
+                    self.relays.append(f"not a relay: {packet:.80}")
+
+    def close(self) -> None:
+        http(self.port, "POST", self.target, body=b"0::")
+
+
+def hostile_answers(port: int, value: str) -> dict[str, str]:
+    """``value`` relayed by a hostile client of each kind: what each was answered."""
+    answers: dict[str, str] = {}
+    ws = v5(port)
+    try:
+        ws.send(f'42["relay",{value}]')
+        answers["websocket"] = "closed" if ws_closed(ws, within=1.5) else "open"
+    finally:
+        ws.close()
+    _, _, body = http(port, "GET", f"{PATH}?EIO=4&transport=polling")
+    target = f"{PATH}?EIO=4&transport=polling&sid={json.loads(body[1:])['sid']}"
+    assert http(port, "POST", target, body=b"40")[2] == b"ok"
+    assert http(port, "GET", target)[2].startswith(b"40")
+    status, _, body = http(port, "POST", target, body=f'42["relay",{value}]'.encode())
+    assert (status, body) == (200, b"ok")
+    # its next poll gets the close packet at once (then its session is unknown)
+    answers["polling"] = "closed" if poll_once(port, target, within=1.5) == b"1" else "open"
+    # a 0.9 client's invalid packet is dropped and its session kept: an
+    # event it sends next is still answered
+    poll = f"/socket.io/1/xhr-polling/{legacy_sid(port)}"
+    assert http(port, "GET", poll)[2] == b"1::"
+    event = f'5:::{{"name":"relay","args":[{value}]}}'
+    assert http(port, "POST", poll, body=event.encode())[0] == 200
+    assert http(port, "POST", poll, body=b'5:7+::{"name":"echo","args":[1]}')[0] == 200
+    answer = poll_once(port, poll, within=1.5)
+    answers["0.9"] = "dropped" if answer == b"6:::7+[1]" else f"{answer!r:.80}"
+    http(port, "POST", poll, body=b"0::")
+    return answers
+
+
+def unsendable_values_relayed_to_a_room(ctx: Ctx) -> None:
+    # a handler relays what a client sent to a room whose recipients are
+    # socket.io-client 4 under Node on a websocket and on long-polling, and
+    # raw v5 and 0.9 clients that parse strictly, the polling ones not
+    # polling while the hostile values come (their queues hold a good value)
+    node = NodeRecipients(ctx.port)
+    opened: list[WsRecipient | PollingRecipient | LegacyRecipient] = []
+    try:
+        ws = WsRecipient(ctx.port)
+        opened.append(ws)
+        polling = PollingRecipient(ctx.port)
+        opened.append(polling)
+        legacy = LegacyRecipient(ctx.port)
+        opened.append(legacy)
+        assert node.until(lambda: node.events("ready") != [], within=10.0), node.seen
+        ws.relay(BEFORE)
+        ws.until(BEFORE)
+        answers = {value: hostile_answers(ctx.port, value) for value in UNSENDABLE}
+        ws.relay(AFTER)
+        for recipient in opened:
+            recipient.until(AFTER)
+        node.until(lambda: all([AFTER] in node.relays(c) for c in ("websocket", "polling")), 5.0)
+        # every recipient kept its connection and got the good values, and
+        # nothing else
+        got = {
+            "node-websocket": node.relays("websocket"),
+            "node-polling": node.relays("polling"),
+            "websocket": ws.relays,
+            "polling": polling.relays,
+            "0.9": legacy.relays,
+        }
+        assert got == {name: [[BEFORE], [AFTER]] for name in got}, (got, node.seen)
+        assert node.events("disconnect", "error", "fail", "exit") == []
+        node.end()
+        # each hostile packet got its protocol's answer
+        expected = {"websocket": "closed", "polling": "closed", "0.9": "dropped"}
+        assert answers == dict.fromkeys(UNSENDABLE, expected)
+    finally:
+        for recipient in opened:
+            recipient.close()
+        node.close()
+
+
 HTTP_OWN = ("embedded", "gevent")  # runtimes whose HTTP is hubbub's (uvicorn parses its own)
 
 TABLE: list[Row] = [
@@ -764,7 +1096,7 @@ TABLE: list[Row] = [
     Row("cors-scheme", an_http_page_may_not_use_an_https_server),
     Row("pipelined-requests", pipelined_requests_behind_a_held_poll),
     Row("body-never-arrives", a_body_that_never_arrives),
-    Row("endless-chunk-extension", an_endless_chunk_extension, runtimes=HTTP_OWN),
+    Row("endless-chunk-extension", an_endless_chunk_extension),
     Row("slow-headers", slow_headers, runtimes=HTTP_OWN),
     Row("reset-in-the-head", a_reset_in_the_middle_of_the_head),
     Row("too-many-headers", too_many_headers, runtimes=HTTP_OWN),
@@ -784,6 +1116,12 @@ TABLE: list[Row] = [
     Row("event-flood", an_event_flood),
     Row("values-no-client-could-be-sent", values_no_client_could_be_sent),
     Row("server-side-nan", a_server_side_nan_goes_out_as_null),
+    Row("unsendable-values-relayed", unsendable_values_relayed_to_a_room),
+    Row(
+        "unsendable-values-relayed-own-json",
+        unsendable_values_relayed_to_a_room,
+        config="own-json",
+    ),
     Row("call-whose-client-leaves", a_call_whose_client_leaves, config="fresh"),
     Row("hooks-are-not-events", hooks_are_not_events, config="fresh"),
     Row("unicode-digits", unicode_digits),
