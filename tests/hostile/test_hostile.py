@@ -545,20 +545,26 @@ def handshaken_legacy_sessions_are_capped(ctx: Ctx) -> None:
     assert (answers[4][0], answers[4][2]) == (503, b"handshake error")
 
 
+def acks_to_a_flood(ws: Any, events: list[str], ack_prefix: str) -> int:
+    """Send ``events`` at once; how many acks come within the next 1.5 s."""
+    for event in events:
+        ws.send(event)
+    acks = 0
+    deadline = time.monotonic() + 1.5
+    try:
+        while time.monotonic() < deadline:
+            msg = ws.recv(timeout=max(deadline - time.monotonic(), 0.01))
+            if isinstance(msg, str) and msg.startswith(ack_prefix):
+                acks += 1
+    except TimeoutError:
+        pass
+    return acks
+
+
 def an_event_flood(ctx: Ctx) -> None:
     ws = v5(ctx.port)
     try:
-        for i in range(300):
-            ws.send(f'42{i}["echo",{i}]')
-        acks = 0
-        deadline = time.monotonic() + 1.5
-        try:
-            while time.monotonic() < deadline:
-                msg = ws.recv(timeout=max(deadline - time.monotonic(), 0.01))
-                if isinstance(msg, str) and msg.startswith("43"):
-                    acks += 1
-        except TimeoutError:
-            pass
+        acks = acks_to_a_flood(ws, [f'42{i}["echo",{i}]' for i in range(300)], "43")
         assert 40 <= acks < 150, f"{acks} of 300 events answered at 50/s"
     finally:
         ws.close()
@@ -566,17 +572,8 @@ def an_event_flood(ctx: Ctx) -> None:
     legacy = open_ws(f"ws://127.0.0.1:{ctx.port}/socket.io/1/websocket/{legacy_sid(ctx.port)}")
     try:
         assert legacy.recv(timeout=5) == "1::"
-        for i in range(1, 301):
-            legacy.send(f'5:{i}+::{{"name":"echo","args":[{i}]}}')
-        acks = 0
-        deadline = time.monotonic() + 1.5
-        try:
-            while time.monotonic() < deadline:
-                msg = legacy.recv(timeout=max(deadline - time.monotonic(), 0.01))
-                if isinstance(msg, str) and msg.startswith("6:::"):
-                    acks += 1
-        except TimeoutError:
-            pass
+        events = [f'5:{i}+::{{"name":"echo","args":[{i}]}}' for i in range(1, 301)]
+        acks = acks_to_a_flood(legacy, events, "6:::")
         assert 40 <= acks < 150, f"{acks} of 300 0.9 events answered at 50/s"
     finally:
         legacy.close()
