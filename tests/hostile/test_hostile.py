@@ -923,20 +923,14 @@ def poll_once(port: int, target: str, within: float) -> bytes | None:
     return body
 
 
-class PollingRecipient:
-    """A Socket.IO v5 client on long-polling, in the relay room, that polls
-    only when told to: its queue holds what it is sent meanwhile."""
+class _PollingRelays:
+    """A client in the relay room on long-polling that polls only when told
+    to (its queue holds what it is sent meanwhile); ``_take`` reads one
+    poll's decoded body into ``relays``."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        _, _, body = http(port, "GET", f"{PATH}?EIO=4&transport=polling")
-        self.target = f"{PATH}?EIO=4&transport=polling&sid={json.loads(body[1:])['sid']}"
-        assert http(port, "POST", self.target, body=b"40")[2] == b"ok"
-        assert http(port, "GET", self.target)[2].startswith(b"40")
-        join = f'421["join","{RELAY_ROOM}"]'.encode()
-        assert http(port, "POST", self.target, body=join)[2] == b"ok"
-        assert http(port, "GET", self.target)[2] == b"431[true]"
-        self.relays: list[Any] = []
+    port: int
+    target: str
+    relays: list[Any]
 
     def until(self, value: Any, within: float = 5.0) -> None:
         deadline = time.monotonic() + within
@@ -949,24 +943,44 @@ class PollingRecipient:
             if body is None:
                 return
             try:
-                packets = body.decode("utf-8").split("\x1e")  # no lone surrogate is UTF-8
+                text = body.decode("utf-8")  # no lone surrogate is UTF-8
             except UnicodeDecodeError:
                 self.relays.append(f"not UTF-8: {body[:80]!r}")
                 continue
-            for packet in packets:
-                if packet.startswith('42["relay"'):
-                    parsed = strict_json(packet[2:])
-                    self.relays.append(parsed[1:] if isinstance(parsed, list) else parsed)
-                elif packet != "2":  # a ping (not in this row's time) is not ours to answer
-                    self.relays.append(f"not a relay: {packet:.80}")
+            self._take(text)
+
+    def _take(self, text: str) -> None:
+        raise NotImplementedError
+
+
+class PollingRecipient(_PollingRelays):
+    """A Socket.IO v5 client on long-polling, in the relay room."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        _, _, body = http(port, "GET", f"{PATH}?EIO=4&transport=polling")
+        self.target = f"{PATH}?EIO=4&transport=polling&sid={json.loads(body[1:])['sid']}"
+        assert http(port, "POST", self.target, body=b"40")[2] == b"ok"
+        assert http(port, "GET", self.target)[2].startswith(b"40")
+        join = f'421["join","{RELAY_ROOM}"]'.encode()
+        assert http(port, "POST", self.target, body=join)[2] == b"ok"
+        assert http(port, "GET", self.target)[2] == b"431[true]"
+        self.relays = []
+
+    def _take(self, text: str) -> None:
+        for packet in text.split("\x1e"):
+            if packet.startswith('42["relay"'):
+                parsed = strict_json(packet[2:])
+                self.relays.append(parsed[1:] if isinstance(parsed, list) else parsed)
+            elif packet != "2":  # a ping (not in this row's time) is not ours to answer
+                self.relays.append(f"not a relay: {packet:.80}")
 
     def close(self) -> None:
         http(self.port, "POST", self.target, body=b"1")
 
 
-class LegacyRecipient:
-    """A Socket.IO 0.9 client on xhr-polling, in the relay room, that polls
-    only when told to."""
+class LegacyRecipient(_PollingRelays):
+    """A Socket.IO 0.9 client on xhr-polling, in the relay room."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -975,30 +989,16 @@ class LegacyRecipient:
         join = json.dumps({"name": "join", "args": [RELAY_ROOM]})
         assert http(port, "POST", self.target, body=f"5:1+::{join}".encode())[0] == 200
         assert http(port, "GET", self.target)[2] == b"6:::1+[true]"
-        self.relays: list[Any] = []
+        self.relays = []
 
-    def until(self, value: Any, within: float = 5.0) -> None:
-        deadline = time.monotonic() + within
-        while [value] not in self.relays and time.monotonic() < deadline:
-            try:
-                body = poll_once(self.port, self.target, deadline - time.monotonic())
-            except AssertionError as exc:
-                self.relays.append(f"poll refused {exc}")
-                return
-            if body is None:
-                return
-            try:
-                packets = decode_legacy_payload(body.decode("utf-8"))
-            except UnicodeDecodeError:
-                self.relays.append(f"not UTF-8: {body[:80]!r}")
-                continue
-            for packet in packets:
-                if packet.startswith("5:::"):
-                    event = strict_json(packet[4:])
-                    relayed = isinstance(event, dict) and event.get("name") == "relay"
-                    self.relays.append(event["args"] if relayed else event)
-                elif packet != "8::":  # a noop: the poll's time passed with nothing to send
-                    self.relays.append(f"not a relay: {packet:.80}")
+    def _take(self, text: str) -> None:
+        for packet in decode_legacy_payload(text):
+            if packet.startswith("5:::"):
+                event = strict_json(packet[4:])
+                relayed = isinstance(event, dict) and event.get("name") == "relay"
+                self.relays.append(event["args"] if relayed else event)
+            elif packet != "8::":  # a noop: the poll's time passed with nothing to send
+                self.relays.append(f"not a relay: {packet:.80}")
 
     def close(self) -> None:
         http(self.port, "POST", self.target, body=b"0::")

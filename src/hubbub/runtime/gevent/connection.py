@@ -206,13 +206,10 @@ def _serve(
         # has only far looser caps of its own); a head not all here yet goes
         # to the handler, which reads the rest within the same limits.
         end = buf.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buf) > limits.max_header_size:
-                _refuse_head(sock, deadline, remote)
-            else:
-                hand_over(buf)
+        if end < 0 and len(buf) <= limits.max_header_size:
+            hand_over(buf)
             return
-        if end + 4 > limits.max_header_size:
+        if end < 0 or end + 4 > limits.max_header_size:
             _refuse_head(sock, deadline, remote)
             return
         head = _Head()

@@ -85,7 +85,7 @@ class GeventGreenletTimer(_LoopTimer):
     __slots__ = ()
 
     def __init__(self, delay: float, fn: Callable[[], None], hub: Any = None) -> None:
-        super().__init__(hub or gevent.get_hub(), delay, gevent.spawn, _guarded, fn)
+        super().__init__(hub or gevent.get_hub(), delay, gevent.spawn, run_logged, fn)
 
 
 # past this many bytes queued for a websocket client, it is not read from
@@ -377,7 +377,7 @@ class GeventRuntime:
         return GeventGreenletTimer(delay, fn, self.hub)
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
-        self.hub.loop.run_callback_threadsafe(gevent.spawn, _guarded, fn)
+        self.hub.loop.run_callback_threadsafe(gevent.spawn, run_logged, fn)
 
     def waiter(self) -> GeventWaiter:
         return GeventWaiter()
@@ -426,7 +426,7 @@ class HandlerGreenlets:
         if gevent.get_hub() is not self.hub:
             # called from another thread: a greenlet of that thread's hub, as
             # gevent.spawn gives; kept greenlets belong to this one's
-            gevent.spawn(_guarded, fn, *args)
+            gevent.spawn(run_logged, fn, *args)
             return
         idle = self.idle
         while idle:
@@ -441,7 +441,7 @@ class HandlerGreenlets:
         me = gevent.getcurrent()
         hub = self.hub
         while True:
-            _guarded(fn, *args)
+            run_logged(fn, *args)
             # spawn() makes these only on the hub's own thread
             if len(self.idle) >= _KEEP_IDLE:
                 return
@@ -477,22 +477,16 @@ class GeventWaiter:
             raise TimeoutError(f"no answer within {timeout}s") from None
 
 
-def _guarded(fn: Callable[..., Any], *args: Any) -> None:
-    # no coroutine can come back: check_handler refused them at registration
+def run_logged(fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)``, in a greenlet hubbub spawns (a handler, or hubbub's own
+    work: ``gevent.spawn(run_logged, fn, ...)``): what it fails with is
+    logged with its traceback instead of printed by gevent's hub. No
+    coroutine can come back from a handler: check_handler refused them at
+    registration."""
     try:
         fn(*args)
     except FAILURES:
         log.exception("handler %s raised", getattr(fn, "__qualname__", fn))
-
-
-def run_logged(fn: Callable[..., Any], *args: Any) -> None:
-    """``fn(*args)``, for a greenlet hubbub spawns for its own work
-    (``gevent.spawn(run_logged, fn, ...)``): what it fails with is logged
-    with its traceback instead of printed by gevent's hub."""
-    try:
-        fn(*args)
-    except FAILURES:
-        log.exception("%s failed", getattr(fn, "__qualname__", fn))
 
 
 def runtime_for(endpoint: Endpoint) -> GeventRuntime:
