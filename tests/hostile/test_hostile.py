@@ -735,18 +735,6 @@ def a_reset_in_the_middle_of_the_head(ctx: Ctx) -> None:
     time.sleep(0.2)
 
 
-def too_many_headers(ctx: Ctx) -> None:
-    headers = {f"X-Filler-{i}": "x" for i in range(LIMITS.max_headers_count + 50)}
-    raw = Raw(ctx.port)
-    try:
-        raw.send(request_bytes("GET", f"{PATH}?EIO=4&transport=polling", ctx.port, headers))
-        status, _, _ = raw.response()
-        assert status == 431
-        assert raw.closed_by_server(within=2.0)
-    finally:
-        raw.close()
-
-
 def connection_close_is_answered(ctx: Ctx) -> None:
     # a client that pools connections (Node's agent) reuses one unless the
     # answer says close: every way a request is read must say it. Under
@@ -1096,7 +1084,6 @@ TABLE: list[Row] = [
     Row("endless-chunk-extension", an_endless_chunk_extension),
     Row("slow-headers", slow_headers, runtimes=HTTP_OWN),
     Row("reset-in-the-head", a_reset_in_the_middle_of_the_head),
-    Row("too-many-headers", too_many_headers, runtimes=HTTP_OWN),
     Row("idle-connection", an_idle_connection, runtimes=HTTP_OWN),
     Row("idle-after-a-request", idle_after_a_request, runtimes=HTTP_OWN),
     Row("answers-never-read", answers_never_read, runtimes=HTTP_OWN),
